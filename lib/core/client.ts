@@ -1,0 +1,269 @@
+// The in-process client: the same operations and options as a WAMP client, with no socket.
+// Bridges and embedding applications use it through lib/index.ts.
+import { ErrorUri, RouterError } from './errors.ts';
+import { asDict, callOptions, publishOptions, registerOptions, subscribeOptions } from './options.ts';
+import { Payload } from './payload.ts';
+import type { Router } from './router.ts';
+import type { Session } from './session.ts';
+import { wampLevels, wampPattern } from './topic.ts';
+import type { Dict, EventDelivery, InterruptMode, InvocationDetails, Peer, Publisher, ResultDetails } from './types.ts';
+
+export interface ClientEvent {
+  args: unknown[];
+  kwargs: Dict;
+  payload: Payload;
+  topic: string;
+  publication: number;
+  publisher?: Publisher;
+  retained: boolean;
+}
+
+export interface ClientResult {
+  args: unknown[];
+  kwargs: Dict;
+  payload: Payload;
+}
+
+export interface ClientInvocation extends ClientResult {
+  procedure: string;
+  details: InvocationDetails;
+  /** Aborted when the caller cancels or times out (INTERRUPT). */
+  signal: AbortSignal;
+  /** Sends a progressive result (only if the caller asked for them). */
+  progress(args?: unknown[], kwargs?: Dict): void;
+}
+
+/** Return this from a procedure to answer with args/kwargs; any other value becomes args [value]. */
+export class CallResult {
+  constructor(
+    readonly args?: unknown[],
+    readonly kwargs?: Dict,
+  ) {}
+}
+
+export interface ConnectOptions {
+  authid?: string;
+  authrole?: string;
+  /** Shown in the session meta API, e.g. 'http' for a bridge. */
+  protocol?: 'local' | 'http';
+  transport?: Dict;
+}
+
+export interface ClientCallOptions extends Dict {
+  onProgress?: (r: ClientResult) => void;
+  signal?: AbortSignal;
+}
+
+type EventHandler = (e: ClientEvent) => void;
+type Procedure = (inv: ClientInvocation) => unknown;
+
+interface PendingCall {
+  resolve(r: ClientResult): void;
+  reject(e: RouterError): void;
+  onProgress?: (r: ClientResult) => void;
+}
+
+function toResult(payload: Payload): ClientResult {
+  return { args: payload.args ?? [], kwargs: payload.kwargs ?? {}, payload };
+}
+
+function toPayload(value: unknown): Payload {
+  if (value instanceof Payload) return value;
+  if (value instanceof CallResult) return Payload.fromArgs(value.args, value.kwargs);
+  if (value instanceof Uint8Array) return Payload.fromBytes(value);
+  if (value === undefined) return Payload.empty();
+  return Payload.fromArgs([value]);
+}
+
+export class Client implements Peer {
+  readonly session: Session;
+  private readonly handlers = new Map<number, Set<EventHandler>>();
+  private readonly procedures = new Map<number, Procedure>();
+  private readonly pending = new Map<number, PendingCall>();
+  private readonly running = new Map<number, AbortController>();
+  private nextRequest = 0;
+  /** Called when the router closes this client (kill, shutdown). */
+  onClose: ((reason: string, message: string) => void) | undefined;
+
+  constructor(router: Router, realm: string, options: ConnectOptions = {}) {
+    this.session = router.attach(
+      realm,
+      {
+        authid: options.authid ?? 'local',
+        authrole: options.authrole ?? 'anonymous',
+        authmethod: 'local',
+        authprovider: 'local',
+        protocol: options.protocol ?? 'local',
+        transport: options.transport ?? {},
+      },
+      this,
+    );
+  }
+
+  get id(): number {
+    return this.session.id;
+  }
+
+  async publish(topic: string, args?: unknown[], kwargs?: Dict, options: Dict = {}): Promise<number> {
+    return this.session.publish(wampLevels(topic), Payload.fromArgs(args, kwargs), publishOptions(options));
+  }
+
+  /** Publishes bytes as they are (HTTP/MQTT-native payload). */
+  async publishBytes(topic: string, bytes: Uint8Array, options: Dict = {}): Promise<number> {
+    return this.session.publish(wampLevels(topic), Payload.fromBytes(bytes), publishOptions(options));
+  }
+
+  async subscribe(topic: string, handler: EventHandler, options: Dict = {}): Promise<{ id: number; unsubscribe(): Promise<void> }> {
+    const opts = subscribeOptions(asDict(options, 'options'));
+    const sub = this.session.subscribe(wampPattern(topic, opts.match), opts);
+    let set = this.handlers.get(sub.id);
+    if (!set) this.handlers.set(sub.id, (set = new Set()));
+    set.add(handler);
+    if (opts.getRetained) this.session.realm.deliverRetained(this.session, sub);
+    return {
+      id: sub.id,
+      unsubscribe: async () => {
+        set.delete(handler);
+        if (set.size === 0) {
+          this.handlers.delete(sub.id);
+          this.session.unsubscribe(sub.id);
+        }
+      },
+    };
+  }
+
+  call(procedure: string, args?: unknown[], kwargs?: Dict, options: ClientCallOptions = {}): Promise<ClientResult> {
+    const { onProgress, signal, ...wire } = options;
+    const opts = callOptions(wire);
+    if (onProgress) opts.receiveProgress = true;
+    const requestId = ++this.nextRequest;
+    return new Promise<ClientResult>((resolve, reject) => {
+      this.pending.set(requestId, { resolve, reject, onProgress });
+      if (signal) {
+        const abort = (): void => this.session.cancel(requestId, 'killnowait');
+        if (signal.aborted) queueMicrotask(abort);
+        else signal.addEventListener('abort', abort, { once: true });
+      }
+      try {
+        this.session.call(requestId, procedure, Payload.fromArgs(args, kwargs), opts);
+      } catch (err) {
+        this.pending.delete(requestId);
+        reject(err);
+      }
+    });
+  }
+
+  async register(procedure: string, fn: Procedure, options: Dict = {}): Promise<{ id: number; unregister(): Promise<void> }> {
+    const opts = registerOptions(asDict(options, 'options'));
+    if (options.once === true) opts.once = true;
+    const reg = this.session.register(wampPattern(procedure, opts.match), opts);
+    this.procedures.set(reg.id, fn);
+    return {
+      id: reg.id,
+      unregister: async () => {
+        if (!this.procedures.delete(reg.id)) return;
+        if (this.session.registrations.has(reg)) this.session.unregister(reg.id);
+      },
+    };
+  }
+
+  close(): void {
+    this.session.leave();
+    for (const [, p] of this.pending) p.reject(new RouterError(ErrorUri.canceled, 'client closed'));
+    this.pending.clear();
+  }
+
+  // --- Peer: what the router sends us ---
+
+  event(d: EventDelivery): void {
+    const set = this.handlers.get(d.subscriptionId);
+    if (!set) return;
+    const p = d.publication;
+    const e: ClientEvent = {
+      args: p.payload.args ?? [],
+      kwargs: p.payload.kwargs ?? {},
+      payload: p.payload,
+      topic: p.topic.join('.'),
+      publication: p.id,
+      publisher: p.publisher,
+      retained: d.retained,
+    };
+    for (const h of set) {
+      try {
+        h(e);
+      } catch {
+        // a handler's failure must not stop delivery to the others
+      }
+    }
+  }
+
+  invocation(invocationId: number, registrationId: number, payload: Payload, details: InvocationDetails): void {
+    const fn = this.procedures.get(registrationId);
+    if (!fn) {
+      this.session.invocationError(invocationId, ErrorUri.noSuchProcedure, Payload.empty());
+      return;
+    }
+    if (details.progress) return; // progressive invocation chunks are not surfaced by this API
+    const controller = new AbortController();
+    this.running.set(invocationId, controller);
+    const inv: ClientInvocation = {
+      ...toResult(payload),
+      procedure: details.procedure ?? '',
+      details,
+      signal: controller.signal,
+      progress: (args, kwargs) => this.session.yield(invocationId, Payload.fromArgs(args, kwargs), true),
+    };
+    const done = (): boolean => this.running.delete(invocationId);
+    Promise.resolve()
+      .then(() => fn(inv))
+      .then(
+        (value) => {
+          if (done()) this.session.yield(invocationId, toPayload(value));
+        },
+        (err: unknown) => {
+          if (!done()) return;
+          const e = err instanceof RouterError ? err : new RouterError('wamp.error.runtime_error', err instanceof Error ? err.message : String(err));
+          this.session.invocationError(invocationId, e.uri, Payload.fromArgs(e.errorArgs, e.kwargs));
+        },
+      );
+  }
+
+  interrupt(invocationId: number, mode: InterruptMode, reason: string): void {
+    const c = this.running.get(invocationId);
+    if (!c) return;
+    if (mode === 'killnowait') this.running.delete(invocationId);
+    c.abort(new RouterError(reason, `call interrupted (${mode})`));
+  }
+
+  result(requestId: number, payload: Payload, details: ResultDetails): void {
+    const p = this.pending.get(requestId);
+    if (!p) return;
+    if (details.progress) {
+      p.onProgress?.(toResult(payload));
+      return;
+    }
+    this.pending.delete(requestId);
+    p.resolve(toResult(payload));
+  }
+
+  callError(requestId: number, error: string, payload: Payload, _details: Dict): void {
+    const p = this.pending.get(requestId);
+    if (!p) return;
+    this.pending.delete(requestId);
+    const e = new RouterError(error, String(payload.args?.[0] ?? error), payload.args, payload.kwargs);
+    p.reject(e);
+  }
+
+  unregistered(registrationId: number): void {
+    this.procedures.delete(registrationId);
+  }
+
+  unsubscribed(subscriptionId: number): void {
+    this.handlers.delete(subscriptionId);
+  }
+
+  kill(reason: string, message: string): void {
+    this.close();
+    this.onClose?.(reason, message);
+  }
+}

@@ -1,0 +1,85 @@
+// Router configuration: realms, their roles and permissions, authentication principals, limits.
+import type { MatchPolicy } from './types.ts';
+
+export type Action = 'publish' | 'subscribe' | 'call' | 'register';
+
+export interface PermissionConfig {
+  uri: string;
+  match?: MatchPolicy;
+  allow: Partial<Record<Action, boolean>>;
+  disclose?: { caller?: boolean; publisher?: boolean };
+}
+
+export interface RoleConfig {
+  name: string;
+  permissions: PermissionConfig[];
+}
+
+export interface TicketPrincipal {
+  ticket: string;
+  role: string;
+}
+
+export interface CraPrincipal {
+  secret: string;
+  role: string;
+  /** Salted secrets (PBKDF2-SHA256), as autobahn's auth_cra.derive_key expects. */
+  salt?: string;
+  iterations?: number;
+  keylen?: number;
+}
+
+export interface RealmAuthConfig {
+  /** Anonymous access and the role it gets; absent = anonymous refused. */
+  anonymous?: { role: string };
+  ticket?: Record<string, TicketPrincipal>;
+  wampcra?: Record<string, CraPrincipal>;
+}
+
+export interface RealmConfig {
+  name: string;
+  roles: RoleConfig[];
+  auth: RealmAuthConfig;
+}
+
+export interface Limits {
+  /** Largest message a client may send, in bytes. */
+  maxMessageBytes: number;
+  maxSessionsPerRealm: number;
+  maxSubscriptionsPerSession: number;
+  maxRegistrationsPerSession: number;
+  maxPendingCallsPerSession: number;
+  /** Calls waiting for a free callee under a concurrency limit, per registration. */
+  maxQueuedCallsPerRegistration: number;
+  /** Bytes buffered for sending past which events (QoS 0) to that client are dropped. */
+  sendBufferSoftBytes: number;
+  /** Bytes buffered for sending past which the client is disconnected. */
+  sendBufferHardBytes: number;
+}
+
+export interface RouterConfig {
+  realms: RealmConfig[];
+  /** Create unknown realms on first use, with the default open role. */
+  autoCreateRealms?: boolean;
+  limits?: Partial<Limits>;
+}
+
+export const defaultLimits: Limits = {
+  maxMessageBytes: 16 * 1024 * 1024,
+  maxSessionsPerRealm: 100_000,
+  maxSubscriptionsPerSession: 10_000,
+  maxRegistrationsPerSession: 10_000,
+  maxPendingCallsPerSession: 10_000,
+  maxQueuedCallsPerRegistration: 1_000,
+  sendBufferSoftBytes: 4 * 1024 * 1024,
+  sendBufferHardBytes: 32 * 1024 * 1024,
+};
+
+/** The realm `npm start` serves: anonymous clients may do everything. */
+export function openRealm(name: string): RealmConfig {
+  return {
+    name,
+    roles: [{ name: 'anonymous', permissions: [{ uri: '', match: 'prefix', allow: { publish: true, subscribe: true, call: true, register: true } }] }],
+    auth: { anonymous: { role: 'anonymous' } },
+  };
+}

@@ -1,0 +1,38 @@
+// The WAMP meta API: events about sessions, subscriptions and registrations, and the built-in
+// procedures that answer questions about them. Installed on every realm.
+import type { BrokerEvents } from './broker.ts';
+import type { DealerEvents } from './dealer.ts';
+import { installPubSubMeta, installRpcMeta, registrationDetails, subscriptionDetails } from './meta-pubsub.ts';
+import { installSessionMeta, sessionDetails } from './meta-session.ts';
+import type { Realm } from './realm.ts';
+import type { Session } from './session.ts';
+
+export interface MetaEvents {
+  broker: BrokerEvents;
+  dealer: DealerEvents;
+  joined(session: Session): void;
+  left(session: Session): void;
+}
+
+export function installMetaApi(realm: Realm): MetaEvents {
+  installSessionMeta(realm);
+  installPubSubMeta(realm);
+  installRpcMeta(realm);
+  const publish = (uri: string, args: unknown[]): void => realm.publishMeta(uri, args);
+  return {
+    joined: (s) => publish('wamp.session.on_join', [sessionDetails(s)]),
+    left: (s) => publish('wamp.session.on_leave', [s.id, s.authid, s.authrole]),
+    broker: {
+      onCreate: (s, sub) => publish('wamp.subscription.on_create', [s.id, subscriptionDetails(sub)]),
+      onSubscribe: (s, sub) => publish('wamp.subscription.on_subscribe', [s.id, sub.id]),
+      onUnsubscribe: (s, sub) => publish('wamp.subscription.on_unsubscribe', [s.id, sub.id]),
+      onDelete: (s, sub) => publish('wamp.subscription.on_delete', [s.id, sub.id]),
+    },
+    dealer: {
+      onCreate: (s, reg) => publish('wamp.registration.on_create', [s.id, registrationDetails(reg)]),
+      onRegister: (s, reg) => publish('wamp.registration.on_register', [s.id, reg.id]),
+      onUnregister: (s, reg) => publish('wamp.registration.on_unregister', [s.id, reg.id]),
+      onDelete: (s, reg) => publish('wamp.registration.on_delete', [s.id, reg.id]),
+    },
+  };
+}

@@ -1,0 +1,93 @@
+// WAMP option dictionaries (as sent on the wire, and as the local client API takes them) turned
+// into core options, with every value type-checked: a wrong type is an invalid_argument error.
+import { ErrorUri, RouterError } from './errors.ts';
+import type { CallOptions, Dict, InterruptMode, InvokePolicy, MatchPolicy, PublishOptions, RegisterOptions, SubscribeOptions } from './types.ts';
+
+function bad(name: string, expected: string): RouterError {
+  return new RouterError(ErrorUri.invalidArgument, `option '${name}' must be ${expected}`);
+}
+
+function bool(o: Dict, name: string): boolean | undefined {
+  const v = o[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw bad(name, 'a boolean');
+  return v;
+}
+
+function num(o: Dict, name: string, min = 0): number | undefined {
+  const v = o[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw bad(name, `a number >= ${min}`);
+  return v;
+}
+
+function str(o: Dict, name: string): string | undefined {
+  const v = o[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw bad(name, 'a string');
+  return v;
+}
+
+function list<T>(o: Dict, name: string, type: 'number' | 'string'): T[] | undefined {
+  const v = o[name];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === type)) throw bad(name, `a list of ${type}s`);
+  return v as T[];
+}
+
+function oneOf<T extends string>(o: Dict, name: string, allowed: readonly T[]): T | undefined {
+  const v = str(o, name);
+  if (v === undefined) return undefined;
+  if (!allowed.includes(v as T)) throw bad(name, `one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+export function asDict(v: unknown, what: string): Dict {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array) {
+    throw new RouterError(ErrorUri.invalidArgument, `${what} must be a dictionary`);
+  }
+  return v as Dict;
+}
+
+const MATCH: readonly MatchPolicy[] = ['exact', 'prefix', 'wildcard'];
+const INVOKE: readonly InvokePolicy[] = ['single', 'roundrobin', 'random', 'first', 'last'];
+const CANCEL: readonly InterruptMode[] = ['skip', 'kill', 'killnowait'];
+
+export function publishOptions(o: Dict): PublishOptions {
+  const opts: PublishOptions = {
+    acknowledge: bool(o, 'acknowledge'),
+    excludeMe: bool(o, 'exclude_me'),
+    exclude: list<number>(o, 'exclude', 'number'),
+    excludeAuthid: list<string>(o, 'exclude_authid', 'string'),
+    excludeAuthrole: list<string>(o, 'exclude_authrole', 'string'),
+    eligible: list<number>(o, 'eligible', 'number'),
+    eligibleAuthid: list<string>(o, 'eligible_authid', 'string'),
+    eligibleAuthrole: list<string>(o, 'eligible_authrole', 'string'),
+    discloseMe: bool(o, 'disclose_me'),
+    retain: bool(o, 'retain'),
+  };
+  if ('when' in o) opts.when = o.when;
+  if ('will' in o) opts.will = o.will;
+  if ('watch' in o) opts.watch = bool(o, 'watch');
+  if ('force' in o) opts.force = bool(o, 'force');
+  return opts;
+}
+
+export function subscribeOptions(o: Dict): SubscribeOptions {
+  return { match: oneOf(o, 'match', MATCH) ?? 'exact', getRetained: bool(o, 'get_retained'), shareGroup: str(o, 'share_group') };
+}
+
+export function callOptions(o: Dict): CallOptions {
+  return { timeout: num(o, 'timeout'), receiveProgress: bool(o, 'receive_progress'), progress: bool(o, 'progress'), discloseMe: bool(o, 'disclose_me') };
+}
+
+export function registerOptions(o: Dict): RegisterOptions {
+  const concurrency = num(o, 'concurrency', 1);
+  if (concurrency !== undefined && !Number.isInteger(concurrency)) throw bad('concurrency', 'an integer >= 1');
+  return { match: oneOf(o, 'match', MATCH) ?? 'exact', invoke: oneOf(o, 'invoke', INVOKE) ?? 'single', concurrency, forceReregister: bool(o, 'force_reregister') };
+}
+
+export function cancelMode(o: Dict): InterruptMode {
+  return oneOf(o, 'mode', CANCEL) ?? 'killnowait';
+}

@@ -1,0 +1,126 @@
+// A message body that is either WAMP-native ({args, kwargs}) or bytes (MQTT/HTTP-native).
+// It converts lazily in either direction and caches the result, so fan-out converts once.
+import type { Dict } from './types.ts';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const EMPTY = new Uint8Array(0);
+
+function isBinary(v: unknown): v is Uint8Array {
+  return v instanceof Uint8Array;
+}
+
+/** JSON.stringify that renders binary values as WAMP's "\u0000" + base64 string convention. */
+export function jsonWithBinary(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+      return '\u0000' + Buffer.from((v as { data: number[] }).data).toString('base64');
+    }
+    if (isBinary(v)) return '\u0000' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+    return v;
+  });
+}
+
+export class Payload {
+  private _args: unknown[] | undefined;
+  private _kwargs: Dict | undefined;
+  private _bytes: Uint8Array | undefined;
+  private _hasArgs: boolean;
+  /** Per-encoding cache that gates may use (e.g. a serialized args list). */
+  readonly cache = new Map<string, unknown>();
+
+  private constructor(hasArgs: boolean, args?: unknown[], kwargs?: Dict, bytes?: Uint8Array) {
+    this._hasArgs = hasArgs;
+    this._args = args;
+    this._kwargs = kwargs;
+    this._bytes = bytes;
+  }
+
+  static fromArgs(args?: unknown[] | null, kwargs?: Dict | null): Payload {
+    const a = args && args.length > 0 ? args : undefined;
+    const k = kwargs && Object.keys(kwargs).length > 0 ? kwargs : undefined;
+    return new Payload(true, a, k);
+  }
+
+  static fromBytes(bytes: Uint8Array): Payload {
+    return new Payload(false, undefined, undefined, bytes);
+  }
+
+  static empty(): Payload {
+    return new Payload(true);
+  }
+
+  /** True when the payload was created from bytes (MQTT/HTTP-native). */
+  get isBytes(): boolean {
+    return !this._hasArgs;
+  }
+
+  get isEmpty(): boolean {
+    if (this._hasArgs) return this._args === undefined && this._kwargs === undefined;
+    return (this._bytes as Uint8Array).length === 0;
+  }
+
+  get args(): unknown[] | undefined {
+    this.ensureArgs();
+    return this._args;
+  }
+
+  get kwargs(): Dict | undefined {
+    this.ensureArgs();
+    return this._kwargs;
+  }
+
+  /** Bytes view: one positional arg → that value (raw if binary, JSON otherwise). */
+  get bytes(): Uint8Array {
+    if (this._bytes === undefined) this._bytes = this.encodeBytes();
+    return this._bytes;
+  }
+
+  /** The single value this payload stands for (first arg, or kwargs, or the decoded bytes). */
+  get value(): unknown {
+    const args = this.args;
+    if (args && args.length > 0) return args[0];
+    return this.kwargs ?? null;
+  }
+
+  /** Structural equality used for conditional writes (`when`). */
+  equals(other: Payload): boolean {
+    const a = this.bytes;
+    const b = other.bytes;
+    return a.length === b.length && Buffer.compare(a, b) === 0;
+  }
+
+  private ensureArgs(): void {
+    if (this._hasArgs) return;
+    this._hasArgs = true;
+    const bytes = this._bytes as Uint8Array;
+    if (bytes.length === 0) return;
+    let text: string | undefined;
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      text = undefined;
+    }
+    if (text !== undefined) {
+      try {
+        this._args = [JSON.parse(text)];
+        return;
+      } catch {
+        // not JSON: deliver the bytes as binary
+      }
+    }
+    this._args = [bytes];
+  }
+
+  private encodeBytes(): Uint8Array {
+    const args = this._args;
+    const kwargs = this._kwargs;
+    if (!args && !kwargs) return EMPTY;
+    if (args && args.length === 1 && !kwargs) {
+      const v = args[0];
+      if (isBinary(v)) return v;
+      return Buffer.from(jsonWithBinary(v));
+    }
+    if (!args && kwargs) return Buffer.from(jsonWithBinary(kwargs));
+    return Buffer.from(jsonWithBinary({ args: args ?? [], kwargs: kwargs ?? {} }));
+  }
+}

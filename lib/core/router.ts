@@ -1,0 +1,55 @@
+// The router: configured realms and the one entry point through which every gate attaches sessions.
+import { defaultLimits, type Limits, openRealm, type RealmConfig, type RouterConfig } from './config.ts';
+import { ErrorUri, RouterError } from './errors.ts';
+import { Realm } from './realm.ts';
+import type { Session, SessionIdentity } from './session.ts';
+import type { Peer } from './types.ts';
+
+export class Router {
+  readonly realms = new Map<string, Realm>();
+  readonly limits: Limits;
+  private closed = false;
+
+  constructor(readonly config: RouterConfig) {
+    this.limits = { ...defaultLimits, ...config.limits };
+    for (const rc of config.realms) this.addRealm(rc);
+  }
+
+  addRealm(config: RealmConfig): Realm {
+    if (this.realms.has(config.name)) throw new Error(`realm '${config.name}' is configured twice`);
+    const realm = new Realm(config, this.limits);
+    this.realms.set(config.name, realm);
+    return realm;
+  }
+
+  /** The realm by name; unknown realms are refused unless the config allows creating them. */
+  realm(name: string): Realm {
+    const realm = this.realms.get(name);
+    if (realm) return realm;
+    if (this.config.autoCreateRealms && !this.closed) return this.addRealm(openRealm(name));
+    throw new RouterError(ErrorUri.noSuchRealm, `no realm '${name}'`);
+  }
+
+  /** Attaches a new session to a realm. The gate has authenticated it already. */
+  attach(realmName: string, identity: SessionIdentity, peer: Peer): Session {
+    if (this.closed) throw new RouterError(ErrorUri.systemShutdown, 'router is shutting down');
+    return this.realm(realmName).attach(identity, peer);
+  }
+
+  /** Asks every session to close (gates send GOODBYE / DISCONNECT), then detaches what remains. */
+  close(reason: string = ErrorUri.systemShutdown, message = 'router shutting down'): void {
+    this.closed = true;
+    for (const realm of this.realms.values()) {
+      for (const s of [...realm.sessions.values()]) {
+        s.peer.kill(reason, message);
+        s.leave();
+      }
+    }
+  }
+
+  get sessionCount(): number {
+    let n = 0;
+    for (const r of this.realms.values()) n += r.sessions.size;
+    return n;
+  }
+}

@@ -1,0 +1,120 @@
+// A session: one client attached to one realm through some gate. Gates call these methods for
+// what their client asks; core answers through the session's Peer.
+import type { Subscription } from './broker.ts';
+import { ErrorUri, RouterError } from './errors.ts';
+import type { Payload } from './payload.ts';
+import type { CallRecord, Invocation, Registration } from './registration.ts';
+import type { Realm } from './realm.ts';
+import type { CallOptions, Dict, EventDelivery, InterruptMode, Pattern, Peer, Protocol, PublishOptions, RegisterOptions, SubscribeOptions } from './types.ts';
+
+export interface SessionIdentity {
+  authid: string;
+  authrole: string;
+  authmethod: string;
+  authprovider: string;
+  protocol: Protocol;
+  /** Free-form transport facts for the session meta API (peer address, kind...). */
+  transport: Dict;
+}
+
+export interface Testament {
+  id: number;
+  topic: string[];
+  payload: Payload;
+  options: PublishOptions;
+}
+
+export class Session {
+  readonly subscriptions = new Set<Subscription>();
+  readonly registrations = new Set<Registration>();
+  /** Calls this session made that are not answered yet, by the caller's request id. */
+  readonly calls = new Map<number, CallRecord>();
+  /** Invocations this session must answer, by invocation id. */
+  readonly invocations = new Map<number, Invocation>();
+  readonly testaments: Record<'destroyed' | 'detached', Testament[]> = { destroyed: [], detached: [] };
+  readonly joined = Date.now();
+  private open = true;
+
+  constructor(
+    readonly id: number,
+    readonly realm: Realm,
+    readonly identity: SessionIdentity,
+    readonly peer: Peer,
+  ) {}
+
+  get authid(): string {
+    return this.identity.authid;
+  }
+
+  get authrole(): string {
+    return this.identity.authrole;
+  }
+
+  get protocol(): Protocol {
+    return this.identity.protocol;
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** Called by the broker for each event this session receives. */
+  deliver(delivery: EventDelivery): void {
+    if (this.open) this.peer.event(delivery);
+  }
+
+  subscribe(pattern: Pattern, options: SubscribeOptions = {}): Subscription {
+    this.assertOpen();
+    return this.realm.subscribe(this, pattern, options);
+  }
+
+  unsubscribe(subscriptionId: number): void {
+    this.assertOpen();
+    this.realm.unsubscribe(this, subscriptionId);
+  }
+
+  /** Resolves with the publication id once the publication is routed (and committed, if durable). */
+  publish(topic: string[], payload: Payload, options: PublishOptions = {}): Promise<number> {
+    if (!this.open) return Promise.reject(new RouterError(ErrorUri.canceled, 'session closed'));
+    return this.realm.publish(this, topic, payload, options);
+  }
+
+  register(pattern: Pattern, options: RegisterOptions = {}): Registration {
+    this.assertOpen();
+    return this.realm.register(this, pattern, options);
+  }
+
+  unregister(registrationId: number): void {
+    this.assertOpen();
+    this.realm.unregister(this, registrationId);
+  }
+
+  /** Starts (or continues, for progressive invocations) a call; answers arrive through the peer. */
+  call(requestId: number, procedure: string, payload: Payload, options: CallOptions = {}): void {
+    this.assertOpen();
+    this.realm.call(this, requestId, procedure, payload, options);
+  }
+
+  cancel(requestId: number, mode: InterruptMode = 'killnowait'): void {
+    if (this.open) this.realm.dealer.cancel(this, requestId, mode);
+  }
+
+  yield(invocationId: number, payload: Payload, progress = false): void {
+    if (this.open) this.realm.dealer.yield(this, invocationId, payload, progress);
+  }
+
+  invocationError(invocationId: number, uri: string, payload: Payload, details: Dict = {}): void {
+    if (this.open) this.realm.dealer.error(this, invocationId, uri, payload, details);
+  }
+
+  /** Detaches the session from its realm: fires testaments, fails pending calls, drops subscriptions. */
+  leave(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.realm.detach(this);
+  }
+
+  private assertOpen(): void {
+    if (!this.open) throw new RouterError(ErrorUri.canceled, 'session closed');
+  }
+}

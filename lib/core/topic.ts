@@ -1,0 +1,118 @@
+// The topic model: WAMP `a.b.c` and MQTT `a/b/c` both parse to ['a','b','c'].
+import { ErrorUri, RouterError } from './errors.ts';
+import type { MatchPolicy, Pattern } from './types.ts';
+
+// Loose WAMP URI rule: components without whitespace, '.' or '#'.
+const LOOSE_COMPONENT = /^[^\s.#]*$/;
+
+function invalid(uri: string, why: string): RouterError {
+  return new RouterError(ErrorUri.invalidUri, `invalid URI '${uri}': ${why}`);
+}
+
+/** Levels of a concrete WAMP URI (topic or procedure). */
+export function wampLevels(uri: unknown): string[] {
+  if (typeof uri !== 'string' || uri.length === 0) throw invalid(String(uri), 'must be a non-empty string');
+  const levels = uri.split('.');
+  for (const level of levels) {
+    if (level.length === 0) throw invalid(uri, 'empty component');
+    if (!LOOSE_COMPONENT.test(level)) throw invalid(uri, 'whitespace or # in a component');
+  }
+  return levels;
+}
+
+/** A WAMP subscription/registration URI with its match policy. */
+export function wampPattern(uri: unknown, match: MatchPolicy = 'exact'): Pattern {
+  if (typeof uri !== 'string') throw invalid(String(uri), 'must be a string');
+  if (match === 'exact') return { match, levels: wampLevels(uri), multi: false, uri };
+  const levels = uri.split('.');
+  for (const level of levels) {
+    if (!LOOSE_COMPONENT.test(level)) throw invalid(uri, 'whitespace or # in a component');
+  }
+  if (match === 'wildcard') {
+    if (uri.length === 0) throw invalid(uri, 'empty wildcard pattern');
+    return { match, levels: levels.map((l) => (l === '' ? null : l)), multi: false, uri };
+  }
+  if (match === 'prefix') {
+    // String prefix per the WAMP spec: the last level matches any level it starts.
+    for (let i = 0; i < levels.length - 1; i++) {
+      if (levels[i] === '') throw invalid(uri, 'empty component in a prefix');
+    }
+    return { match, levels, multi: false, uri };
+  }
+  throw new RouterError(ErrorUri.invalidArgument, `unknown match policy '${String(match)}'`);
+}
+
+/** Levels of an MQTT topic name (PUBLISH): no wildcards, not empty. */
+export function mqttLevels(topic: string): string[] {
+  if (topic.length === 0) throw invalid(topic, 'empty topic');
+  if (topic.includes('+') || topic.includes('#')) throw invalid(topic, 'wildcards are not allowed in a topic name');
+  if (topic.includes('\u0000')) throw invalid(topic, 'NUL character');
+  return topic.split('/');
+}
+
+/** An MQTT topic filter: `+` is one level, a trailing `#` is any number of levels (including none). */
+export function mqttPattern(filter: string): Pattern {
+  if (filter.length === 0) throw invalid(filter, 'empty filter');
+  if (filter.includes('\u0000')) throw invalid(filter, 'NUL character');
+  const parts = filter.split('/');
+  const levels: (string | null)[] = [];
+  let multi = false;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i] as string;
+    if (p === '#') {
+      if (i !== parts.length - 1) throw invalid(filter, "'#' must be the last level");
+      multi = true;
+    } else if (p === '+') {
+      levels.push(null);
+    } else if (p.includes('+') || p.includes('#')) {
+      throw invalid(filter, 'a wildcard must occupy a whole level');
+    } else {
+      levels.push(p);
+    }
+  }
+  const wild = multi || levels.includes(null);
+  return { match: wild ? 'wildcard' : 'exact', levels, multi, uri: filter };
+}
+
+export function toWampUri(levels: readonly string[]): string {
+  return levels.join('.');
+}
+
+export function toMqttTopic(levels: readonly string[]): string {
+  return levels.join('/');
+}
+
+/** True when `levels` can be written as a WAMP URI (no empty level, no '.' inside a level). */
+export function isWampNameable(levels: readonly string[]): boolean {
+  for (const l of levels) if (l.length === 0 || l.includes('.')) return false;
+  return true;
+}
+
+/** A key that identifies a pattern (same key = same subscription/registration). */
+export function patternKey(p: Pattern): string {
+  const lv = p.levels.map((l) => (l === null ? '\u0001' : l)).join('\u0000');
+  return `${p.match}${p.multi ? '#' : ''}|${lv}`;
+}
+
+/** Does a concrete topic match a pattern? (Used outside the trie: permissions, meta lookups.) */
+export function patternMatches(p: Pattern, topic: readonly string[]): boolean {
+  const dollar = topic.length > 0 && (topic[0] as string).startsWith('$');
+  if (p.match === 'prefix') {
+    const n = p.levels.length;
+    if (topic.length < n) return false;
+    for (let i = 0; i < n - 1; i++) if (p.levels[i] !== topic[i]) return false;
+    const last = p.levels[n - 1] as string;
+    if (n === 1 && last === '' && dollar) return false;
+    return (topic[n - 1] as string).startsWith(last);
+  }
+  const n = p.levels.length;
+  if (p.multi ? topic.length < n : topic.length !== n) return false;
+  for (let i = 0; i < n; i++) {
+    const l = p.levels[i];
+    if (l === null) {
+      if (i === 0 && dollar) return false;
+    } else if (l !== topic[i]) return false;
+  }
+  if (p.multi && n === 0 && dollar) return false;
+  return true;
+}

@@ -1,0 +1,168 @@
+// Protocol-neutral types shared by the router core and every gate (WAMP, MQTT, HTTP, local).
+import type { Payload } from './payload.ts';
+
+export type Dict = Record<string, unknown>;
+export type Protocol = 'wamp' | 'mqtt' | 'http' | 'local';
+
+/** How a subscription or registration URI is matched against a topic or procedure. */
+export type MatchPolicy = 'exact' | 'prefix' | 'wildcard';
+
+/**
+ * A parsed pattern. `levels` holds one entry per topic level; `null` stands for a single-level
+ * wildcard (WAMP empty component, MQTT `+`). `multi` marks a trailing MQTT `#`.
+ */
+export interface Pattern {
+  match: MatchPolicy;
+  levels: (string | null)[];
+  multi: boolean;
+  /** The URI as the client wrote it (WAMP dotted form, or MQTT filter). */
+  uri: string;
+}
+
+export type QoS = 0 | 1 | 2;
+
+/** Properties a publication may carry besides its payload (MQTT 5 properties, mapped where WAMP has them). */
+export interface PublicationHeaders {
+  contentType?: string;
+  payloadFormat?: 0 | 1;
+  responseTopic?: string;
+  correlationData?: Uint8Array;
+  userProperties?: Record<string, string | string[]>;
+  /** Absolute expiry time in ms since epoch. */
+  expiresAt?: number;
+}
+
+export interface PublishOptions {
+  acknowledge?: boolean;
+  excludeMe?: boolean;
+  /** Session ids / authids / authroles to exclude or to restrict delivery to. */
+  exclude?: number[];
+  excludeAuthid?: string[];
+  excludeAuthrole?: string[];
+  eligible?: number[];
+  eligibleAuthid?: string[];
+  eligibleAuthrole?: string[];
+  discloseMe?: boolean;
+  retain?: boolean;
+  /** Highest QoS at which subscribers may receive it (MQTT). WAMP: 2 if acknowledged, else 0. */
+  qos?: QoS;
+  headers?: PublicationHeaders;
+  /** Resource-lock conditions (store issue). */
+  when?: unknown;
+  watch?: boolean;
+  will?: unknown;
+  force?: boolean;
+}
+
+export interface SubscribeOptions {
+  match?: MatchPolicy;
+  /** MQTT filter syntax (`/`, `+`, `#`) instead of WAMP URI syntax. */
+  mqtt?: boolean;
+  /** Deliver matching retained events first. */
+  getRetained?: boolean;
+  /** Share group: each publication goes to one member of the group. */
+  shareGroup?: string;
+  /** Per-subscriber data the gate keeps with the subscription (QoS, no-local, subscription id...). */
+  qos?: QoS;
+  noLocal?: boolean;
+  retainAsPublished?: boolean;
+  subscriptionIdentifier?: number;
+}
+
+export interface SubscriberInfo {
+  qos: QoS;
+  noLocal: boolean;
+  retainAsPublished: boolean;
+  subscriptionIdentifier?: number;
+  shareGroup?: string;
+}
+
+export interface Publisher {
+  session: number;
+  authid: string;
+  authrole: string;
+  protocol: Protocol;
+}
+
+/** One publication as the broker delivers it. Shared by every delivery of that publication. */
+export interface Publication {
+  id: number;
+  topic: string[];
+  payload: Payload;
+  publisher?: Publisher;
+  /** Publisher's session id even when not disclosed; used for no-local and exclusion. */
+  publisherSession?: number;
+  qos: QoS;
+  retain: boolean;
+  headers?: PublicationHeaders;
+  /** Encoded frames cached per gate-chosen key, so fan-out encodes once per subscription and serializer. */
+  frames: Map<string, unknown>;
+}
+
+/** One event delivered to one subscriber through one subscription. */
+export interface EventDelivery {
+  subscriptionId: number;
+  match: MatchPolicy;
+  /** Whether this subscription was a pattern (details.topic must be sent). */
+  pattern: boolean;
+  publication: Publication;
+  subscriber: SubscriberInfo;
+  /** True when replayed from retained state on subscribe. */
+  retained: boolean;
+}
+
+export interface CallOptions {
+  timeout?: number;
+  receiveProgress?: boolean;
+  progress?: boolean;
+  discloseMe?: boolean;
+}
+
+export interface InvocationDetails {
+  caller?: number;
+  callerAuthid?: string;
+  callerAuthrole?: string;
+  procedure?: string;
+  receiveProgress?: boolean;
+  progress?: boolean;
+  timeout?: number;
+}
+
+export interface ResultDetails {
+  progress?: boolean;
+}
+
+export type InterruptMode = 'skip' | 'kill' | 'killnowait';
+
+export interface RegisterOptions {
+  match?: MatchPolicy;
+  invoke?: InvokePolicy;
+  concurrency?: number;
+  /** Bounded queue length for calls waiting on concurrency. */
+  queueLimit?: number;
+  /** Register for exactly one invocation, then unregister (esub `/sub`). */
+  once?: boolean;
+  /** Replace an existing single registration owned by another session (esub takeover). */
+  forceReregister?: boolean;
+}
+
+export type InvokePolicy = 'single' | 'roundrobin' | 'random' | 'first' | 'last';
+
+/**
+ * The port through which core talks to a session's gate. Each protocol gate implements it;
+ * core never sees sockets. Every method must not throw.
+ */
+export interface Peer {
+  event(delivery: EventDelivery): void;
+  invocation(invocationId: number, registrationId: number, payload: Payload, details: InvocationDetails): void;
+  interrupt(invocationId: number, mode: InterruptMode, reason: string): void;
+  result(requestId: number, payload: Payload, details: ResultDetails): void;
+  callError(requestId: number, error: string, payload: Payload, details: Dict): void;
+  /** The router ended a subscription (snapshot replay finished, meta kill...). */
+  unsubscribed?(subscriptionId: number, reason: string): void;
+  unregistered?(registrationId: number, reason: string): void;
+  /** The router wants this session closed (wamp.session.kill, shutdown). */
+  kill(reason: string, message: string): void;
+  /** Bytes queued for sending; the broker uses it to drop events for slow consumers. */
+  bufferedBytes?(): number;
+}

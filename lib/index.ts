@@ -1,0 +1,24 @@
+// kitsune's public API: build a router, attach in-process clients, and the types gates share.
+import type { RouterConfig } from './core/config.ts';
+import { Client, type ConnectOptions } from './core/client.ts';
+import { Router } from './core/router.ts';
+
+export { Router } from './core/router.ts';
+export { Client, CallResult } from './core/client.ts';
+export type { ClientEvent, ClientInvocation, ClientResult, ConnectOptions, ClientCallOptions } from './core/client.ts';
+export { Payload } from './core/payload.ts';
+export { RouterError, ErrorUri } from './core/errors.ts';
+export type { RouterConfig, RealmConfig, RoleConfig, PermissionConfig, Limits } from './core/config.ts';
+export { openRealm, defaultLimits } from './core/config.ts';
+
+/** The router with the in-process client API. */
+export class KitsuneRouter extends Router {
+  /** An in-process client session on `realm` (no socket). */
+  connect(realm: string, options?: ConnectOptions): Client {
+    return new Client(this, realm, options);
+  }
+}
+
+export function createRouter(config: RouterConfig): KitsuneRouter {
+  return new KitsuneRouter(config);
+}
