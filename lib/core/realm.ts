@@ -41,10 +41,11 @@ export class Realm {
     return this.config.name;
   }
 
-  attach(identity: SessionIdentity, peer: Peer): Session {
+  /** `sessionId` is one the gate already announced (e.g. in a wampcra challenge), if still free. */
+  attach(identity: SessionIdentity, peer: Peer, sessionId?: number): Session {
     if (!this.roles.has(identity.authrole)) throw new RouterError(ErrorUri.noSuchRole, `role '${identity.authrole}' is not defined in realm '${this.name}'`);
     if (this.sessions.size >= this.limits.maxSessionsPerRealm) throw new RouterError(ErrorUri.limitExceeded, `realm '${this.name}' has reached its session limit`);
-    let id = randomId();
+    let id = sessionId ?? randomId();
     while (this.sessions.has(id)) id = randomId();
     const session = new Session(id, this, identity, peer);
     this.sessions.set(id, session);

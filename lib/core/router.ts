@@ -5,8 +5,19 @@ import { Realm } from './realm.ts';
 import type { Session, SessionIdentity } from './session.ts';
 import type { Peer } from './types.ts';
 
+/** Counters the metrics endpoint exposes; gates increment them. */
+export interface RouterStats {
+  /** Events (WAMP) and QoS 0 messages (MQTT) dropped for slow consumers. */
+  droppedEvents: number;
+  /** Connections closed because their send buffer passed the hard limit. */
+  slowConsumersDisconnected: number;
+  /** Connections ended for malformed or out-of-order input. */
+  protocolErrors: number;
+}
+
 export class Router {
   readonly realms = new Map<string, Realm>();
+  readonly stats: RouterStats = { droppedEvents: 0, slowConsumersDisconnected: 0, protocolErrors: 0 };
   readonly limits: Limits;
   private closed = false;
 
@@ -31,9 +42,9 @@ export class Router {
   }
 
   /** Attaches a new session to a realm. The gate has authenticated it already. */
-  attach(realmName: string, identity: SessionIdentity, peer: Peer): Session {
+  attach(realmName: string, identity: SessionIdentity, peer: Peer, sessionId?: number): Session {
     if (this.closed) throw new RouterError(ErrorUri.systemShutdown, 'router is shutting down');
-    return this.realm(realmName).attach(identity, peer);
+    return this.realm(realmName).attach(identity, peer, sessionId);
   }
 
   /** Asks every session to close (gates send GOODBYE / DISCONNECT), then detaches what remains. */

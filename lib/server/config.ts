@@ -1,0 +1,103 @@
+// Server configuration: defaults, the optional JSON config file, then command-line flags on top.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { openRealm, type RouterConfig } from '../core/config.ts';
+
+export interface ServerConfig {
+  host: string;
+  /** The shared port: WAMP (WebSocket /ws and RawSocket), MQTT (sniffed and /mqtt), HTTP bridges. */
+  port: number;
+  /** Dedicated MQTT TCP port; null = none. */
+  mqttPort: number | null;
+  dataDir: string;
+  memory: boolean;
+  redis: string | null;
+  hustmqPort: number | null;
+  hustdbPort: number | null;
+  esubPort: number | null;
+  logLevel: string;
+  router: RouterConfig;
+}
+
+export const usage = `kitsune [--config FILE] [--host H] [--port P] [--mqtt-port P] [--data-dir DIR | --memory]
+        [--redis URL] [--realm NAME] [--hustmq-port P] [--hustdb-port P] [--esub-port P]`;
+
+export function defaultConfig(): ServerConfig {
+  return {
+    host: '127.0.0.1',
+    port: 8080,
+    mqttPort: 1883,
+    dataDir: './data',
+    memory: false,
+    redis: null,
+    hustmqPort: null,
+    hustdbPort: null,
+    esubPort: null,
+    logLevel: 'info',
+    router: { realms: [openRealm('realm1')] },
+  };
+}
+
+function port(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number (0-65535), got '${value}'`);
+  return n;
+}
+
+/** Reads a JSON config file: server keys at the top level, and `realms`, `limits`, `autoCreateRealms`. */
+export function readConfigFile(path: string, base: ServerConfig): ServerConfig {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  const cfg: ServerConfig = { ...base, router: { ...base.router } };
+  for (const key of ['host', 'port', 'mqttPort', 'dataDir', 'memory', 'redis', 'hustmqPort', 'hustdbPort', 'esubPort', 'logLevel'] as const) {
+    if (key in raw) (cfg as unknown as Record<string, unknown>)[key] = raw[key];
+  }
+  if (Array.isArray(raw.realms)) cfg.router.realms = raw.realms as RouterConfig['realms'];
+  if (raw.limits && typeof raw.limits === 'object') cfg.router.limits = raw.limits as RouterConfig['limits'];
+  if (typeof raw.autoCreateRealms === 'boolean') cfg.router.autoCreateRealms = raw.autoCreateRealms;
+  return cfg;
+}
+
+export function configFromArgs(argv: string[]): ServerConfig {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      config: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      'data-dir': { type: 'string' },
+      memory: { type: 'boolean' },
+      redis: { type: 'string' },
+      realm: { type: 'string' },
+      'hustmq-port': { type: 'string' },
+      'hustdb-port': { type: 'string' },
+      'esub-port': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) throw new Error(usage);
+  let cfg = defaultConfig();
+  if (values.config) cfg = readConfigFile(values.config, cfg);
+  if (values.host) cfg.host = values.host;
+  if (values.port) cfg.port = port(values.port, '--port');
+  if (values['mqtt-port']) cfg.mqttPort = port(values['mqtt-port'], '--mqtt-port');
+  if (values['data-dir']) cfg.dataDir = values['data-dir'];
+  if (values['data-dir'] && values.memory) throw new Error('--data-dir and --memory exclude each other');
+  if (values.memory) cfg.memory = true;
+  if (values.redis) cfg.redis = values.redis;
+  if (values['hustmq-port']) cfg.hustmqPort = port(values['hustmq-port'], '--hustmq-port');
+  if (values['hustdb-port']) cfg.hustdbPort = port(values['hustdb-port'], '--hustdb-port');
+  if (values['esub-port']) cfg.esubPort = port(values['esub-port'], '--esub-port');
+  if (values['log-level']) cfg.logLevel = values['log-level'];
+  if (values.realm && !cfg.router.realms.some((r) => r.name === values.realm)) {
+    cfg.router = { ...cfg.router, realms: [...cfg.router.realms.filter((r) => r.name !== 'realm1'), openRealm(values.realm)] };
+  }
+  return cfg;
+}

@@ -1,0 +1,63 @@
+// The server: the router, its gates and every listener, started and stopped as one.
+import http from 'node:http';
+import { Router } from '../core/router.ts';
+import type { Logger } from '../core/log.ts';
+import { createWampGate } from '../wamp/gate.ts';
+import { acceptRawSocket } from '../wamp/rawsocket.ts';
+import { createWampWebSocketServer } from '../wamp/websocket.ts';
+import type { ServerConfig } from './config.ts';
+import { HttpMounts } from './http-mounts.ts';
+import { createSharedListener } from './listener.ts';
+
+export interface RunningServer {
+  router: Router;
+  /** The URL of every listener, by name. */
+  urls: Record<string, string>;
+  http: HttpMounts;
+  close(): Promise<void>;
+}
+
+/** How long shutdown waits for clients to answer GOODBYE before closing sockets. */
+const SHUTDOWN_GRACE_MS = 300;
+
+export async function startServer(config: ServerConfig, logger: Logger, router: Router = new Router(config.router)): Promise<RunningServer> {
+  const maxMessageBytes = router.limits.maxMessageBytes;
+  const acceptWamp = createWampGate(router, logger);
+  const wampWs = createWampWebSocketServer(acceptWamp, { maxMessageBytes, onError: (err) => logger.error({ err }, 'WAMP WebSocket handler error') });
+  const mounts = new HttpMounts();
+  mounts.mount('/healthz', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'ok', sessions: router.sessionCount }));
+  });
+  const httpServer = http.createServer(mounts.handler);
+  const shared = createSharedListener({
+    host: config.host,
+    port: config.port,
+    onHttp: httpServer,
+    onWampUpgrade: (req, socket, head) => wampWs.handleUpgrade(req, socket, head),
+    onRawSocket: (socket, first) => acceptRawSocket(socket, first, acceptWamp, { maxMessageBytes, onError: (err) => logger.error({ err }, 'WAMP RawSocket handler error') }),
+    onError: (err) => logger.error({ err }, 'listener handler error'),
+  });
+  const { port } = await shared.listen();
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const urls: Record<string, string> = {
+    wamp: `ws://${host}:${port}/ws`,
+    rawsocket: `tcp://${host}:${port}`,
+    http: `http://${host}:${port}`,
+  };
+
+  let closed = false;
+  return {
+    router,
+    urls,
+    http: mounts,
+    async close() {
+      if (closed) return;
+      closed = true;
+      router.close();
+      await new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());
+      wampWs.close();
+      await shared.close();
+    },
+  };
+}

@@ -1,0 +1,253 @@
+// One WAMP connection: the session state machine over a transport, the error boundary, and the
+// Peer through which core delivers events, invocations, results and errors to this client.
+import { ErrorUri, RouterError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { Payload } from '../core/payload.ts';
+import type { Router } from '../core/router.ts';
+import type { Session } from '../core/session.ts';
+import type { Dict, EventDelivery, InterruptMode, InvocationDetails, Peer, ResultDetails } from '../core/types.ts';
+import type { AuthResult } from './auth.ts';
+import type { Conn, PendingAuth } from './conn.ts';
+import { establishedHandlers, handleAuthenticate, handleHello } from './handlers/index.ts';
+import { MessageType, routerRoles } from './message-types.ts';
+import type { WampTransport, WampTransportHandler } from './transport.ts';
+import { ProtocolViolation } from './validate.ts';
+
+export interface WampGateContext {
+  router: Router;
+  logger: Logger;
+}
+
+type State = 'hello' | 'challenge' | 'open' | 'closing' | 'closed';
+
+/** How long to wait for the client's GOODBYE answer before closing the transport. */
+const GOODBYE_TIMEOUT_MS = 2000;
+
+/** Appends args/kwargs to a message the way the spec wants: omitted when empty. */
+export function withPayload(msg: unknown[], payload: Payload): unknown[] {
+  const args = payload.args;
+  const kwargs = payload.kwargs;
+  if (kwargs) msg.push(args ?? [], kwargs);
+  else if (args) msg.push(args);
+  return msg;
+}
+
+export class WampConnection implements WampTransportHandler, Peer, Conn {
+  state: State = 'hello';
+  session: Session | undefined;
+  /** Set while a CHALLENGE waits for AUTHENTICATE. */
+  pendingAuth: PendingAuth | undefined;
+  private goodbyeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly ctx: WampGateContext,
+    readonly transport: WampTransport,
+  ) {}
+
+  get log(): Logger {
+    return this.ctx.logger;
+  }
+
+  // --- transport events ---
+
+  onMessage(msg: unknown[]): void {
+    try {
+      this.dispatch(msg);
+    } catch (err) {
+      if (err instanceof ProtocolViolation) {
+        this.protocolViolation(err.message);
+      } else {
+        this.log.error({ err, type: msg[0] }, 'unexpected error handling a WAMP message');
+        this.abort(ErrorUri.protocolViolation, 'internal error handling the message');
+      }
+    }
+  }
+
+  onProtocolError(message: string): void {
+    this.protocolViolation(message);
+  }
+
+  onClose(): void {
+    this.state = 'closed';
+    if (this.goodbyeTimer) clearTimeout(this.goodbyeTimer);
+    this.session?.leave();
+  }
+
+  private dispatch(msg: unknown[]): void {
+    const type = msg[0];
+    switch (this.state) {
+      case 'hello':
+        if (type !== MessageType.HELLO) throw new ProtocolViolation(`expected HELLO, got message type ${String(type)}`);
+        handleHello(this, msg);
+        return;
+      case 'challenge':
+        if (type !== MessageType.AUTHENTICATE) throw new ProtocolViolation(`expected AUTHENTICATE, got message type ${String(type)}`);
+        handleAuthenticate(this, msg);
+        return;
+      case 'closing':
+        // Waiting for the client's GOODBYE after ours; anything else is dropped.
+        if (type === MessageType.GOODBYE) this.transport.close(1000, 'goodbye');
+        return;
+      case 'closed':
+        return;
+      case 'open': {
+        const handler = establishedHandlers[type as number];
+        if (!handler) throw new ProtocolViolation(`unexpected message type ${String(type)} in an established session`);
+        handler(this, msg);
+      }
+    }
+  }
+
+  welcome(realm: string, auth: AuthResult, sessionId?: number, helloDetails?: Dict): void {
+    const t = this.transport;
+    try {
+      this.session = this.ctx.router.attach(
+        realm,
+        { ...auth, protocol: 'wamp', transport: { type: t.kind, serializer: t.serializer.name, peer: t.remoteAddress, agent: helloDetails?.agent } },
+        this,
+        sessionId,
+      );
+    } catch (err) {
+      const e = err instanceof RouterError ? err : new RouterError(ErrorUri.systemShutdown, String(err));
+      this.abort(e.uri, e.message);
+      return;
+    }
+    this.state = 'open';
+    this.send([
+      MessageType.WELCOME,
+      this.session.id,
+      { realm, authid: auth.authid, authrole: auth.authrole, authmethod: auth.authmethod, authprovider: auth.authprovider, roles: routerRoles, agent: 'kitsune' },
+    ]);
+  }
+
+  // --- sending ---
+
+  send(msg: unknown[]): void {
+    if (this.state !== 'closed') this.transport.send(msg);
+  }
+
+  /** ERROR answering one request; core RouterErrors carry the URI and args. */
+  sendError(requestType: number, requestId: number, err: unknown): void {
+    if (err instanceof ProtocolViolation) throw err;
+    const e = err instanceof RouterError ? err : new RouterError('kitsune.error.internal', err instanceof Error ? err.message : String(err));
+    if (!(err instanceof RouterError)) this.log.error({ err }, 'unexpected error answering a request');
+    this.send(withPayload([MessageType.ERROR, requestType, requestId, {}, e.uri], Payload.fromArgs(e.errorArgs, e.kwargs)));
+  }
+
+  abort(reason: string, message: string): void {
+    if (this.state === 'closed') return;
+    this.send([MessageType.ABORT, { message }, reason]);
+    this.state = 'closed';
+    this.session?.leave();
+    this.transport.close(reason === ErrorUri.protocolViolation ? 1002 : 1000, reason);
+  }
+
+  private protocolViolation(message: string): void {
+    this.ctx.router.stats.protocolErrors++;
+    this.log.warn({ remote: this.transport.remoteAddress, message }, 'WAMP protocol violation');
+    this.abort(ErrorUri.protocolViolation, message);
+  }
+
+  /** The client said GOODBYE: answer, detach, close. */
+  goodbye(): void {
+    this.send([MessageType.GOODBYE, {}, ErrorUri.goodbyeAndOut]);
+    this.state = 'closed';
+    this.session?.leave();
+    this.transport.close(1000, 'goodbye');
+  }
+
+  // --- Peer ---
+
+  event(d: EventDelivery): void {
+    const t = this.transport;
+    const limits = this.ctx.router.limits;
+    const buffered = t.bufferedBytes();
+    if (buffered > limits.sendBufferSoftBytes) {
+      if (buffered > limits.sendBufferHardBytes) this.disconnectSlow();
+      else this.ctx.router.stats.droppedEvents++;
+      return;
+    }
+    const pub = d.publication;
+    if (d.retained) {
+      t.send(this.eventMessage(d));
+      return;
+    }
+    // Every subscriber of one subscription gets the same EVENT: encode it once per serializer.
+    const key = `wamp:${t.serializer.name}:${d.subscriptionId}`;
+    let frame = pub.frames.get(key) as Buffer | undefined;
+    if (!frame) {
+      frame = t.serializer.encode(this.eventMessage(d));
+      pub.frames.set(key, frame);
+    }
+    t.sendEncoded(frame);
+  }
+
+  private eventMessage(d: EventDelivery): unknown[] {
+    const pub = d.publication;
+    const details: Dict = {};
+    if (pub.publisher) {
+      details.publisher = pub.publisher.session;
+      details.publisher_authid = pub.publisher.authid;
+      details.publisher_authrole = pub.publisher.authrole;
+    }
+    if (d.pattern) details.topic = pub.topic.join('.');
+    if (d.retained) details.retained = true;
+    return withPayload([MessageType.EVENT, d.subscriptionId, pub.id, details], pub.payload);
+  }
+
+  invocation(invocationId: number, registrationId: number, payload: Payload, d: InvocationDetails): void {
+    const details: Dict = {};
+    if (d.caller !== undefined) {
+      details.caller = d.caller;
+      details.caller_authid = d.callerAuthid;
+      details.caller_authrole = d.callerAuthrole;
+    }
+    if (d.procedure !== undefined) details.procedure = d.procedure;
+    if (d.receiveProgress) details.receive_progress = true;
+    if (d.progress) details.progress = true;
+    if (d.timeout) details.timeout = d.timeout;
+    this.send(withPayload([MessageType.INVOCATION, invocationId, registrationId, details], payload));
+  }
+
+  interrupt(invocationId: number, mode: InterruptMode, reason: string): void {
+    this.send([MessageType.INTERRUPT, invocationId, { mode, reason }]);
+  }
+
+  result(requestId: number, payload: Payload, details: ResultDetails): void {
+    this.send(withPayload([MessageType.RESULT, requestId, details.progress ? { progress: true } : {}], payload));
+  }
+
+  callError(requestId: number, error: string, payload: Payload, details: Dict): void {
+    this.send(withPayload([MessageType.ERROR, MessageType.CALL, requestId, details, error], payload));
+  }
+
+  unsubscribed(subscriptionId: number, reason: string): void {
+    this.send([MessageType.UNSUBSCRIBED, 0, { subscription: subscriptionId, reason }]);
+  }
+
+  unregistered(registrationId: number, reason: string): void {
+    this.send([MessageType.UNREGISTERED, 0, { registration: registrationId, reason }]);
+  }
+
+  /** The router closes this session (meta kill, shutdown): GOODBYE, then wait for the answer. */
+  kill(reason: string, message: string): void {
+    if (this.state !== 'open') return;
+    this.send([MessageType.GOODBYE, { message }, reason]);
+    this.state = 'closing';
+    this.session?.leave();
+    this.goodbyeTimer = setTimeout(() => this.transport.close(1000, 'goodbye timeout'), GOODBYE_TIMEOUT_MS);
+    this.goodbyeTimer.unref?.();
+  }
+
+  bufferedBytes(): number {
+    return this.transport.bufferedBytes();
+  }
+
+  private disconnectSlow(): void {
+    this.ctx.router.stats.slowConsumersDisconnected++;
+    this.log.warn({ remote: this.transport.remoteAddress, session: this.session?.id }, 'disconnecting a slow consumer past the hard send-buffer limit');
+    this.state = 'closed';
+    this.session?.leave();
+    this.transport.terminate();
+  }
+}

@@ -1,0 +1,32 @@
+// HELLO: pick the realm, authenticate (at once or by CHALLENGE), then WELCOME or ABORT.
+import { RouterError } from '../../core/errors.ts';
+import { randomId } from '../../core/ids.ts';
+import { startAuthentication } from '../auth.ts';
+import type { Conn } from '../conn.ts';
+import { MessageType } from '../message-types.ts';
+import * as v from '../validate.ts';
+
+export function handleHello(c: Conn, msg: unknown[]): void {
+  v.length(msg, 3, 3, 'HELLO');
+  const realmName = v.uri(msg, 1, 'HELLO.Realm');
+  const details = v.dict(msg, 2, 'HELLO.Details');
+  let realm;
+  try {
+    realm = c.ctx.router.realm(realmName);
+  } catch (err) {
+    const e = err as RouterError;
+    c.abort(e.uri, e.message);
+    return;
+  }
+  const sessionId = randomId();
+  const step = startAuthentication(realm.config.auth, details, sessionId);
+  if (step.kind === 'refuse') {
+    c.abort(step.reason, step.message);
+  } else if (step.kind === 'welcome') {
+    c.welcome(realmName, step.result, undefined, details);
+  } else {
+    c.pendingAuth = { realm: realmName, sessionId, verify: step.verify };
+    c.state = 'challenge';
+    c.send([MessageType.CHALLENGE, step.method, step.extra]);
+  }
+}

@@ -1,0 +1,32 @@
+// PUBLISH: route through the broker; PUBLISHED only if acknowledged, once the publication is routed.
+import { Payload } from '../../core/payload.ts';
+import { publishOptions } from '../../core/options.ts';
+import { wampLevels } from '../../core/topic.ts';
+import type { Conn } from '../conn.ts';
+import { MessageType } from '../message-types.ts';
+import * as v from '../validate.ts';
+
+export function handlePublish(c: Conn, msg: unknown[]): void {
+  v.length(msg, 4, 6, 'PUBLISH');
+  const request = v.requestId(msg, 1);
+  const options = v.dict(msg, 2, 'PUBLISH.Options');
+  const topic = v.uri(msg, 3, 'PUBLISH.Topic');
+  const payload = Payload.fromArgs(v.args(msg, 4), v.kwargs(msg, 5));
+  const session = c.session!;
+  let opts;
+  try {
+    opts = publishOptions(options);
+    opts.qos = opts.acknowledge ? 2 : 0;
+    const done = session.publish(wampLevels(topic), payload, opts);
+    if (opts.acknowledge) {
+      done.then(
+        (publication) => c.send([MessageType.PUBLISHED, request, publication]),
+        (err: unknown) => c.sendError(MessageType.PUBLISH, request, err),
+      );
+    } else {
+      done.catch((err: unknown) => c.ctx.logger.debug({ err, topic }, 'unacknowledged publish refused'));
+    }
+  } catch (err) {
+    if (options.acknowledge === true) c.sendError(MessageType.PUBLISH, request, err);
+  }
+}
