@@ -1,0 +1,906 @@
+// One suite for every Store engine (memory and SQLite), run through engineSuite().
+import test from 'ava';
+import type { ExecutionContext } from 'ava';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Store } from '../lib/core/store.ts';
+import { QUEUE_DEFAULT_TIMEOUT_MS, QUEUE_WORKER_TTL_MS } from '../lib/core/store.ts';
+import { openStore } from '../lib/store/open.ts';
+import type { SqliteStore } from '../lib/store/sqlite.ts';
+import { GroupCommit } from '../lib/store/sqlite-batch.ts';
+import Database from 'better-sqlite3';
+
+const R = 'realm1';
+const enc = (s: string): Uint8Array => Buffer.from(s);
+const dec = (b: Uint8Array | null | undefined): string | undefined => (b ? Buffer.from(b).toString() : undefined);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Clock {
+  t: number;
+  now: () => number;
+}
+
+function makeClock(): Clock {
+  const c: Clock = { t: 1_700_000_000_000, now: () => c.t };
+  return c;
+}
+
+interface Harness {
+  store: Store;
+  clock: Clock;
+  /** Closes and opens the same store again (durable engines only). */
+  reopen(): Promise<Store>;
+}
+
+interface Engine {
+  name: string;
+  durable: boolean;
+  open(t: ExecutionContext, options?: { realClock?: boolean; maxQueues?: number; maxQueueItems?: number }): Promise<Harness>;
+}
+
+function tempDir(t: ExecutionContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kitsune-store-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const memoryEngine: Engine = {
+  name: 'memory',
+  durable: false,
+  async open(t, options = {}) {
+    const clock = makeClock();
+    const h: Harness = {
+      clock,
+      store: await openStore({ memory: true, now: options.realClock ? undefined : clock.now, ...limits(options) }),
+      reopen: () => Promise.reject(new Error('memory store cannot reopen')),
+    };
+    t.teardown(() => h.store.close());
+    return h;
+  },
+};
+
+const sqliteEngine: Engine = {
+  name: 'sqlite',
+  durable: true,
+  async open(t, options = {}) {
+    const clock = makeClock();
+    const dir = tempDir(t);
+    const make = (): Promise<Store> =>
+      openStore({ dataDir: dir, now: options.realClock ? undefined : clock.now, ...limits(options) });
+    const h: Harness = {
+      clock,
+      store: await make(),
+      async reopen() {
+        await h.store.close();
+        h.store = await make();
+        return h.store;
+      },
+    };
+    t.teardown(() => h.store.close());
+    return h;
+  },
+};
+
+function limits(o: { maxQueues?: number; maxQueueItems?: number }): { maxQueues?: number; maxQueueItems?: number } {
+  const out: { maxQueues?: number; maxQueueItems?: number } = {};
+  if (o.maxQueues !== undefined) out.maxQueues = o.maxQueues;
+  if (o.maxQueueItems !== undefined) out.maxQueueItems = o.maxQueueItems;
+  return out;
+}
+
+function engineSuite(engine: Engine): void {
+  const name = (s: string): string => `${engine.name}: ${s}`;
+  // reopen tests only exist for engines that keep data
+  const durable = (title: string, fn: (t: ExecutionContext) => Promise<void>): void => {
+    if (engine.durable) test(title, fn);
+  };
+
+  // ------------------------------------------------------------------ retained
+
+  test(name('retained put/get assigns growing versions'), async (t) => {
+    const { store } = await engine.open(t);
+    t.is(await store.getRetained(R, 'a'), null);
+    const v1 = await store.putRetained(R, { key: 'a', value: enc('one') });
+    t.true(typeof v1 === 'number' && v1 >= 1);
+    const rec = await store.getRetained(R, 'a');
+    t.is(dec(rec?.value), 'one');
+    t.is(rec?.version, v1 as number);
+    t.is(rec?.owner, undefined);
+    t.false(rec !== null && 'will' in rec);
+    const v2 = await store.putRetained(R, { key: 'b', value: enc('two') });
+    const v3 = await store.putRetained(R, { key: 'a', value: enc('three') });
+    t.true(v2! > v1!);
+    t.true(v3! > v2!);
+    t.is(dec((await store.getRetained(R, 'a'))?.value), 'three');
+    t.is(await store.getRetained('other', 'a'), null, 'realms are separate');
+  });
+
+  test(name('retained compare-and-set and conditional delete'), async (t) => {
+    const { store } = await engine.open(t);
+    const v1 = await store.putRetained(R, { key: 'k', value: enc('1') }, 0);
+    t.truthy(v1);
+    t.is(await store.putRetained(R, { key: 'k', value: enc('x') }, 0), null, 'must be absent');
+    t.is(await store.putRetained(R, { key: 'k', value: enc('x') }, v1! + 1000), null, 'wrong version');
+    const v2 = await store.putRetained(R, { key: 'k', value: enc('2') }, v1!);
+    t.truthy(v2);
+    t.is(dec((await store.getRetained(R, 'k'))?.value), '2');
+    t.false(await store.deleteRetained(R, 'k', v1!), 'stale version');
+    t.false(await store.deleteRetained(R, 'k', 0));
+    t.true(await store.deleteRetained(R, 'k', v2!));
+    t.false(await store.deleteRetained(R, 'k'), 'already gone');
+    t.is(await store.putRetained(R, { key: 'k', value: enc('x') }, v2!), null, 'no ABA after delete');
+    const v3 = await store.putRetained(R, { key: 'k', value: enc('3') }, 0);
+    t.true(v3! > v2!, 're-created key gets a fresh, larger version');
+    t.true(await store.deleteRetained(R, 'k'));
+  });
+
+  test(name('retained: exactly one of many concurrent writers wins'), async (t) => {
+    const { store } = await engine.open(t);
+    const first = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => store.putRetained(R, { key: 'lock', value: enc(`w${i}`), owner: `s${i}` }, 0)),
+    );
+    const winners = first.filter((v) => v !== null);
+    t.is(winners.length, 1);
+    const rec = await store.getRetained(R, 'lock');
+    t.is(rec?.version, winners[0] as number);
+    t.is(dec(rec?.value), `w${first.findIndex((v) => v !== null)}`);
+    // read-modify-write from many "clients" that each read the version first
+    const attempts = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const cur = await store.getRetained(R, 'lock');
+        await sleep(i % 3);
+        return store.putRetained(R, { key: 'lock', value: enc(`r${i}`) }, cur!.version);
+      }),
+    );
+    t.is(attempts.filter((v) => v !== null).length, 1);
+  });
+
+  test(name('retained: operations apply in call order without awaiting'), async (t) => {
+    const { store } = await engine.open(t);
+    const put = store.putRetained(R, { key: 'o', value: enc('v') });
+    const get = store.getRetained(R, 'o');
+    const del = store.deleteRetained(R, 'o');
+    const get2 = store.getRetained(R, 'o');
+    t.truthy(await put);
+    t.is(dec((await get)?.value), 'v');
+    t.true(await del);
+    t.is(await get2, null);
+  });
+
+  test(name('retained expiry'), async (t) => {
+    const { store, clock } = await engine.open(t);
+    const v = await store.putRetained(R, { key: 'e', value: enc('x'), expiresAt: clock.t + 1000 });
+    await store.putRetained(R, { key: 'f', value: enc('y') });
+    t.is((await store.getRetained(R, 'e'))?.expiresAt, clock.t + 1000);
+    clock.t += 999;
+    t.is(dec((await store.getRetained(R, 'e'))?.value), 'x');
+    clock.t += 1;
+    t.is(await store.getRetained(R, 'e'), null);
+    t.deepEqual(
+      (await store.listRetained(R)).map((r) => r.key),
+      ['f'],
+    );
+    t.false(await store.deleteRetained(R, 'e'), 'expired counts as absent');
+    await store.putRetained(R, { key: 'g', value: enc('z'), expiresAt: clock.t + 10 });
+    t.is(await store.putRetained(R, { key: 'g', value: enc('z2') }, v!), null);
+    clock.t += 10;
+    t.truthy(await store.putRetained(R, { key: 'g', value: enc('z3') }, 0), 'expired key can be created with expect 0');
+    await store.putRetained(R, { key: 'h', value: enc('z'), expiresAt: clock.t + 1 });
+    clock.t += 5;
+    const swept = await store.sweep();
+    t.true(swept.retained >= 1);
+    t.deepEqual(
+      (await store.listRetained(R)).map((r) => r.key),
+      ['f', 'g'],
+    );
+  });
+
+  test(name('listRetained: prefix, order, realm scope'), async (t) => {
+    const { store } = await engine.open(t);
+    for (const k of ['hustdb/t/b', 'hustdb/t/a', 'hustdb/u/a', 'hustdb/t', 'x', 'hustdb/tz', 'hustdb/t/\u{1F600}', 'hustdb/t/\uffee']) {
+      await store.putRetained(R, { key: k, value: enc(k) });
+    }
+    await store.putRetained('realm2', { key: 'hustdb/t/c', value: enc('c') });
+    t.deepEqual(
+      (await store.listRetained(R, 'hustdb/t/')).map((r) => r.key),
+      ['hustdb/t/a', 'hustdb/t/b', 'hustdb/t/\uffee', 'hustdb/t/\u{1F600}'],
+    );
+    t.is((await store.listRetained(R)).length, 8);
+    t.is((await store.listRetained(R, '')).length, 8);
+    t.deepEqual(
+      (await store.listRetained('realm2')).map((r) => r.key),
+      ['hustdb/t/c'],
+    );
+    t.deepEqual(await store.listRetained('nope'), []);
+  });
+
+  test(name('wills are listed with their owners'), async (t) => {
+    const { store } = await engine.open(t);
+    await store.putRetained(R, { key: 'lock/a', value: enc('held'), owner: 's1', will: null });
+    await store.putRetained(R, { key: 'status/b', value: enc('online'), owner: 's2', will: enc('offline') });
+    await store.putRetained(R, { key: 'plain', value: enc('p'), owner: 's1' });
+    await store.putRetained(R, { key: 'nowner', value: enc('p'), will: enc('q') });
+    const wills = await store.listWills(R);
+    t.deepEqual(
+      wills.map((w) => [w.key, w.owner, w.will === null ? null : dec(w.will)]),
+      [
+        ['lock/a', 's1', null],
+        ['status/b', 's2', 'offline'],
+      ],
+    );
+    t.deepEqual(
+      (await store.listWills(R, 's2')).map((w) => w.key),
+      ['status/b'],
+    );
+    t.deepEqual(await store.listWills(R, 'nobody'), []);
+    // applying a will: conditional on the version listed
+    const w = wills[0];
+    t.true(await store.deleteRetained(R, w.key, w.version));
+    // overwriting without a will removes it from the list
+    await store.putRetained(R, { key: 'status/b', value: enc('x'), owner: 's2' });
+    t.deepEqual(await store.listWills(R), []);
+    const rec = await store.getRetained(R, 'lock/a');
+    t.is(rec, null);
+    t.is((await store.getRetained(R, 'plain'))?.owner, 's1');
+  });
+
+  durable(name('retained records, versions and wills survive reopen'), async (t) => {
+    const h = await engine.open(t);
+    const v = await h.store.putRetained(R, { key: 'k', value: enc('v'), owner: 'o', will: enc('w'), expiresAt: h.clock.t + 60_000 });
+    await h.store.putRetained(R, { key: 'gone', value: enc('v') });
+    await h.store.deleteRetained(R, 'gone');
+    const store = await h.reopen();
+    const rec = await store.getRetained(R, 'k');
+    t.deepEqual(
+      { ...rec, value: dec(rec?.value), will: dec(rec?.will) },
+      { key: 'k', value: 'v', version: v!, updatedAt: h.clock.t, expiresAt: h.clock.t + 60_000, owner: 'o', will: 'w' },
+    );
+    t.is((await store.listWills(R)).length, 1);
+    const v2 = await store.putRetained(R, { key: 'gone', value: enc('v') }, 0);
+    t.true(v2! > v!, 'revision counter survives restart');
+  });
+
+  // ------------------------------------------------------------------ history
+
+  test(name('history ids are numeric and ordered; filters'), async (t) => {
+    const { store, clock } = await engine.open(t);
+    const ids: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      ids.push(await store.appendHistory(R, i % 2 ? 'a/x' : 'b/y', enc(`e${i}`), i === 3 ? enc('hdr') : undefined));
+      clock.t += 1;
+    }
+    await store.appendHistory('realm2', 'a/x', enc('other realm'));
+    for (const id of ids) t.is(typeof id, 'number');
+    t.deepEqual([...ids].sort((a, b) => a - b), ids);
+    t.is(new Set(ids).size, ids.length);
+    const all = await store.readHistory(R);
+    t.deepEqual(
+      all.map((e) => e.id),
+      ids,
+    );
+    t.is(dec(all[3].headers), 'hdr');
+    t.is(all[4].headers, undefined);
+    t.is(all[0].timestamp + 24, all[24].timestamp);
+    const after = await store.readHistory(R, { afterId: ids[9], limit: 3 });
+    t.deepEqual(
+      after.map((e) => dec(e.value)),
+      ['e10', 'e11', 'e12'],
+    );
+    const onlyA = await store.readHistory(R, { topics: ['a/x'] });
+    t.is(onlyA.length, 12);
+    t.true(onlyA.every((e) => e.topic === 'a/x'));
+    const both = await store.readHistory(R, { topics: ['a/x', 'b/y', 'a/x'], afterId: ids[20] });
+    t.deepEqual(
+      both.map((e) => e.id),
+      ids.slice(21),
+    );
+    const newest = await store.readHistory(R, { topics: ['b/y'], newest: true, limit: 2 });
+    t.deepEqual(
+      newest.map((e) => dec(e.value)),
+      ['e22', 'e24'],
+    );
+    const newestAll = await store.readHistory(R, { newest: true, limit: 3 });
+    t.deepEqual(
+      newestAll.map((e) => dec(e.value)),
+      ['e22', 'e23', 'e24'],
+    );
+    const prefixed = await store.readHistory(R, { prefix: 'a/', limit: 2, afterId: ids[4] });
+    t.deepEqual(
+      prefixed.map((e) => dec(e.value)),
+      ['e5', 'e7'],
+    );
+    t.deepEqual(await store.readHistory(R, { prefix: 'b/', topics: ['a/x'] }), []);
+    t.deepEqual(await store.readHistory(R, { limit: 0 }), []);
+    t.is((await store.readHistory('realm2')).length, 1);
+  });
+
+  test(name('history: a proposed id is used when it is above every id used'), async (t) => {
+    const { store } = await engine.open(t);
+    const a = await store.appendHistory(R, 't', enc('a'));
+    const big = 1_700_000_000_000_000; // a µs timestamp, as core uses for publication ids
+    t.is(await store.appendHistory(R, 't', enc('b'), undefined, big), big);
+    t.is(await store.appendHistory('realm2', 't', enc('c'), undefined, big), big + 1, 'ids are store-wide: taken → next');
+    t.is(await store.appendHistory(R, 't', enc('d'), undefined, a), big + 2, 'not above the last → next');
+    t.is(await store.appendHistory(R, 't', enc('e')), big + 3);
+    const batch = await Promise.all([
+      store.appendHistory(R, 't', enc('f'), undefined, big + 10),
+      store.appendHistory(R, 't', enc('g'), undefined, big + 10),
+      store.appendHistory(R, 't', enc('h'), undefined, big + 20),
+    ]);
+    t.deepEqual(batch, [big + 10, big + 11, big + 20]);
+    t.deepEqual(
+      (await store.readHistory(R, { afterId: a })).map((e) => [e.id, dec(e.value)]),
+      [
+        [big, 'b'],
+        [big + 2, 'd'],
+        [big + 3, 'e'],
+        [big + 10, 'f'],
+        [big + 11, 'g'],
+        [big + 20, 'h'],
+      ],
+    );
+    await t.throwsAsync(store.appendHistory(R, 't', enc('x'), undefined, -5), { instanceOf: RangeError });
+  });
+
+  test(name('history pruning by count per topic and by age'), async (t) => {
+    const { store, clock } = await engine.open(t);
+    for (let i = 0; i < 10; i++) {
+      await store.appendHistory(R, 'a', enc(`a${i}`));
+      await store.appendHistory(R, 'b', enc(`b${i}`));
+      clock.t += 1000;
+    }
+    t.is(await store.pruneHistory(R, { maxCount: 8, topic: 'a' }), 2);
+    t.is(await store.pruneHistory(R, { maxCount: 5 }), 3 + 5);
+    const left = await store.readHistory(R);
+    t.deepEqual(
+      left.map((e) => dec(e.value)),
+      ['a5', 'b5', 'a6', 'b6', 'a7', 'b7', 'a8', 'b8', 'a9', 'b9'],
+    );
+    // entries are 1000 ms apart; now = last + 1000
+    t.is(await store.pruneHistory(R, { maxAgeMs: 2500, topic: 'b' }), 3);
+    t.is(await store.pruneHistory(R, { maxAgeMs: 2500 }), 3);
+    t.deepEqual(
+      (await store.readHistory(R)).map((e) => dec(e.value)),
+      ['a8', 'a9', 'b8', 'b9'].sort((x, y) => Number(x.slice(1)) - Number(y.slice(1)) || x.localeCompare(y)),
+    );
+    t.is(await store.pruneHistory(R, { maxCount: 0 }), 4);
+    t.is(await store.pruneHistory('nope', { maxCount: 0 }), 0);
+  });
+
+  durable(name('history ids keep growing across reopen, even after pruning everything'), async (t) => {
+    const h = await engine.open(t);
+    let last = 0;
+    for (let i = 0; i < 11; i++) last = await h.store.appendHistory(R, 't', enc(String(i)));
+    last = await h.store.appendHistory(R, 't', enc('proposed'), undefined, last + 1000);
+    await h.store.pruneHistory(R, { maxCount: 0 });
+    let store = await h.reopen();
+    const next = await store.appendHistory(R, 't', enc('after'));
+    t.is(typeof next, 'number');
+    t.true(next > last);
+    store = await h.reopen();
+    const again = await store.appendHistory(R, 't', enc('again'));
+    t.true(again > next);
+    t.deepEqual(
+      (await store.readHistory(R, { afterId: last })).map((e) => e.id),
+      [next, again],
+    );
+  });
+
+  // ------------------------------------------------------------------ queues
+
+  test(name('queue: 100 puts come back FIFO'), async (t) => {
+    const { store } = await engine.open(t);
+    for (let i = 0; i < 100; i++) t.is(await store.queuePut(R, 'q', enc(`test_body_${i}`)), 'ok');
+    const got: string[] = [];
+    for (let i = 0; i < 100; i++) got.push(dec((await store.queueGet(R, 'q', { worker: 'testworker' }))?.value)!);
+    t.deepEqual(
+      got,
+      Array.from({ length: 100 }, (_, i) => `test_body_${i}`),
+    );
+    t.is(await store.queueGet(R, 'q'), null);
+    t.truthy(await store.queueStat(R, 'q'), 'an emptied queue still exists');
+  });
+
+  test(name('queue: concurrent puts in one tick keep call order'), async (t) => {
+    const { store } = await engine.open(t);
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.queuePut(R, 'q', enc(String(i)))));
+    t.true(results.every((r) => r === 'ok'));
+    const gets = await Promise.all(Array.from({ length: 51 }, () => store.queueGet(R, 'q')));
+    t.deepEqual(
+      gets.map((g) => dec(g?.value)),
+      [...Array.from({ length: 50 }, (_, i) => String(i)), undefined],
+    );
+  });
+
+  test(name('queue: priorities drain highest first, FIFO within'), async (t) => {
+    const { store } = await engine.open(t);
+    await store.queuePut(R, 'q', enc('a'), 0);
+    await store.queuePut(R, 'q', enc('b'), 1);
+    await store.queuePut(R, 'q', enc('c'), 2);
+    await store.queuePut(R, 'q', enc('d'), 0);
+    await store.queuePut(R, 'q', enc('e'), 2);
+    await store.queuePut(R, 'q', enc('f'), 1);
+    t.deepEqual((await store.queueStat(R, 'q'))?.ready, [2, 2, 2]);
+    const order: [string | undefined, number | undefined][] = [];
+    for (let i = 0; i < 6; i++) {
+      const item = await store.queueGet(R, 'q');
+      order.push([dec(item?.value), item?.priority]);
+    }
+    t.deepEqual(order, [
+      ['c', 2],
+      ['e', 2],
+      ['b', 1],
+      ['f', 1],
+      ['a', 0],
+      ['d', 0],
+    ]);
+    await t.throwsAsync(store.queuePut(R, 'q', enc('x'), 3 as 0), { instanceOf: RangeError });
+  });
+
+  test(name('queue: ack tokens, unacked count, redelivery after timeout'), async (t) => {
+    const { store, clock } = await engine.open(t);
+    await store.queuePut(R, 'q', enc('job1'));
+    await store.queuePut(R, 'q', enc('job2'), 1);
+    t.true(await store.queueSetTimeout(R, 'q', 500));
+    const a = await store.queueGet(R, 'q', { ack: false });
+    t.is(dec(a?.value), 'job2');
+    t.regex(a!.token!, /^1:\d+$/);
+    t.false(a!.redelivered);
+    const b = await store.queueGet(R, 'q', { ack: false });
+    t.is(dec(b?.value), 'job1');
+    t.regex(b!.token!, /^0:\d+$/);
+    let stat = await store.queueStat(R, 'q');
+    t.deepEqual(stat?.ready, [0, 0, 0]);
+    t.is(stat?.unacked, 2);
+    t.is(await store.queueGet(R, 'q'), null, 'nothing ready, nothing timed out');
+    t.true(await store.queueAck(R, 'q', b!.token!));
+    t.false(await store.queueAck(R, 'q', b!.token!), 'already acked');
+    t.false(await store.queueAck(R, 'q', 'garbage'));
+    t.false(await store.queueAck(R, 'q', `2:${b!.token!.slice(2)}`), 'wrong priority in token');
+    t.false(await store.queueAck(R, 'nope', a!.token!));
+    clock.t += 499;
+    t.is(await store.queueGet(R, 'q'), null);
+    clock.t += 1;
+    const again = await store.queueGet(R, 'q', { ack: false });
+    t.is(dec(again?.value), 'job2', 'redelivered');
+    t.true(again!.redelivered);
+    t.is(again!.token, a!.token);
+    t.is((await store.queueStat(R, 'q'))?.unacked, 1);
+    clock.t += 500;
+    const third = await store.queueGet(R, 'q');
+    t.is(dec(third?.value), 'job2');
+    t.is(third?.token, undefined, 'taken with ack=true: no token');
+    stat = await store.queueStat(R, 'q');
+    t.is(stat?.unacked, 0);
+    t.false(await store.queueAck(R, 'q', a!.token!), 'deleted by the acked redelivery');
+  });
+
+  test(name('queue: redelivery with a sub-second real timeout'), async (t) => {
+    const { store } = await engine.open(t, { realClock: true });
+    await store.queuePut(R, 'q', enc('job'));
+    await store.queueSetTimeout(R, 'q', 200);
+    const t0 = Date.now();
+    const first = await store.queueGet(R, 'q', { ack: false });
+    t.truthy(first);
+    const second = await store.queueGet(R, 'q');
+    if (Date.now() - t0 < 200) t.is(second, null, 'not redelivered before the timeout');
+    await sleep(250);
+    t.is(dec((await store.queueGet(R, 'q'))?.value), 'job');
+    t.is(await store.queueGet(R, 'q'), null);
+  });
+
+  test(name('queue: lock refuses puts but serves gets'), async (t) => {
+    const { store } = await engine.open(t);
+    await store.queuePut(R, 'q', enc('1'));
+    t.true(await store.queueSetLock(R, 'q', true));
+    t.is(await store.queuePut(R, 'q', enc('2')), 'locked');
+    t.true((await store.queueStat(R, 'q'))!.locked);
+    t.is(dec((await store.queueGet(R, 'q'))?.value), '1');
+    t.true(await store.queueSetLock(R, 'q', false));
+    t.is(await store.queuePut(R, 'q', enc('3')), 'ok');
+    t.false(await store.queueSetLock(R, 'nope', true));
+  });
+
+  test(name('queue: max caps the ready total'), async (t) => {
+    const { store } = await engine.open(t);
+    await store.queuePut(R, 'q', enc('1'));
+    t.true(await store.queueSetMax(R, 'q', 2));
+    t.is(await store.queuePut(R, 'q', enc('2'), 2), 'ok');
+    t.is(await store.queuePut(R, 'q', enc('3')), 'full');
+    await store.queueGet(R, 'q', { ack: false });
+    t.is(await store.queuePut(R, 'q', enc('4')), 'ok', 'unacked items do not count against max');
+    t.is((await store.queueStat(R, 'q'))?.max, 2);
+    t.true(await store.queueSetMax(R, 'q', 0));
+    t.is(await store.queuePut(R, 'q', enc('5')), 'ok');
+    t.false(await store.queueSetMax(R, 'nope', 1));
+    await t.throwsAsync(store.queueSetMax(R, 'q', -1), { instanceOf: RangeError });
+  });
+
+  test(name('queue: engine limits on items and queues'), async (t) => {
+    const { store } = await engine.open(t, { maxQueues: 2, maxQueueItems: 3 });
+    t.is(await store.queuePut(R, 'a', enc('1')), 'ok');
+    t.is(await store.queuePut(R, 'b', enc('1')), 'ok');
+    t.is(await store.queuePut(R, 'c', enc('1')), 'too_many_queues');
+    t.is(await store.queuePut('realm2', 'c', enc('1')), 'ok', 'limit is per realm');
+    await store.queuePut(R, 'a', enc('2'));
+    await store.queueGet(R, 'a', { ack: false });
+    await store.queuePut(R, 'a', enc('3'));
+    t.is(await store.queuePut(R, 'a', enc('4')), 'full', 'ready + unacked reached maxQueueItems');
+  });
+
+  test(name('queue: purge drops a priority, and the queue once nothing is ready'), async (t) => {
+    const { store } = await engine.open(t);
+    await store.queuePut(R, 'q', enc('a'), 0);
+    await store.queuePut(R, 'q', enc('b'), 0);
+    await store.queuePut(R, 'q', enc('c'), 1);
+    await store.queuePut(R, 'q', enc('d'), 2);
+    const unacked = await store.queueGet(R, 'q', { ack: false, worker: 'worker1' });
+    t.is(dec(unacked?.value), 'd');
+    t.true(await store.queuePurge(R, 'q', 0));
+    let stat = await store.queueStat(R, 'q');
+    t.deepEqual(stat?.ready, [0, 1, 0]);
+    t.is(stat?.unacked, 1);
+    t.is(stat?.si, stat?.ci);
+    t.true(await store.queuePurge(R, 'q', 2), 'purging an empty priority is fine');
+    t.truthy(await store.queueStat(R, 'q'));
+    t.true(await store.queuePurge(R, 'q', 1));
+    t.is(await store.queueStat(R, 'q'), null, 'queue dropped');
+    t.false(await store.queueAck(R, 'q', unacked!.token!), 'unacked items dropped with it');
+    t.is(await store.listWorkers(R, 'q'), null);
+    t.false(await store.queuePurge(R, 'q', 0));
+    // a new queue of the same name starts fresh
+    await store.queuePut(R, 'q', enc('z'));
+    stat = await store.queueStat(R, 'q');
+    t.deepEqual(stat?.ready, [1, 0, 0]);
+    t.is(stat?.unacked, 0);
+    t.deepEqual(await store.listWorkers(R, 'q'), []);
+    t.true(await store.queuePurge(R, 'q'));
+    t.is(await store.queueStat(R, 'q'), null);
+  });
+
+  test(name('queue: workers are recorded on get and expire after 512 s'), async (t) => {
+    const { store, clock } = await engine.open(t);
+    t.false(await store.touchWorker(R, 'q', 'early'), 'unknown queue');
+    t.is(await store.listWorkers(R, 'q'), null);
+    await store.queuePut(R, 'q', enc('x'));
+    await store.queueGet(R, 'q', { worker: 'testworker1' });
+    await store.queueGet(R, 'q', { worker: 'testworker2' }); // empty, still recorded
+    const t0 = clock.t;
+    clock.t += 100_000;
+    t.true(await store.touchWorker(R, 'q', 'testworker3'));
+    await store.queueGet(R, 'q', { worker: 'testworker1' });
+    t.deepEqual(await store.listWorkers(R, 'q'), [
+      { name: 'testworker1', seenAt: t0 + 100_000 },
+      { name: 'testworker2', seenAt: t0 },
+      { name: 'testworker3', seenAt: t0 + 100_000 },
+    ]);
+    clock.t = t0 + QUEUE_WORKER_TTL_MS;
+    t.deepEqual(
+      (await store.listWorkers(R, 'q'))!.map((w) => w.name),
+      ['testworker1', 'testworker3'],
+    );
+    t.is((await store.sweep()).workers, 1);
+    clock.t += 100_000;
+    t.deepEqual(await store.listWorkers(R, 'q'), []);
+  });
+
+  test(name('queue: stat and statAll'), async (t) => {
+    const { store, clock } = await engine.open(t);
+    const created = clock.t;
+    await store.queuePut(R, 'zq', enc('1'), 0);
+    await store.queuePut(R, 'zq', enc('2'), 0);
+    await store.queuePut(R, 'zq', enc('3'), 2);
+    clock.t += 5;
+    await store.queuePut(R, 'aq', enc('1'), 1);
+    await store.queueGet(R, 'zq', { ack: false });
+    await store.queueGet(R, 'zq');
+    await store.queueSetMax(R, 'zq', 10);
+    await store.queueSetLock(R, 'aq', true);
+    t.deepEqual(await store.queueStat(R, 'zq'), {
+      queue: 'zq',
+      ready: [1, 0, 0],
+      unacked: 1,
+      max: 10,
+      locked: false,
+      timeoutMs: QUEUE_DEFAULT_TIMEOUT_MS,
+      si: 1,
+      ci: 2,
+      createdAt: created,
+    });
+    const all = await store.queueStatAll(R);
+    t.deepEqual(
+      all.map((s) => [s.queue, s.locked, s.createdAt]),
+      [
+        ['aq', true, created + 5],
+        ['zq', false, created],
+      ],
+    );
+    t.deepEqual(await store.queueStatAll('realm2'), []);
+    t.is(await store.queueStat(R, 'nope'), null);
+    t.is(await store.queueGet(R, 'nope'), null);
+    t.false(await store.queueSetTimeout(R, 'nope', 1000));
+    await t.throwsAsync(store.queueSetTimeout(R, 'zq', 0), { instanceOf: RangeError });
+  });
+
+  durable(name('queues survive reopen: items, unacked, settings, workers'), async (t) => {
+    const h = await engine.open(t);
+    for (let i = 0; i < 5; i++) await h.store.queuePut(R, 'q', enc(`i${i}`), (i % 3) as 0 | 1 | 2);
+    await h.store.queueSetTimeout(R, 'q', 60_000);
+    await h.store.queueSetMax(R, 'q', 50);
+    const taken = await h.store.queueGet(R, 'q', { ack: false, worker: 'wrk01' });
+    await h.store.queueSetLock(R, 'q', true);
+    const before = await h.store.queueStat(R, 'q');
+    const store = await h.reopen();
+    t.deepEqual(await store.queueStat(R, 'q'), before);
+    t.deepEqual(
+      (await store.listWorkers(R, 'q'))!.map((w) => w.name),
+      ['wrk01'],
+    );
+    t.true(await store.queueAck(R, 'q', taken!.token!), 'token still valid after restart');
+    const rest: string[] = [];
+    for (;;) {
+      const item = await store.queueGet(R, 'q');
+      if (!item) break;
+      rest.push(dec(item.value)!);
+    }
+    t.deepEqual(rest, ['i1', 'i4', 'i0', 'i3']);
+  });
+
+  // ------------------------------------------------------------------ MQTT
+
+  const session = {
+    subscriptions: [
+      { filter: 'a/+/c', qos: 1 as const, noLocal: false, retainAsPublished: true, retainHandling: 0 as const },
+      { filter: '$share/g/x/#', qos: 2 as const, noLocal: true, retainAsPublished: false, retainHandling: 2 as const, subscriptionIdentifier: 7 },
+    ],
+    expiryInterval: 3600,
+    protocolVersion: 5,
+  };
+
+  test(name('MQTT sessions: save, load, list, delete'), async (t) => {
+    const { store } = await engine.open(t);
+    t.is(await store.loadMqttSession(R, 'c1'), null);
+    await store.saveMqttSession(R, 'c1', session);
+    await store.saveMqttSession(R, 'c0', { subscriptions: [], expiryInterval: 0, disconnectedAt: 123, extra: enc('will') });
+    t.deepEqual(await store.loadMqttSession(R, 'c1'), session);
+    const c0 = await store.loadMqttSession(R, 'c0');
+    t.is(dec(c0?.extra), 'will');
+    t.is(c0?.disconnectedAt, 123);
+    t.deepEqual(
+      (await store.listMqttSessions(R)).map((s) => s.clientId),
+      ['c0', 'c1'],
+    );
+    t.deepEqual(await store.listMqttSessions('realm2'), []);
+    await store.saveMqttSession(R, 'c1', { ...session, subscriptions: [] });
+    t.deepEqual((await store.loadMqttSession(R, 'c1'))?.subscriptions, []);
+    await store.deleteMqttSession(R, 'c1');
+    t.is(await store.loadMqttSession(R, 'c1'), null);
+    await t.throwsAsync(store.saveMqttSession(R, 'bad', {} as never), { instanceOf: TypeError });
+  });
+
+  test(name('MQTT offline queue and in-flight state'), async (t) => {
+    const { store } = await engine.open(t);
+    await store.saveMqttSession(R, 'c', session);
+    const ids: number[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await store.enqueueMqtt(R, 'c', enc(`m${i}`)));
+    t.deepEqual([...ids].sort((a, b) => a - b), ids);
+    const first = await store.drainMqtt(R, 'c', 2);
+    t.deepEqual(
+      first.map((m) => [m.id, dec(m.value)]),
+      [
+        [ids[0], 'm0'],
+        [ids[1], 'm1'],
+      ],
+    );
+    await store.enqueueMqtt(R, 'c', enc('m5'), 3); // keeps only the newest 3
+    t.deepEqual(
+      (await store.drainMqtt(R, 'c')).map((m) => dec(m.value)),
+      ['m3', 'm4', 'm5'],
+    );
+    t.deepEqual(await store.drainMqtt(R, 'c'), []);
+
+    await store.putInflight(R, 'c', 10, enc('publish-10'));
+    await store.putInflight(R, 'c', 3, enc('publish-3'));
+    await store.putInflight(R, 'c', 7, enc('publish-7'));
+    await store.putInflight(R, 'c', 10, enc('pubrel-10')); // state change keeps its place
+    t.deepEqual(
+      (await store.listInflight(R, 'c')).map((f) => [f.packetId, dec(f.value)]),
+      [
+        [10, 'pubrel-10'],
+        [3, 'publish-3'],
+        [7, 'publish-7'],
+      ],
+    );
+    t.true(await store.deleteInflight(R, 'c', 3));
+    t.false(await store.deleteInflight(R, 'c', 3));
+    t.deepEqual(await store.listInflight(R, 'other'), []);
+    await t.throwsAsync(store.putInflight(R, 'c', 0, enc('x')), { instanceOf: RangeError });
+
+    await store.enqueueMqtt(R, 'c', enc('late'));
+    await store.deleteMqttSession(R, 'c');
+    t.deepEqual(await store.listInflight(R, 'c'), []);
+    t.deepEqual(await store.drainMqtt(R, 'c'), []);
+  });
+
+  durable(name('MQTT session, offline queue and in-flight survive reopen'), async (t) => {
+    const h = await engine.open(t);
+    await h.store.saveMqttSession(R, 'c', { ...session, extra: enc('e') });
+    await h.store.enqueueMqtt(R, 'c', enc('q1'));
+    const q2 = await h.store.enqueueMqtt(R, 'c', enc('q2'));
+    await h.store.putInflight(R, 'c', 2, enc('f2'));
+    await h.store.putInflight(R, 'c', 1, enc('f1'));
+    const store = await h.reopen();
+    t.deepEqual(await store.loadMqttSession(R, 'c'), { ...session, extra: new Uint8Array(enc('e')) });
+    t.deepEqual(
+      (await store.listInflight(R, 'c')).map((f) => f.packetId),
+      [2, 1],
+    );
+    t.deepEqual(
+      (await store.drainMqtt(R, 'c')).map((m) => dec(m.value)),
+      ['q1', 'q2'],
+    );
+    t.true((await store.enqueueMqtt(R, 'c', enc('q3'))) > q2);
+  });
+
+  // ------------------------------------------------------------------ replies
+
+  test(name('stored replies: ordered, taken once, TTL'), async (t) => {
+    const { store, clock } = await engine.open(t);
+    await store.storeReply(R, 'k', enc('r1'), 1000);
+    await store.storeReply(R, 'k', enc('r2'), 5000);
+    await store.storeReply(R, 'k', enc('r3'), 2000);
+    await store.storeReply(R, 'other', enc('o'), 100);
+    await store.storeReply('realm2', 'k', enc('x'), 5000);
+    clock.t += 1000;
+    t.deepEqual(
+      (await store.takeReplies(R, 'k')).map(dec),
+      ['r2', 'r3'],
+    );
+    t.deepEqual(await store.takeReplies(R, 'k'), []);
+    t.is((await store.sweep()).replies, 1);
+    t.deepEqual(await store.takeReplies(R, 'other'), []);
+    t.deepEqual(
+      (await store.takeReplies('realm2', 'k')).map(dec),
+      ['x'],
+    );
+    await t.throwsAsync(store.storeReply(R, 'k', enc('r'), 0), { instanceOf: RangeError });
+  });
+
+  durable(name('stored replies survive reopen, expiry still applies'), async (t) => {
+    const h = await engine.open(t);
+    await h.store.storeReply(R, 'k', enc('short'), 10);
+    await h.store.storeReply(R, 'k', enc('long'), 60_000);
+    const store = await h.reopen();
+    h.clock.t += 10;
+    t.deepEqual(
+      (await store.takeReplies(R, 'k')).map(dec),
+      ['long'],
+    );
+  });
+
+  // ------------------------------------------------------------------ misc
+
+  test(name('bad arguments reject; a closed store rejects'), async (t) => {
+    const { store } = await engine.open(t);
+    await t.throwsAsync(store.putRetained(R, { key: 'k', value: 'str' as never }), { instanceOf: TypeError });
+    await t.throwsAsync(store.putRetained(R, { key: 'k', value: enc('v') }, -1), { instanceOf: RangeError });
+    await t.throwsAsync(store.appendHistory(R, 't', null as never), { instanceOf: TypeError });
+    await t.throwsAsync(store.readHistory(R, { afterId: 1.5 }), { instanceOf: RangeError });
+    // a rejected call does not disturb the calls around it
+    const [a, b, c] = await Promise.allSettled([
+      store.putRetained(R, { key: 'x', value: enc('1') }),
+      store.queuePut(R, 'q', enc('1'), 7 as 0),
+      store.putRetained(R, { key: 'y', value: enc('2') }),
+    ]);
+    t.is(a.status, 'fulfilled');
+    t.is(b.status, 'rejected');
+    t.is(c.status, 'fulfilled');
+    const pending = store.putRetained(R, { key: 'z', value: enc('3') });
+    await store.close();
+    t.truthy(await pending, 'close commits what was queued');
+    await t.throwsAsync(store.getRetained(R, 'x'), { message: /closed/ });
+    await t.throwsAsync(store.putRetained(R, { key: 'x', value: enc('1') }), { message: /closed/ });
+  });
+}
+
+engineSuite(memoryEngine);
+engineSuite(sqliteEngine);
+
+// ------------------------------------------------------------------ SQLite only
+
+test('sqlite: writes issued in one tick share one transaction', async (t) => {
+  const dir = tempDir(t);
+  const store = (await openStore({ dataDir: dir })) as SqliteStore;
+  t.teardown(() => store.close());
+  await store.putRetained(R, { key: 'warm', value: enc('x') });
+  const before = store.commits;
+  const versions = await Promise.all([
+    ...Array.from({ length: 200 }, (_, i) => store.putRetained(R, { key: `k${i}`, value: enc(String(i)) })),
+    store.appendHistory(R, 't', enc('h')),
+    store.queuePut(R, 'q', enc('i')),
+  ]);
+  t.is(store.commits, before + 1);
+  t.is(new Set(versions).size, versions.length);
+  await store.putRetained(R, { key: 'k0', value: enc('again') });
+  t.is(store.commits, before + 2);
+});
+
+test('sqlite: a large burst is committed in several bounded transactions, in order', async (t) => {
+  const dir = tempDir(t);
+  const store = (await openStore({ dataDir: dir })) as SqliteStore;
+  t.teardown(() => store.close());
+  const before = store.commits;
+  const ids = await Promise.all(Array.from({ length: 12_000 }, (_, i) => store.appendHistory(R, 't', enc(String(i)))));
+  t.is(store.commits, before + 3);
+  t.deepEqual(
+    ids,
+    ids.map((_, i) => ids[0] + i),
+  );
+});
+
+test('sqlite group commit: an operation that throws is rolled back alone', async (t) => {
+  const db = new Database(':memory:');
+  t.teardown(() => db.close());
+  db.exec(`CREATE TABLE meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL); INSERT INTO meta VALUES ('rev', 0);
+    CREATE TABLE history (id INTEGER PRIMARY KEY AUTOINCREMENT); CREATE TABLE t (x TEXT)`);
+  const insert = db.prepare('INSERT INTO t VALUES (?)');
+  const gc = new GroupCommit(db);
+  const results = await Promise.allSettled([
+    gc.write((tx) => {
+      insert.run('a');
+      return ++tx.rev;
+    }),
+    gc.write(() => {
+      insert.run('half-done');
+      throw new Error('boom');
+    }),
+    gc.write((tx) => {
+      insert.run('b');
+      return ++tx.rev;
+    }),
+  ]);
+  t.deepEqual(
+    results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+    [1, 'boom', 2],
+  );
+  t.deepEqual(db.prepare('SELECT x FROM t ORDER BY rowid').pluck().all(), ['a', 'b']);
+  t.is(db.prepare("SELECT v FROM meta WHERE k = 'rev'").pluck().get(), 2);
+  t.is(gc.commits, 1);
+});
+
+test('sqlite: a corrupt database file is reported with its path', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'kitsune.db');
+  writeFileSync(file, Buffer.alloc(8192, 'this is not a database '));
+  const err = await t.throwsAsync(openStore({ dataDir: dir }));
+  t.true(err!.message.includes(file), err!.message);
+  t.regex(err!.message, /not a database/);
+});
+
+test('sqlite: an unusable data directory is reported with its path', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'plainfile'), 'x');
+  const bad = join(dir, 'plainfile', 'data');
+  const err = await t.throwsAsync(openStore({ dataDir: bad }));
+  t.true(err!.message.includes(bad), err!.message);
+  t.regex(err!.message, /ENOTDIR|not a directory/);
+  // root ignores permission bits, so this half only runs as an ordinary user
+  if (process.getuid?.() !== 0) {
+    const ro = join(dir, 'readonly');
+    mkdirSync(ro);
+    chmodSync(ro, 0o500);
+    const err2 = await t.throwsAsync(openStore({ dataDir: ro }));
+    t.true(err2!.message.includes(ro), err2!.message);
+    chmodSync(ro, 0o700);
+  }
+});
+
+test('sqlite: a data directory in use by another store is refused', async (t) => {
+  const dir = tempDir(t);
+  const first = await openStore({ dataDir: dir });
+  t.teardown(() => first.close());
+  const err = await t.throwsAsync(openStore({ dataDir: dir }));
+  t.true(err!.message.includes(join(dir, 'kitsune.db')), err!.message);
+  t.regex(err!.message, /locked|busy/i);
+});
