@@ -1,7 +1,9 @@
 // kitsune's public API: build a router, attach in-process clients, and the types gates share.
 import type { RouterConfig } from './core/config.ts';
 import { Client, type ConnectOptions } from './core/client.ts';
+import type { Logger } from './core/log.ts';
 import { Router } from './core/router.ts';
+import type { Store } from './core/store.ts';
 
 export { Router } from './core/router.ts';
 export { Client, CallResult } from './core/client.ts';
@@ -10,6 +12,9 @@ export { Payload } from './core/payload.ts';
 export { RouterError, ErrorUri } from './core/errors.ts';
 export type { RouterConfig, RealmConfig, RoleConfig, PermissionConfig, Limits } from './core/config.ts';
 export { openRealm, defaultLimits } from './core/config.ts';
+export type { Store } from './core/store.ts';
+export type { Logger } from './core/log.ts';
+export type { HistoryRule } from './core/history.ts';
 
 /** The router with the in-process client API. */
 export class KitsuneRouter extends Router {
@@ -19,6 +24,7 @@ export class KitsuneRouter extends Router {
   }
 }
 
-export function createRouter(config: RouterConfig): KitsuneRouter {
-  return new KitsuneRouter(config);
+/** A router; pass a Store (see lib/store/open.ts) for durable retained state and history. */
+export function createRouter(config: RouterConfig, options: { store?: Store; logger?: Logger } = {}): KitsuneRouter {
+  return new KitsuneRouter(config, options);
 }

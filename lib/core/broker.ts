@@ -5,6 +5,7 @@ import { IdSequence } from './ids.ts';
 import { patternKey } from './topic.ts';
 import { PatternTrie } from './trie.ts';
 import type { Session } from './session.ts';
+import { matchesFilter } from './values.ts';
 import type { EventDelivery, Pattern, PublishOptions, Publication, SubscriberInfo } from './types.ts';
 
 export class Subscription {
@@ -131,7 +132,10 @@ export class Broker {
     this.trie.match(pub.topic, (sub) => {
       const pattern = sub.pattern.match !== 'exact';
       if (sub.shareGroup !== undefined) {
-        const member = sub.pickMember((s) => audience.admits(s, sub.subscribers.get(s)));
+        const member = sub.pickMember((s) => {
+          const info = sub.subscribers.get(s);
+          return audience.admits(s, info) && !(info?.filter && !matchesFilter(pub.payload, info.filter));
+        });
         if (member) {
           member.deliver(this.delivery(sub, pattern, pub, sub.subscribers.get(member) as SubscriberInfo));
           delivered++;
@@ -140,6 +144,7 @@ export class Broker {
       }
       for (const [session, info] of sub.subscribers) {
         if (!audience.admits(session, info)) continue;
+        if (info.filter && !matchesFilter(pub.payload, info.filter)) continue;
         session.deliver(this.delivery(sub, pattern, pub, info));
         delivered++;
       }

@@ -120,6 +120,7 @@ export class Client implements Peer {
     if (!set) this.handlers.set(sub.id, (set = new Set()));
     set.add(handler);
     if (opts.getRetained) this.session.realm.deliverRetained(this.session, sub);
+    if (opts.after !== undefined) await this.session.realm.replay(this.session, sub, opts.after, opts.snapshot === true);
     return {
       id: sub.id,
       unsubscribe: async () => {

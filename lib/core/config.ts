@@ -1,4 +1,5 @@
 // Router configuration: realms, their roles and permissions, authentication principals, limits.
+import type { HistoryRule } from './history.ts';
 import type { MatchPolicy } from './types.ts';
 
 export type Action = 'publish' | 'subscribe' | 'call' | 'register';
@@ -40,6 +41,8 @@ export interface RealmConfig {
   name: string;
   roles: RoleConfig[];
   auth: RealmAuthConfig;
+  /** Topics whose events are kept for `after` replay, with their retention bounds. */
+  history?: HistoryRule[];
 }
 
 export interface Limits {

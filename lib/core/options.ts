@@ -1,6 +1,7 @@
 // WAMP option dictionaries (as sent on the wire, and as the local client API takes them) turned
 // into core options, with every value type-checked: a wrong type is an invalid_argument error.
 import { ErrorUri, RouterError } from './errors.ts';
+import { isValidId } from './ids.ts';
 import type { CallOptions, Dict, InterruptMode, InvokePolicy, MatchPolicy, PublishOptions, RegisterOptions, SubscribeOptions } from './types.ts';
 
 function bad(name: string, expected: string): RouterError {
@@ -54,7 +55,29 @@ const MATCH: readonly MatchPolicy[] = ['exact', 'prefix', 'wildcard'];
 const INVOKE: readonly InvokePolicy[] = ['single', 'roundrobin', 'random', 'first', 'last'];
 const CANCEL: readonly InterruptMode[] = ['skip', 'kill', 'killnowait'];
 
+const PUBLISH_KEYS = new Set([
+  'acknowledge', 'exclude_me', 'exclude', 'exclude_authid', 'exclude_authrole', 'eligible', 'eligible_authid', 'eligible_authrole',
+  'disclose_me', 'retain', 'when', 'will', 'watch', 'force',
+]);
+const SUBSCRIBE_KEYS = new Set(['match', 'get_retained', 'share_group', 'after', 'snapshot', 'filter']);
+
+/** Unknown options are refused, so a typo is not silently ignored; `_custom` keys (WAMP custom attributes) pass. */
+function onlyKnown(o: Dict, known: Set<string>, what: string): void {
+  for (const k of Object.keys(o)) {
+    if (!known.has(k) && !k.startsWith('_') && !k.startsWith('x_') && !k.startsWith('ppt_')) {
+      throw new RouterError(ErrorUri.invalidArgument, `unknown ${what} option '${k}'`);
+    }
+  }
+}
+
+function jsonValue(o: Dict, name: string): unknown {
+  const v = o[name];
+  if (v === undefined || typeof v === 'function' || typeof v === 'symbol' || typeof v === 'bigint') throw bad(name, 'a JSON value (null for absent)');
+  return v;
+}
+
 export function publishOptions(o: Dict): PublishOptions {
+  onlyKnown(o, PUBLISH_KEYS, 'publish');
   const opts: PublishOptions = {
     acknowledge: bool(o, 'acknowledge'),
     excludeMe: bool(o, 'exclude_me'),
@@ -67,15 +90,27 @@ export function publishOptions(o: Dict): PublishOptions {
     discloseMe: bool(o, 'disclose_me'),
     retain: bool(o, 'retain'),
   };
-  if ('when' in o) opts.when = o.when;
-  if ('will' in o) opts.will = o.will;
+  if ('when' in o) opts.when = jsonValue(o, 'when');
+  if ('will' in o) opts.will = jsonValue(o, 'will');
   if ('watch' in o) opts.watch = bool(o, 'watch');
   if ('force' in o) opts.force = bool(o, 'force');
   return opts;
 }
 
 export function subscribeOptions(o: Dict): SubscribeOptions {
-  return { match: oneOf(o, 'match', MATCH) ?? 'exact', getRetained: bool(o, 'get_retained'), shareGroup: str(o, 'share_group') };
+  onlyKnown(o, SUBSCRIBE_KEYS, 'subscribe');
+  const opts: SubscribeOptions = { match: oneOf(o, 'match', MATCH) ?? 'exact', getRetained: bool(o, 'get_retained'), shareGroup: str(o, 'share_group') };
+  if (o.after !== undefined && o.after !== null) {
+    if (!isValidId(o.after)) throw new RouterError(ErrorUri.invalidArgument, `option 'after' must be an event id (an integer in [0, 2^53]), got ${JSON.stringify(o.after)}`);
+    opts.after = o.after;
+  }
+  const snapshot = bool(o, 'snapshot');
+  if (snapshot) {
+    if (opts.after === undefined) throw new RouterError(ErrorUri.invalidArgument, "option 'snapshot' needs 'after'");
+    opts.snapshot = true;
+  }
+  if (o.filter !== undefined && o.filter !== null) opts.filter = asDict(o.filter, "option 'filter'");
+  return opts;
 }
 
 export function callOptions(o: Dict): CallOptions {

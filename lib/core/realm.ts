@@ -4,15 +4,19 @@ import { Broker, type Subscription } from './broker.ts';
 import type { Action, Limits, RealmConfig } from './config.ts';
 import { Dealer } from './dealer.ts';
 import { ErrorUri, RouterError } from './errors.ts';
-import { IdSequence, randomId } from './ids.ts';
+import { History, PublicationIds } from './history.ts';
+import { randomId } from './ids.ts';
+import type { Logger } from './log.ts';
 import { installMetaApi, type MetaEvents } from './meta.ts';
 import { Payload } from './payload.ts';
 import { Role } from './permissions.ts';
 import type { Registration } from './registration.ts';
-import { RetainedTree } from './retained.ts';
+import { Retention } from './retention.ts';
 import { Session, type SessionIdentity } from './session.ts';
 import { wampLevels } from './topic.ts';
+import type { Store } from './store.ts';
 import type { CallOptions, Dict, Pattern, Peer, Publication, PublishOptions, QoS, RegisterOptions, SubscribeOptions } from './types.ts';
+import { matchesFilter } from './values.ts';
 
 /** A procedure the router itself implements (meta API). Returns the result's positional args. */
 export type BuiltinProcedure = (caller: Session, args: unknown[], kwargs: Dict) => unknown[] | Promise<unknown[]>;
@@ -22,19 +26,31 @@ export class Realm {
   readonly roles = new Map<string, Role>();
   readonly broker: Broker;
   readonly dealer: Dealer;
-  readonly retained = new RetainedTree();
+  readonly retention: Retention;
+  readonly history: History;
   readonly builtins = new Map<string, BuiltinProcedure>();
-  private readonly publicationIds = new IdSequence();
   private readonly meta: MetaEvents;
 
   constructor(
     readonly config: RealmConfig,
     readonly limits: Limits,
+    readonly store: Store | undefined,
+    readonly logger: Logger,
+    /** Shared by all realms: the store's history ids are store-wide. */
+    private readonly publicationIds: PublicationIds,
   ) {
     for (const role of config.roles) this.roles.set(role.name, new Role(role.name, role));
     this.meta = installMetaApi(this);
     this.broker = new Broker(this.meta.broker);
     this.dealer = new Dealer(this.meta.dealer, limits.maxQueuedCallsPerRegistration);
+    this.retention = new Retention(config.name, store, this.publicationIds, (p, o) => this.deliver(p, o), logger);
+    this.history = new History(config.name, store, config.history ?? [], logger);
+  }
+
+  /** Loads durable state (retained values, the id floor) and runs the wills of sessions lost in a crash. */
+  async open(): Promise<void> {
+    this.publicationIds.seed(await this.history.maxId());
+    await this.retention.load();
   }
 
   get name(): string {
@@ -58,8 +74,9 @@ export class Realm {
     this.dealer.sessionLeft(session);
     for (const sub of [...session.subscriptions]) this.broker.unsubscribe(session, sub);
     for (const t of [...session.testaments.detached, ...session.testaments.destroyed]) {
-      this.routePublication(t.topic, t.payload, t.options, session);
+      this.routePublication(t.topic, t.payload, t.options, session).catch((err: unknown) => this.logger.warn({ err }, 'testament not published'));
     }
+    this.retention.sessionEnded(session.id).catch((err: unknown) => this.logger.error({ err }, 'applying wills failed'));
     this.meta.left(session);
   }
 
@@ -76,13 +93,46 @@ export class Realm {
     if (!existing?.subscribers.has(session) && session.subscriptions.size >= this.limits.maxSubscriptionsPerSession) {
       throw new RouterError(ErrorUri.limitExceeded, `session has reached its limit of ${this.limits.maxSubscriptionsPerSession} subscriptions`);
     }
-    return this.broker.subscribe(session, pattern, {
+    const sub = this.broker.subscribe(session, pattern, {
       qos: options.qos ?? 0,
       noLocal: options.noLocal ?? false,
       retainAsPublished: options.retainAsPublished ?? false,
       subscriptionIdentifier: options.subscriptionIdentifier,
       shareGroup: options.shareGroup,
+      filter: options.filter,
     });
+    // Live events wait until the history replay is delivered, so the client sees one ordered stream.
+    if (options.after !== undefined) session.holdEvents(sub.id);
+    return sub;
+  }
+
+  /**
+   * Delivers stored events after `afterId` to a subscription started with the `after` option, then
+   * the live events held meanwhile; with `snapshot`, ends the subscription after the replay instead.
+   */
+  async replay(session: Session, sub: Subscription, afterId: number, snapshot: boolean): Promise<void> {
+    let events: Publication[] = [];
+    try {
+      events = await this.history.replay(sub.pattern, afterId);
+    } finally {
+      const info = sub.subscribers.get(session);
+      const held = session.releaseEvents(sub.id);
+      let last = afterId;
+      if (info && session.isOpen) {
+        const pattern = sub.pattern.match !== 'exact';
+        for (const publication of events) {
+          if (info.filter && !matchesFilter(publication.payload, info.filter)) continue;
+          session.deliver({ subscriptionId: sub.id, match: sub.pattern.match, pattern, publication, subscriber: info, retained: false });
+          last = publication.id;
+        }
+        if (snapshot) {
+          this.broker.unsubscribe(session, sub);
+          session.peer.unsubscribed?.(sub.id, 'kitsune.subscription.snapshot_complete');
+        } else {
+          for (const d of held) if (d.publication.id > last) session.deliver(d);
+        }
+      }
+    }
   }
 
   /** Delivers the retained events matching a subscription to one of its subscribers. */
@@ -91,7 +141,7 @@ export class Realm {
     if (!info) return 0;
     const now = Date.now();
     let n = 0;
-    for (const publication of this.retained.match(sub.pattern)) {
+    for (const { publication } of this.retention.tree.match(sub.pattern)) {
       const expiresAt = publication.headers?.expiresAt;
       if (expiresAt !== undefined && expiresAt <= now) continue;
       session.deliver({ subscriptionId: sub.id, match: sub.pattern.match, pattern: sub.pattern.match !== 'exact', publication, subscriber: info, retained: true });
@@ -114,8 +164,11 @@ export class Realm {
     return this.routePublication(topic, payload, options, session);
   }
 
-  /** Routes a publication (from a session, a testament or the router itself); returns its id. */
-  routePublication(topic: string[], payload: Payload, options: PublishOptions, from: Session | undefined): number {
+  /**
+   * Routes a publication (from a session, a testament or the router itself). Resolves with its id
+   * once it is committed (retained, conditional and history writes) and delivered.
+   */
+  routePublication(topic: string[], payload: Payload, options: PublishOptions, from: Session | undefined): Promise<number> {
     const disclose = from !== undefined && (options.discloseMe === true || this.discloses(from, 'publisher', topic));
     const publication: Publication = {
       id: this.publicationIds.take(),
@@ -128,17 +181,29 @@ export class Realm {
       headers: options.headers,
       frames: new Map(),
     };
-    if (options.retain) {
-      if (isRetainedDelete(payload)) this.retained.delete(topic);
-      else this.retained.set(topic, publication);
+    if (options.retain || options.when !== undefined || options.will !== undefined) {
+      publication.retain = true;
+      return this.retention.write(from?.id, publication, options).then(() => publication.id);
     }
+    if (this.history.keeps(topic)) return this.history.append(publication).then(() => this.deliverNow(publication, options));
+    this.broker.publish(publication, options);
+    return Promise.resolve(publication.id);
+  }
+
+  /** Retained writes are delivered through here once committed (and kept in history if a rule says so). */
+  private deliver(publication: Publication, options: PublishOptions): void | Promise<void> {
+    if (this.history.keeps(publication.topic)) return this.history.append(publication).then(() => void this.broker.publish(publication, options));
+    this.broker.publish(publication, options);
+  }
+
+  private deliverNow(publication: Publication, options: PublishOptions): number {
     this.broker.publish(publication, options);
     return publication.id;
   }
 
   /** Publishes a router-originated event (meta events). */
   publishMeta(uri: string, args: unknown[], kwargs?: Dict): void {
-    this.routePublication(uri.split('.'), Payload.fromArgs(args, kwargs), {}, undefined);
+    this.broker.publish({ id: this.publicationIds.take(), topic: uri.split('.'), payload: Payload.fromArgs(args, kwargs), qos: 0, retain: false, frames: new Map() }, {});
   }
 
   register(session: Session, pattern: Pattern, options: RegisterOptions): Registration {
@@ -204,12 +269,4 @@ function permissionLevels(p: Pattern): string[] {
   const levels = p.levels.map((l) => l ?? '');
   if (p.multi) levels.push('');
   return levels;
-}
-
-/** An empty payload (or a lone null for WAMP) clears a retained topic. */
-export function isRetainedDelete(payload: Payload): boolean {
-  if (payload.isBytes) return payload.bytes.length === 0;
-  if (payload.isEmpty) return true;
-  const args = payload.args;
-  return !payload.kwargs && args !== undefined && args.length === 1 && args[0] === null;
 }

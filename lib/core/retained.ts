@@ -1,22 +1,22 @@
-// Retained events indexed by topic levels, so a subscription finds its retained values by walking
+// Retained values indexed by topic levels, so a subscription finds its retained values by walking
 // the tree along its pattern instead of scanning every key.
-import type { Pattern, Publication } from './types.ts';
+import type { Pattern } from './types.ts';
 
-class RetainedNode {
-  children = new Map<string, RetainedNode>();
-  value: Publication | undefined;
+class RetainedNode<T> {
+  children = new Map<string, RetainedNode<T>>();
+  value: T | undefined;
 }
 
-export class RetainedTree {
-  private root = new RetainedNode();
+export class RetainedTree<T> {
+  private root = new RetainedNode<T>();
   private count = 0;
 
   get size(): number {
     return this.count;
   }
 
-  get(topic: readonly string[]): Publication | undefined {
-    let node: RetainedNode | undefined = this.root;
+  get(topic: readonly string[]): T | undefined {
+    let node: RetainedNode<T> | undefined = this.root;
     for (const level of topic) {
       node = node.children.get(level);
       if (!node) return undefined;
@@ -24,23 +24,23 @@ export class RetainedTree {
     return node.value;
   }
 
-  set(topic: readonly string[], pub: Publication): void {
+  set(topic: readonly string[], value: T): void {
     let node = this.root;
     for (const level of topic) {
       let next = node.children.get(level);
       if (!next) {
-        next = new RetainedNode();
+        next = new RetainedNode<T>();
         node.children.set(level, next);
       }
       node = next;
     }
     if (!node.value) this.count++;
-    node.value = pub;
+    node.value = value;
   }
 
   delete(topic: readonly string[]): boolean {
-    const path: RetainedNode[] = [this.root];
-    let node: RetainedNode | undefined = this.root;
+    const path: RetainedNode<T>[] = [this.root];
+    let node: RetainedNode<T> | undefined = this.root;
     for (const level of topic) {
       node = node.children.get(level);
       if (!node) return false;
@@ -50,21 +50,21 @@ export class RetainedTree {
     node.value = undefined;
     this.count--;
     for (let i = topic.length; i > 0; i--) {
-      const n = path[i] as RetainedNode;
+      const n = path[i] as RetainedNode<T>;
       if (n.value || n.children.size > 0) break;
-      (path[i - 1] as RetainedNode).children.delete(topic[i - 1] as string);
+      (path[i - 1] as RetainedNode<T>).children.delete(topic[i - 1] as string);
     }
     return true;
   }
 
   /** Every retained publication whose topic matches the pattern. */
-  match(p: Pattern): Publication[] {
-    const out: Publication[] = [];
+  match(p: Pattern): T[] {
+    const out: T[] = [];
     this.walk(this.root, p, 0, out);
     return out;
   }
 
-  private walk(node: RetainedNode, p: Pattern, i: number, out: Publication[]): void {
+  private walk(node: RetainedNode<T>, p: Pattern, i: number, out: T[]): void {
     const n = p.levels.length;
     const wildOk = i > 0;
     if (p.match === 'prefix' && i === n - 1) {
@@ -90,7 +90,7 @@ export class RetainedTree {
     }
   }
 
-  private all(node: RetainedNode, out: Publication[]): void {
+  private all(node: RetainedNode<T>, out: T[]): void {
     if (node.value) out.push(node.value);
     for (const child of node.children.values()) this.all(child, out);
   }

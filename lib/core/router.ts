@@ -1,8 +1,11 @@
 // The router: configured realms and the one entry point through which every gate attaches sessions.
 import { defaultLimits, type Limits, openRealm, type RealmConfig, type RouterConfig } from './config.ts';
 import { ErrorUri, RouterError } from './errors.ts';
+import { type Logger, silentLogger } from './log.ts';
+import { PublicationIds } from './history.ts';
 import { Realm } from './realm.ts';
 import type { Session, SessionIdentity } from './session.ts';
+import type { Store } from './store.ts';
 import type { Peer } from './types.ts';
 
 /** Counters the metrics endpoint exposes; gates increment them. */
@@ -21,14 +24,29 @@ export class Router {
   readonly limits: Limits;
   private closed = false;
 
-  constructor(readonly config: RouterConfig) {
+  readonly store: Store | undefined;
+  readonly logger: Logger;
+  private readonly publicationIds = new PublicationIds();
+
+  /** Without a store, state lives in memory only: retained values work, history does not. */
+  constructor(
+    readonly config: RouterConfig,
+    options: { store?: Store; logger?: Logger } = {},
+  ) {
     this.limits = { ...defaultLimits, ...config.limits };
+    this.store = options.store;
+    this.logger = options.logger ?? silentLogger;
     for (const rc of config.realms) this.addRealm(rc);
+  }
+
+  /** Loads every realm's durable state; call once before serving clients. */
+  async open(): Promise<void> {
+    for (const realm of this.realms.values()) await realm.open();
   }
 
   addRealm(config: RealmConfig): Realm {
     if (this.realms.has(config.name)) throw new Error(`realm '${config.name}' is configured twice`);
-    const realm = new Realm(config, this.limits);
+    const realm = new Realm(config, this.limits, this.store, this.logger, this.publicationIds);
     this.realms.set(config.name, realm);
     return realm;
   }

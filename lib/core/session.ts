@@ -34,6 +34,8 @@ export class Session {
   readonly testaments: Record<'destroyed' | 'detached', Testament[]> = { destroyed: [], detached: [] };
   readonly joined = Date.now();
   private open = true;
+  /** Live events held per subscription while its history replay is read. */
+  private held: Map<number, EventDelivery[]> | undefined;
 
   constructor(
     readonly id: number,
@@ -60,7 +62,21 @@ export class Session {
 
   /** Called by the broker for each event this session receives. */
   deliver(delivery: EventDelivery): void {
-    if (this.open) this.peer.event(delivery);
+    if (!this.open) return;
+    const held = this.held?.get(delivery.subscriptionId);
+    if (held && !delivery.retained) held.push(delivery);
+    else this.peer.event(delivery);
+  }
+
+  holdEvents(subscriptionId: number): void {
+    (this.held ??= new Map()).set(subscriptionId, []);
+  }
+
+  /** Stops holding and returns what was held. */
+  releaseEvents(subscriptionId: number): EventDelivery[] {
+    const list = this.held?.get(subscriptionId) ?? [];
+    this.held?.delete(subscriptionId);
+    return list;
   }
 
   subscribe(pattern: Pattern, options: SubscribeOptions = {}): Subscription {

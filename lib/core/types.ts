@@ -67,6 +67,12 @@ export interface SubscribeOptions {
   noLocal?: boolean;
   retainAsPublished?: boolean;
   subscriptionIdentifier?: number;
+  /** Replay stored events published after this id before live ones. */
+  after?: number;
+  /** With `after`: replay, then end the subscription. */
+  snapshot?: boolean;
+  /** Deliver only events whose record has these field values (live and replayed). */
+  filter?: Dict;
 }
 
 export interface SubscriberInfo {
@@ -75,6 +81,7 @@ export interface SubscriberInfo {
   retainAsPublished: boolean;
   subscriptionIdentifier?: number;
   shareGroup?: string;
+  filter?: Dict;
 }
 
 export interface Publisher {

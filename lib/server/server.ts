@@ -2,12 +2,15 @@
 import http from 'node:http';
 import { Router } from '../core/router.ts';
 import type { Logger } from '../core/log.ts';
+import type { Store } from '../core/store.ts';
+import { openStore } from '../store/open.ts';
 import { createWampGate } from '../wamp/gate.ts';
 import { acceptRawSocket } from '../wamp/rawsocket.ts';
 import { createWampWebSocketServer } from '../wamp/websocket.ts';
 import type { ServerConfig } from './config.ts';
 import { HttpMounts } from './http-mounts.ts';
 import { createSharedListener } from './listener.ts';
+import { createMetricsHandler } from './metrics.ts';
 
 export interface RunningServer {
   router: Router;
@@ -20,7 +23,16 @@ export interface RunningServer {
 /** How long shutdown waits for clients to answer GOODBYE before closing sockets. */
 const SHUTDOWN_GRACE_MS = 300;
 
-export async function startServer(config: ServerConfig, logger: Logger, router: Router = new Router(config.router)): Promise<RunningServer> {
+/** Opens the configured store; an unusable data directory stops the server with a message naming it. */
+async function openConfiguredStore(config: ServerConfig): Promise<Store> {
+  if (config.memory) return openStore({ memory: true });
+  return openStore({ dataDir: config.dataDir });
+}
+
+export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+  const store = await openConfiguredStore(config);
+  const router = new Router(config.router, { store, logger });
+  await router.open();
   const maxMessageBytes = router.limits.maxMessageBytes;
   const acceptWamp = createWampGate(router, logger);
   const wampWs = createWampWebSocketServer(acceptWamp, { maxMessageBytes, onError: (err) => logger.error({ err }, 'WAMP WebSocket handler error') });
@@ -29,6 +41,7 @@ export async function startServer(config: ServerConfig, logger: Logger, router: 
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ status: 'ok', sessions: router.sessionCount }));
   });
+  mounts.mount('/metrics', createMetricsHandler(router));
   const httpServer = http.createServer(mounts.handler);
   const shared = createSharedListener({
     host: config.host,
@@ -58,6 +71,7 @@ export async function startServer(config: ServerConfig, logger: Logger, router: 
       await new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());
       wampWs.close();
       await shared.close();
+      await store.close();
     },
   };
 }

@@ -1,0 +1,71 @@
+// Encodes publications and payloads as opaque blobs for the Store, keeping every payload exactly:
+// bytes stay bytes, args/kwargs stay args/kwargs (MessagePack keeps binary values intact).
+import { Packr } from 'msgpackr';
+import { Payload } from './payload.ts';
+import type { PublicationHeaders, Publisher, QoS } from './types.ts';
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', moreTypes: false });
+
+interface StoredPayload {
+  /** bytes-native payload */
+  b?: Uint8Array;
+  a?: unknown[];
+  k?: Record<string, unknown>;
+}
+
+export interface StoredPublication extends StoredPayload {
+  /** publisher, when disclosed */
+  p?: Publisher;
+  q?: QoS;
+  h?: PublicationHeaders;
+  /** levels of the topic (keys are opaque to the store) */
+  t?: string[];
+}
+
+function storedPayload(payload: Payload): StoredPayload {
+  if (payload.isBytes) return { b: payload.bytes };
+  const out: StoredPayload = {};
+  if (payload.args) out.a = payload.args;
+  if (payload.kwargs) out.k = payload.kwargs;
+  return out;
+}
+
+function payloadOf(s: StoredPayload): Payload {
+  if (s.b !== undefined) return Payload.fromBytes(s.b);
+  return Payload.fromArgs(s.a, s.k);
+}
+
+export function encodePayload(payload: Payload): Uint8Array {
+  return packr.pack(storedPayload(payload));
+}
+
+export function decodePayload(blob: Uint8Array): Payload {
+  return payloadOf(packr.unpack(blob) as StoredPayload);
+}
+
+export interface DecodedPublication {
+  topic: string[];
+  payload: Payload;
+  publisher?: Publisher;
+  qos: QoS;
+  headers?: PublicationHeaders;
+}
+
+export function encodePublication(topic: string[], payload: Payload, qos: QoS, publisher?: Publisher, headers?: PublicationHeaders): Uint8Array {
+  const s: StoredPublication = storedPayload(payload);
+  s.t = topic;
+  if (qos) s.q = qos;
+  if (publisher) s.p = publisher;
+  if (headers) s.h = headers;
+  return packr.pack(s);
+}
+
+export function decodePublication(blob: Uint8Array): DecodedPublication {
+  const s = packr.unpack(blob) as StoredPublication;
+  return { topic: s.t ?? [], payload: payloadOf(s), publisher: s.p, qos: s.q ?? 0, headers: s.h };
+}
+
+/** The store key of a topic: unambiguous for any level content (MQTT levels may hold '.' or '/'). */
+export function topicKey(topic: readonly string[]): string {
+  return JSON.stringify(topic);
+}

@@ -1,0 +1,203 @@
+// Retained state with conditional writes: the in-memory tree (for subscribe-time matching), written
+// through to the Store before anyone sees a write. `when` conditions are checked against the
+// current value before anything is delivered; `watch` parks a write FIFO until its condition holds;
+// `will` is applied when the writing session ends while it still owns the key. This is what resource
+// locks are built on.
+import { decodePublication, encodePayload, encodePublication, decodePayload, topicKey } from './codec.ts';
+import { ErrorUri, RouterError } from './errors.ts';
+import type { PublicationIds } from './history.ts';
+import type { Logger } from './log.ts';
+import { Payload } from './payload.ts';
+import { RetainedTree } from './retained.ts';
+import type { Store } from './store.ts';
+import type { Publication, PublishOptions } from './types.ts';
+import { sameValue } from './values.ts';
+
+export interface RetainedEntry {
+  publication: Publication;
+  /** Session id that owns the key (wrote it with a condition or a will). */
+  owner?: number;
+  /** What to write when the owner ends: a payload, or null to delete. */
+  will?: Payload | null;
+}
+
+/** A write parked by `watch` until its `when` condition holds. */
+interface Waiter {
+  owner: number | undefined;
+  publication: Publication;
+  options: PublishOptions;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export type Deliver = (publication: Publication, options: PublishOptions) => void | Promise<void>;
+
+/** An empty payload (or a lone null for WAMP) clears a retained topic. */
+export function isRetainedDelete(payload: Payload): boolean {
+  if (payload.isBytes) return payload.bytes.length === 0;
+  if (payload.isEmpty) return true;
+  const args = payload.args;
+  return !payload.kwargs && args !== undefined && args.length === 1 && args[0] === null;
+}
+
+export class Retention {
+  readonly tree = new RetainedTree<RetainedEntry>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  /** Keys each session owns, so its wills run without a scan. */
+  private readonly owned = new Map<number, Set<string>>();
+  private readonly topics = new Map<string, string[]>();
+
+  constructor(
+    private readonly realm: string,
+    private readonly store: Store | undefined,
+    private readonly ids: PublicationIds,
+    private readonly deliver: Deliver,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Loads retained state from the store; owners from before a restart are gone, so their wills run now. */
+  async load(): Promise<void> {
+    if (!this.store) return;
+    const records = await this.store.listRetained(this.realm);
+    const wills: { topic: string[]; will: Payload | null }[] = [];
+    for (const r of records) {
+      const d = decodePublication(r.value);
+      const publication: Publication = { id: this.ids.take(), topic: d.topic, payload: d.payload, publisher: d.publisher, qos: d.qos, retain: true, headers: d.headers, frames: new Map() };
+      this.tree.set(d.topic, { publication });
+      this.topics.set(r.key, d.topic);
+      if (r.owner !== undefined && r.will !== undefined) wills.push({ topic: d.topic, will: r.will === null ? null : decodePayload(r.will) });
+    }
+    for (const w of wills) {
+      this.logger.info({ realm: this.realm, topic: w.topic.join('/') }, 'applying the will of a session lost before restart');
+      await this.applyWill(w.topic, w.will, 0);
+    }
+  }
+
+  get(topic: readonly string[]): RetainedEntry | undefined {
+    return this.tree.get(topic);
+  }
+
+  /**
+   * A retained or conditional publish. Resolves once the write is committed and delivered;
+   * rejects when the condition fails (without watch) or the key is owned by another session.
+   */
+  write(sessionId: number | undefined, publication: Publication, options: PublishOptions): Promise<void> {
+    const key = topicKey(publication.topic);
+    if (options.when !== undefined && !this.holds(publication.topic, options.when)) {
+      if (!options.watch) {
+        return Promise.reject(new RouterError(ErrorUri.conditionFailed, `condition on '${publication.topic.join('.')}' does not hold`));
+      }
+      return new Promise((resolve, reject) => {
+        let list = this.waiters.get(key);
+        if (!list) this.waiters.set(key, (list = []));
+        list.push({ owner: sessionId, publication, options, resolve, reject });
+      });
+    }
+    return this.apply(sessionId, publication, options);
+  }
+
+  /** A session ended: drop its parked writes and apply the wills of the keys it still owns. */
+  async sessionEnded(sessionId: number): Promise<void> {
+    for (const [key, list] of this.waiters) {
+      const kept = list.filter((w) => {
+        if (w.owner !== sessionId) return true;
+        w.reject(new RouterError(ErrorUri.canceled, 'session ended'));
+        return false;
+      });
+      if (kept.length === 0) this.waiters.delete(key);
+      else this.waiters.set(key, kept);
+    }
+    const keys = this.owned.get(sessionId);
+    if (!keys) return;
+    this.owned.delete(sessionId);
+    for (const key of keys) {
+      const topic = this.topics.get(key);
+      const entry = topic && this.tree.get(topic);
+      if (!topic || !entry || entry.owner !== sessionId || entry.will === undefined) continue;
+      await this.applyWill(topic, entry.will, sessionId).catch((err: unknown) => this.logger.error({ err, realm: this.realm, topic: topic.join('/') }, 'applying a will failed'));
+    }
+  }
+
+  private holds(topic: readonly string[], when: unknown): boolean {
+    const entry = this.tree.get(topic);
+    if (when === null) return entry === undefined;
+    return entry !== undefined && sameValue(entry.publication.payload.value, when);
+  }
+
+  private async applyWill(topic: string[], will: Payload | null, _owner: number): Promise<void> {
+    const payload = will ?? Payload.empty();
+    const publication: Publication = { id: this.ids.take(), topic, payload, qos: 0, retain: true, frames: new Map() };
+    // A will is the router's write: it is not owned and needs no force.
+    await this.apply(undefined, publication, { retain: true, force: true });
+  }
+
+  private apply(sessionId: number | undefined, publication: Publication, options: PublishOptions): Promise<void> {
+    const topic = publication.topic;
+    const key = topicKey(topic);
+    const previous = this.tree.get(topic);
+    if (previous?.owner !== undefined && previous.owner !== sessionId && !options.force) {
+      return Promise.reject(new RouterError(ErrorUri.notAuthorized, `'${topic.join('.')}' is held by session ${previous.owner}; pass force to override`));
+    }
+    const remove = isRetainedDelete(publication.payload);
+    const owns = sessionId !== undefined && (options.when !== undefined || options.will !== undefined) && !remove;
+    let entry: RetainedEntry | undefined;
+    if (remove) {
+      this.tree.delete(topic);
+      this.topics.delete(key);
+    } else {
+      entry = { publication };
+      if (owns) {
+        entry.owner = sessionId;
+        if (options.will !== undefined) entry.will = options.will === null ? null : Payload.fromArgs([options.will]);
+        let set = this.owned.get(sessionId);
+        if (!set) this.owned.set(sessionId, (set = new Set()));
+        set.add(key);
+      }
+      this.tree.set(topic, entry);
+      this.topics.set(key, topic);
+    }
+    if (previous?.owner !== undefined && previous.owner !== entry?.owner) this.owned.get(previous.owner)?.delete(key);
+    const committed = this.commit(key, topic, entry, publication);
+    // Parked writers re-check now: their writes queue behind this one, so they commit after it.
+    this.wake(key);
+    return committed.then(
+      () => this.deliver(publication, options),
+      (err: unknown) => {
+        // Undo in memory if nothing newer replaced it, and tell the publisher.
+        if (this.tree.get(topic) === entry) {
+          if (previous) this.tree.set(topic, previous);
+          else this.tree.delete(topic);
+        }
+        this.logger.error({ err, realm: this.realm, topic: topic.join('/') }, 'retained write failed');
+        throw new RouterError(ErrorUri.storeFailed, `could not store '${topic.join('.')}': ${err instanceof Error ? err.message : String(err)}`);
+      },
+    );
+  }
+
+  private commit(key: string, topic: string[], entry: RetainedEntry | undefined, publication: Publication): Promise<unknown> {
+    if (!this.store) return Promise.resolve();
+    if (!entry) return this.store.deleteRetained(this.realm, key);
+    return this.store.putRetained(this.realm, {
+      key,
+      value: encodePublication(topic, publication.payload, publication.qos, publication.publisher, publication.headers),
+      owner: entry.owner !== undefined ? String(entry.owner) : undefined,
+      will: entry.will === undefined ? undefined : entry.will === null ? null : encodePayload(entry.will),
+      expiresAt: publication.headers?.expiresAt,
+    });
+  }
+
+  /** Lets the first parked writers whose condition now holds proceed, in FIFO order. */
+  private wake(key: string): void {
+    const list = this.waiters.get(key);
+    if (!list) return;
+    for (let i = 0; i < list.length; i++) {
+      const w = list[i] as Waiter;
+      if (!this.holds(w.publication.topic, w.options.when)) continue;
+      list.splice(i, 1);
+      if (list.length === 0) this.waiters.delete(key);
+      // apply() wakes the remaining waiters again after this write.
+      this.apply(w.owner, w.publication, w.options).then(w.resolve, w.reject);
+      return;
+    }
+  }
+}

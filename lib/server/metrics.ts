@@ -1,0 +1,44 @@
+// Prometheus metrics at /metrics: sessions, subscriptions, registrations per realm, and the
+// router's counters (dropped events, slow consumers, protocol errors), read at scrape time.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Router } from '../core/router.ts';
+
+export function createMetricsHandler(router: Router): (req: IncomingMessage, res: ServerResponse) => void {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'kitsune_process_' });
+  const perRealm = (name: string, help: string, read: (realm: import('../core/realm.ts').Realm) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['realm'],
+      registers: [registry],
+      collect() {
+        for (const realm of router.realms.values()) this.set({ realm: realm.name }, read(realm));
+      },
+    });
+  };
+  perRealm('kitsune_sessions', 'Sessions attached to the realm', (r) => r.sessions.size);
+  perRealm('kitsune_subscriptions', 'Subscriptions in the realm', (r) => r.broker.byId.size);
+  perRealm('kitsune_registrations', 'Registrations in the realm', (r) => r.dealer.byId.size);
+  perRealm('kitsune_retained', 'Retained topics in the realm', (r) => r.retention.tree.size);
+  const counter = (name: string, help: string, read: () => number): void => {
+    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+  };
+  counter('kitsune_dropped_events_total', 'Events and QoS 0 messages dropped for slow consumers', () => router.stats.droppedEvents);
+  counter('kitsune_slow_consumers_disconnected_total', 'Connections closed past the hard send-buffer limit', () => router.stats.slowConsumersDisconnected);
+  counter('kitsune_protocol_errors_total', 'Connections ended for malformed or out-of-order input', () => router.stats.protocolErrors);
+
+  return (_req, res) => {
+    registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(text);
+      },
+      (err: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`metrics failed: ${String(err)}\n`);
+      },
+    );
+  };
+}
