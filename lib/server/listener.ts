@@ -1,0 +1,130 @@
+// One TCP port for everything: the first bytes a client sends tell its protocol.
+//   0x7F  WAMP RawSocket handshake
+//   0x10  MQTT CONNECT
+//   else  HTTP (which may upgrade to WebSocket: /ws WAMP, /mqtt MQTT)
+import http from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+
+export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/**
+ * Receives a socket after sniffing. `firstBytes` were already read from it (they are not unshifted);
+ * the socket is paused: the handler resumes it (or unshifts the bytes into a parser of its own).
+ */
+export type SniffedSocketHandler = (socket: net.Socket, firstBytes: Buffer) => void;
+
+export interface SharedListenerOptions {
+  host: string;
+  port: number;
+  /** An http.Server (never listening itself: it is fed connections) or a request handler. */
+  onHttp: http.Server | http.RequestListener;
+  /** WebSocket upgrades on /ws (e.g. createWampWebSocketServer(...).handleUpgrade). */
+  onWampUpgrade?: UpgradeHandler;
+  /** WebSocket upgrades on /mqtt; without it they get a 404. */
+  onMqttUpgrade?: UpgradeHandler;
+  /** RawSocket connections; without it they are dropped. */
+  onRawSocket?: SniffedSocketHandler;
+  /** MQTT connections; without it they are dropped. */
+  onMqtt?: SniffedSocketHandler;
+  /** A connection that sends nothing for this long is dropped (default 10 s). */
+  sniffTimeoutMs?: number;
+  /** Told about exceptions thrown by the handlers; the connection concerned is dropped. */
+  onError?: (err: unknown) => void;
+}
+
+export interface SharedListener {
+  listen(): Promise<{ port: number }>;
+  /** Stops listening and destroys every open connection, whoever owns it now. */
+  close(): Promise<void>;
+  readonly httpServer: http.Server;
+}
+
+const MAGIC_RAWSOCKET = 0x7f;
+const MQTT_CONNECT = 0x10;
+
+function upgradePath(url: string | undefined): string {
+  const u = url ?? '/';
+  const q = u.indexOf('?');
+  return q === -1 ? u : u.slice(0, q);
+}
+
+function notFound(socket: Duplex): void {
+  socket.on('error', () => {});
+  socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+export function createSharedListener(opts: SharedListenerOptions): SharedListener {
+  const httpServer = opts.onHttp instanceof http.Server ? opts.onHttp : http.createServer(opts.onHttp);
+  const sockets = new Set<net.Socket>();
+  const sniffTimeout = opts.sniffTimeoutMs ?? 10_000;
+
+  const guard = (socket: Duplex, fn: () => void): void => {
+    try {
+      fn();
+    } catch (err) {
+      opts.onError?.(err);
+      socket.destroy();
+    }
+  };
+
+  httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = upgradePath(req.url);
+    const handler = path === '/ws' ? opts.onWampUpgrade : path === '/mqtt' ? opts.onMqttUpgrade : undefined;
+    guard(socket, () => (handler ? handler(req, socket, head) : notFound(socket)));
+  });
+  // Malformed HTTP: node's default 'clientError' handling answers 400 and destroys the socket.
+
+  const dispatch = (socket: net.Socket, first: Buffer): void => {
+    const b = first[0];
+    if (b === MAGIC_RAWSOCKET || b === MQTT_CONNECT) {
+      const handler = b === MAGIC_RAWSOCKET ? opts.onRawSocket : opts.onMqtt;
+      if (!handler) return void socket.destroy();
+      guard(socket, () => handler(socket, first));
+      return;
+    }
+    socket.unshift(first);
+    guard(socket, () => httpServer.emit('connection', socket));
+    socket.resume();
+  };
+
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    const onError = (): void => void socket.destroy(); // before sniffing; later owners add their own
+    socket.on('error', onError);
+    const onTimeout = (): void => void socket.destroy();
+    socket.setTimeout(sniffTimeout, onTimeout);
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      socket.setTimeout(0);
+      socket.removeListener('timeout', onTimeout); // the next owner may use timeouts of its own
+      socket.removeListener('error', onError);
+      socket.on('error', () => {}); // whoever takes over, an error must never be unhandled
+      dispatch(socket, first);
+    });
+  });
+  server.on('error', (err) => opts.onError?.(err));
+
+  return {
+    httpServer,
+    listen() {
+      return new Promise((resolve, reject) => {
+        const onError = (err: Error): void => reject(err);
+        server.once('error', onError);
+        server.listen(opts.port, opts.host, () => {
+          server.removeListener('error', onError);
+          resolve({ port: (server.address() as net.AddressInfo).port });
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+        httpServer.closeAllConnections?.();
+      });
+    },
+  };
+}

@@ -1,0 +1,338 @@
+// WAMP over RawSocket: a 4-byte handshake, then frames of a 4-byte header (type, 24-bit length) and
+// a payload encoded with the negotiated serializer.
+//
+//   handshake  0x7F | LLLL SSSS | 0x00 | 0x00    max length 2^(9+L), serializer S (1 json, 2 msgpack, 3 cbor)
+//   error      0x7F | EEEE 0000 | 0x00 | 0x00    E: 1 serializer unsupported, 2 max length unacceptable,
+//                                                   3 reserved bits used, 4 max connection count reached
+//   frame      00000TTT | length (3 bytes, big-endian) | payload    T: 0 message, 1 PING, 2 PONG
+import type { Socket } from 'node:net';
+import { serializerByRawSocketId, type Serializer } from './serializers.ts';
+import { WriteCoalescer, type AcceptWampTransport, type WampTransport, type WampTransportHandler, type WampTransportOptions } from './transport.ts';
+
+export const RAWSOCKET_MAGIC = 0x7f;
+
+export const RawSocketError = {
+  serializerUnsupported: 1,
+  maxLengthUnacceptable: 2,
+  reservedBits: 3,
+  maxConnections: 4,
+} as const;
+
+export interface RawSocketOptions extends WampTransportOptions {
+  /** How long a client may take to complete its handshake (default 10 s). */
+  handshakeTimeoutMs?: number;
+}
+
+const FRAME_MESSAGE = 0;
+const FRAME_PING = 1;
+const FRAME_PONG = 2;
+/** The 24-bit length field cannot say more. */
+const MAX_FRAME = 2 ** 24 - 1;
+/** A peer that does not close its side after ours is destroyed after this long. */
+const LINGER_MS = 5000;
+/** Below this size header and payload are copied into one buffer; above, written as two chunks. */
+const COPY_BELOW = 1024;
+
+/** The handshake exponent L announcing the largest 2^(9+L) that does not exceed maxBytes. */
+export function lengthExponent(maxBytes: number): number {
+  return Math.max(0, Math.min(15, Math.floor(Math.log2(Math.max(1, maxBytes))) - 9));
+}
+
+function destroyLater(socket: Socket): void {
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+/** Answers a RawSocket handshake with an error code (see RawSocketError) and closes. */
+export function refuseRawSocket(socket: Socket, code: number): void {
+  socket.on('error', () => {});
+  socket.end(Buffer.from([RAWSOCKET_MAGIC, (code & 0x0f) << 4, 0, 0]));
+  destroyLater(socket);
+}
+
+/**
+ * Takes over a socket whose first bytes (already read from it; the rest may still be pending) start a
+ * RawSocket handshake. The socket may be paused; it is resumed here.
+ */
+export function acceptRawSocket(socket: Socket, firstBytes: Buffer, accept: AcceptWampTransport, opts: RawSocketOptions): void {
+  new RawSocketConnection(socket, accept, opts).start(firstBytes);
+}
+
+type State = 'handshake' | 'open' | 'closing' | 'closed';
+
+class RawSocketConnection implements WampTransport {
+  readonly kind = 'rawsocket';
+  readonly remoteAddress: string | undefined;
+  serializer!: Serializer;
+
+  private state: State = 'handshake';
+  private handler: WampTransportHandler | undefined;
+  private readonly out: WriteCoalescer;
+  private readonly rxExponent: number;
+  private readonly rxMax: number;
+  private txMax = 0;
+  /** False once a protocol error was reported: later input is ignored. */
+  private reading = true;
+  private timer: NodeJS.Timeout | undefined;
+  // Frame reassembly: chunks of the current incomplete frame, concatenated once when it completes.
+  private stash: Buffer[] = [];
+  private stashed = 0;
+  /** Payload length of the frame being received, or -1 while its header is incomplete. */
+  private need = -1;
+  private frameType = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly accept: AcceptWampTransport,
+    private readonly opts: RawSocketOptions,
+  ) {
+    this.remoteAddress = socket.remoteAddress;
+    this.out = new WriteCoalescer(socket);
+    this.rxExponent = lengthExponent(opts.maxMessageBytes);
+    this.rxMax = Math.min(opts.maxMessageBytes, 2 ** (9 + this.rxExponent), MAX_FRAME);
+  }
+
+  start(firstBytes: Buffer): void {
+    const socket = this.socket;
+    if (socket.destroyed) return; // its 'close' is gone: never hand a dead transport to the session layer
+    socket.setNoDelay(true);
+    socket.on('error', () => {}); // 'close' follows
+    socket.on('close', () => this.onSocketClose());
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.timer = setTimeout(() => this.terminate(), this.opts.handshakeTimeoutMs ?? 10_000);
+    this.timer.unref();
+    if (firstBytes.length > 0) this.onData(firstBytes);
+    socket.resume();
+  }
+
+  // --- WampTransport ---
+
+  send(msg: unknown[]): void {
+    if (this.state !== 'open') return;
+    this.sendEncoded(this.serializer.encode(msg));
+  }
+
+  sendEncoded(frame: Buffer): void {
+    if (this.state !== 'open') return;
+    if (frame.length > this.txMax) {
+      // The peer announced it cannot take this; report it like any other fatal protocol problem, but
+      // not from inside the caller's send.
+      const message = `outgoing message of ${frame.length} bytes exceeds the peer's limit of ${this.txMax}`;
+      queueMicrotask(() => this.protocolError(message));
+      return;
+    }
+    this.writeFrame(FRAME_MESSAGE, frame);
+  }
+
+  bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  close(_code: number, _reason: string): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.state = 'closing';
+    this.reading = false;
+    this.out.flush();
+    this.socket.end();
+    destroyLater(this.socket);
+  }
+
+  terminate(): void {
+    this.reading = false;
+    this.socket.destroy();
+  }
+
+  // --- input ---
+
+  private onData(chunk: Buffer): void {
+    try {
+      if (this.state === 'handshake') chunk = this.handshake(chunk);
+      if (this.state === 'open' && this.reading && chunk.length > 0) this.parse(chunk);
+    } catch (err) {
+      this.fail(err); // a bug, not peer input: drop the connection rather than the process
+    }
+  }
+
+  /** Consumes handshake bytes; returns what follows them. */
+  private handshake(chunk: Buffer): Buffer {
+    const want = 4 - this.stashed;
+    if (chunk.length < want) {
+      this.stash.push(chunk);
+      this.stashed += chunk.length;
+      return chunk.subarray(chunk.length);
+    }
+    const hs = this.stashed === 0 ? chunk : Buffer.concat([...this.stash, chunk.subarray(0, want)], 4);
+    const rest = chunk.subarray(want);
+    this.stash = [];
+    this.stashed = 0;
+    clearTimeout(this.timer);
+
+    if (hs[0] !== RAWSOCKET_MAGIC) {
+      this.terminate(); // not RawSocket at all: the spec says fail without a reply
+      return rest;
+    }
+    const serializer = serializerByRawSocketId(hs[1] & 0x0f);
+    if (!serializer) return this.refuse(RawSocketError.serializerUnsupported, rest);
+    if (hs[2] !== 0 || hs[3] !== 0) return this.refuse(RawSocketError.reservedBits, rest);
+
+    this.serializer = serializer;
+    this.txMax = Math.min(2 ** (9 + (hs[1] >> 4)), MAX_FRAME);
+    this.state = 'open';
+    this.socket.write(Buffer.from([RAWSOCKET_MAGIC, (this.rxExponent << 4) | serializer.rawSocketId, 0, 0]));
+    try {
+      this.handler = this.accept(this);
+    } catch (err) {
+      this.fail(err);
+    }
+    return rest;
+  }
+
+  private refuse(code: number, rest: Buffer): Buffer {
+    this.state = 'closing';
+    refuseRawSocket(this.socket, code);
+    return rest;
+  }
+
+  /** Splits a chunk into frames. Complete frames inside one chunk are handed on as views, uncopied. */
+  private parse(chunk: Buffer): void {
+    let off = 0;
+    if (this.need < 0 && this.stashed > 0) {
+      // finish a header begun in an earlier chunk
+      const want = 4 - this.stashed;
+      if (chunk.length < want) return this.keep(chunk);
+      const header = Buffer.concat([...this.stash, chunk.subarray(0, want)], 4);
+      this.stash = [];
+      this.stashed = 0;
+      off = want;
+      if (!this.readHeader(header, 0)) return;
+    }
+    if (this.need >= 0) {
+      // finish a payload begun in an earlier chunk
+      const want = this.need - this.stashed;
+      if (chunk.length - off < want) return this.keep(chunk.subarray(off));
+      const end = off + want;
+      const payload = this.stashed === 0 ? chunk.subarray(off, end) : Buffer.concat([...this.stash, chunk.subarray(off, end)], this.need);
+      this.stash = [];
+      this.stashed = 0;
+      this.need = -1;
+      off = end;
+      if (!this.dispatch(payload)) return;
+    }
+    while (off < chunk.length) {
+      if (chunk.length - off < 4 || !this.readHeader(chunk, off)) return this.keep(chunk.subarray(off));
+      off += 4;
+      const end = off + this.need;
+      if (end > chunk.length) return this.keep(chunk.subarray(off));
+      this.need = -1;
+      const payload = chunk.subarray(off, end);
+      off = end;
+      if (!this.dispatch(payload)) return;
+    }
+  }
+
+  private keep(part: Buffer): void {
+    if (!this.reading || part.length === 0) return;
+    this.stash.push(part);
+    this.stashed += part.length;
+  }
+
+  /** Reads a frame header at `off` into frameType/need; false (after reporting) if it is unacceptable. */
+  private readHeader(buf: Buffer, off: number): boolean {
+    const b0 = buf[off];
+    const length = buf.readUIntBE(off + 1, 3);
+    if ((b0 & 0xf8) !== 0 || (b0 & 0x07) > FRAME_PONG) {
+      this.protocolError(`invalid RawSocket frame type 0x${b0.toString(16)}`);
+      return false;
+    }
+    if (length > this.rxMax) {
+      this.protocolError(`message of ${length} bytes exceeds the limit of ${this.rxMax} bytes`);
+      return false;
+    }
+    this.frameType = b0;
+    this.need = length;
+    return true;
+  }
+
+  /** Handles one complete frame; false when input should stop. */
+  private dispatch(payload: Buffer): boolean {
+    if (this.frameType === FRAME_PING) {
+      this.writeFrame(FRAME_PONG, payload);
+    } else if (this.frameType === FRAME_MESSAGE) {
+      let msg: unknown[];
+      try {
+        msg = this.serializer.decode(payload);
+      } catch (err) {
+        this.protocolError((err as Error).message);
+        return false;
+      }
+      try {
+        this.handler?.onMessage(msg);
+      } catch (err) {
+        this.fail(err);
+      }
+    } // PONG: we never ping, nothing to match
+    return this.state === 'open' && this.reading;
+  }
+
+  // --- output and teardown ---
+
+  private writeFrame(type: number, payload: Buffer): void {
+    const len = payload.length;
+    this.out.hold();
+    if (len < COPY_BELOW) {
+      const buf = Buffer.allocUnsafe(4 + len);
+      buf[0] = type;
+      buf.writeUIntBE(len, 1, 3);
+      payload.copy(buf, 4);
+      this.socket.write(buf);
+    } else {
+      const header = Buffer.allocUnsafe(4);
+      header[0] = type;
+      header.writeUIntBE(len, 1, 3);
+      this.socket.write(header);
+      this.socket.write(payload);
+    }
+  }
+
+  /** Reports a protocol error once, stops reading, and closes unless the session layer already did. */
+  private protocolError(message: string): void {
+    if (!this.reading || this.state !== 'open') return;
+    this.reading = false;
+    this.stash = [];
+    this.stashed = 0;
+    try {
+      this.handler?.onProtocolError(message);
+    } catch (err) {
+      this.fail(err);
+    }
+    if (this.state === 'open') this.close(1002, message);
+  }
+
+  private fail(err: unknown): void {
+    try {
+      this.opts.onError?.(err);
+    } catch {
+      // the error reporter itself failed; nothing more to do
+    }
+    this.terminate();
+  }
+
+  private onSocketClose(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.timer);
+    this.stash = [];
+    const handler = this.handler;
+    this.handler = undefined;
+    if (!handler) return;
+    try {
+      handler.onClose();
+    } catch (err) {
+      try {
+        this.opts.onError?.(err);
+      } catch {
+        // ignore
+      }
+    }
+  }
+}
