@@ -168,6 +168,22 @@ export class Client implements Peer {
     };
   }
 
+  /**
+   * Takes the resource lock `name` (a retained topic written only when absent). With `wait` (the
+   * default) it waits its turn, FIFO; without, it fails at once if the lock is held. Resolves to the
+   * release function. The lock is released by the router if this client's session ends.
+   */
+  async lock(name: string, options: { wait?: boolean } = {}): Promise<() => Promise<void>> {
+    const holder = { session: this.id, authid: this.session.authid, since: new Date().toISOString() };
+    await this.publish(name, [holder], undefined, { acknowledge: true, retain: true, when: null, will: null, watch: options.wait !== false });
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      await this.publish(name, [null], undefined, { acknowledge: true, retain: true });
+    };
+  }
+
   close(): void {
     this.session.leave();
     for (const [, p] of this.pending) p.reject(new RouterError(ErrorUri.canceled, 'client closed'));

@@ -18,7 +18,9 @@ export function installMetaApi(realm: Realm): MetaEvents {
   installSessionMeta(realm);
   installPubSubMeta(realm);
   installRpcMeta(realm);
-  const publish = (uri: string, args: unknown[]): void => realm.publishMeta(uri, args);
+  // Deferred to a microtask (FIFO, so meta events keep their order): the reply to the request that
+  // caused an event (e.g. SUBSCRIBED to wamp.subscription.on_create itself) must go out first.
+  const publish = (uri: string, args: unknown[]): void => queueMicrotask(() => realm.publishMeta(uri, args));
   return {
     joined: (s) => publish('wamp.session.on_join', [sessionDetails(s)]),
     left: (s) => publish('wamp.session.on_leave', [s.id, s.authid, s.authrole]),

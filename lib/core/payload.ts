@@ -9,8 +9,18 @@ function isBinary(v: unknown): v is Uint8Array {
   return v instanceof Uint8Array;
 }
 
+function containsBinary(v: unknown, depth = 0): boolean {
+  if (isBinary(v)) return true;
+  if (v === null || typeof v !== 'object' || depth > 64) return false;
+  if (Array.isArray(v)) return v.some((x) => containsBinary(x, depth + 1));
+  for (const k in v) if (containsBinary((v as Dict)[k], depth + 1)) return true;
+  return false;
+}
+
 /** JSON.stringify that renders binary values as WAMP's "\u0000" + base64 string convention. */
 export function jsonWithBinary(value: unknown): string {
+  // The replacer is slow (it runs on every value); most values hold no binary and skip it.
+  if (!containsBinary(value)) return JSON.stringify(value);
   return JSON.stringify(value, (_k, v: unknown) => {
     if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
       return '\u0000' + Buffer.from((v as { data: number[] }).data).toString('base64');

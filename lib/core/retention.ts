@@ -46,6 +46,8 @@ export class Retention {
   /** Keys each session owns, so its wills run without a scan. */
   private readonly owned = new Map<number, Set<string>>();
   private readonly topics = new Map<string, string[]>();
+  /** The last write's delivery: each delivery waits for the one before. */
+  private tail: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly realm: string,
@@ -158,9 +160,8 @@ export class Retention {
     }
     if (previous?.owner !== undefined && previous.owner !== entry?.owner) this.owned.get(previous.owner)?.delete(key);
     const committed = this.commit(key, topic, entry, publication);
-    // Parked writers re-check now: their writes queue behind this one, so they commit after it.
-    this.wake(key);
-    return committed.then(
+    // Deliveries follow the order of the writes, whatever order the store settles them in.
+    const result = this.tail.then(() => committed).then(
       () => this.deliver(publication, options),
       (err: unknown) => {
         // Undo in memory if nothing newer replaced it, and tell the publisher.
@@ -172,6 +173,13 @@ export class Retention {
         throw new RouterError(ErrorUri.storeFailed, `could not store '${topic.join('.')}': ${err instanceof Error ? err.message : String(err)}`);
       },
     );
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    // Parked writers re-check now: their writes queue behind this one, so they commit after it.
+    this.wake(key);
+    return result;
   }
 
   private commit(key: string, topic: string[], entry: RetainedEntry | undefined, publication: Publication): Promise<unknown> {

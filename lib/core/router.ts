@@ -44,6 +44,12 @@ export class Router {
     for (const realm of this.realms.values()) await realm.open();
   }
 
+  /** Periodic upkeep: history retention bounds and the store's expired records. */
+  async maintain(): Promise<void> {
+    for (const realm of this.realms.values()) await realm.history.prune();
+    await this.store?.sweep();
+  }
+
   addRealm(config: RealmConfig): Realm {
     if (this.realms.has(config.name)) throw new Error(`realm '${config.name}' is configured twice`);
     const realm = new Realm(config, this.limits, this.store, this.logger, this.publicationIds);

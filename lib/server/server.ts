@@ -22,6 +22,8 @@ export interface RunningServer {
 
 /** How long shutdown waits for clients to answer GOODBYE before closing sockets. */
 const SHUTDOWN_GRACE_MS = 300;
+/** How often history is pruned and expired records are swept. */
+const MAINTENANCE_INTERVAL_MS = 60_000;
 
 /** Opens the configured store; an unusable data directory stops the server with a message naming it. */
 async function openConfiguredStore(config: ServerConfig): Promise<Store> {
@@ -59,6 +61,11 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     http: `http://${host}:${port}`,
   };
 
+  const upkeep = setInterval(() => {
+    router.maintain().catch((err: unknown) => logger.error({ err }, 'store maintenance failed'));
+  }, MAINTENANCE_INTERVAL_MS);
+  upkeep.unref();
+
   let closed = false;
   return {
     router,
@@ -67,6 +74,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(upkeep);
       router.close();
       await new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());
       wampWs.close();
