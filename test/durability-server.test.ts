@@ -47,3 +47,27 @@ test('acknowledged retained publishes survive kill -9 of the router', async (t) 
   second.child.kill('SIGTERM');
   t.is(await second.exited, 0, 'SIGTERM exits cleanly');
 });
+
+test('a lock held when the router is killed is released by its will when the router restarts', async (t) => {
+  t.timeout(60_000);
+  const dir = mkdtempSync(join(tmpdir(), 'kitsune-killlock-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const args = ['--port', '0', '--mqtt-port', '0', '--data-dir', dir];
+  const first = await startChildServer(t, args);
+  const holder = await connectAutobahn(t, first.urls);
+  await holder.publish('crash.lock', [{ holder: 'a' }], {}, { acknowledge: true, retain: true, when: null, will: null, watch: true } as object);
+  await holder.publish('crash.plain', ['kept'], {}, { acknowledge: true, retain: true });
+  first.child.kill('SIGKILL');
+  await first.exited;
+
+  const second = await startChildServer(t, args);
+  const c = await connectAutobahn(t, second.urls);
+  const seen = new Map<string, unknown>();
+  await c.subscribe('crash', (a, _k, d) => void seen.set(d!.topic!, a?.[0]), { match: 'prefix', get_retained: true } as object);
+  await new Promise((r) => setTimeout(r, 100));
+  t.false(seen.has('crash.lock'), 'the stale lock is gone');
+  t.is(seen.get('crash.plain'), 'kept', 'plain retained values stay');
+  // And the lock can be taken again without force.
+  await c.publish('crash.lock', [{ holder: 'b' }], {}, { acknowledge: true, retain: true, when: null, will: null } as object);
+  t.pass();
+});

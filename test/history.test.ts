@@ -26,7 +26,7 @@ async function durableServer(dataDir: string): Promise<RunningServer> {
 
 function collect(): { events: { args: unknown[]; details: autobahn.IEvent }[]; handler: autobahn.SubscribeHandler } {
   const events: { args: unknown[]; details: autobahn.IEvent }[] = [];
-  return { events, handler: (args, _kw, details) => void events.push({ args: args ?? [], details }) };
+  return { events, handler: (args, _kw, details) => void events.push({ args: args ?? [], details: details! }) };
 }
 
 const settle = (ms = 50): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -104,7 +104,7 @@ test('retained values are kept exactly (binary and JSON, args and kwargs) and su
   for (const serializer of ['json', 'msgpack', 'cbor'] as const) {
     const sub = await connectAutobahn(t, server.urls, { serializer });
     const got = new Map<string, { args: unknown[]; kwargs: unknown; retained: unknown }>();
-    await sub.subscribe('room', (args, kwargs, details) => void got.set(details.topic!, { args: args ?? [], kwargs, retained: (details as { retained?: boolean }).retained }), { match: 'prefix', get_retained: true } as object);
+    await sub.subscribe('room', (args, kwargs, details) => void got.set(details!.topic!, { args: args ?? [], kwargs, retained: (details as { retained?: boolean } | undefined)?.retained }), { match: 'prefix', get_retained: true } as object);
     await settle();
     t.deepEqual([...got.keys()].sort(), ['room.bin', 'room.json'], `${serializer}: deleted value stays deleted`);
     // autobahn's JSON serializer leaves WAMP's binary convention ("\u0000" + base64) to the application.
