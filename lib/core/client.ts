@@ -3,6 +3,11 @@
 import { ErrorUri, RouterError } from './errors.ts';
 import { asDict, callOptions, publishOptions, registerOptions, subscribeOptions } from './options.ts';
 import { Payload } from './payload.ts';
+import { TRUSTED_ROLE } from './permissions.ts';
+import { queueApi, streamApi } from './bindings.ts';
+import type { QueueApi } from './queues.ts';
+import type { StreamApi } from './streams.ts';
+import { storeReply, takeReplies } from './replies.ts';
 import type { Router } from './router.ts';
 import type { Session } from './session.ts';
 import { wampLevels, wampPattern } from './topic.ts';
@@ -84,13 +89,15 @@ export class Client implements Peer {
   private nextRequest = 0;
   /** Called when the router closes this client (kill, shutdown). */
   onClose: ((reason: string, message: string) => void) | undefined;
+  /** Called when the router removes one of this client's registrations (e.g. 'wamp.error.replaced' by force_reregister). */
+  onUnregistered: ((registrationId: number, reason: string) => void) | undefined;
 
   constructor(router: Router, realm: string, options: ConnectOptions = {}) {
     this.session = router.attach(
       realm,
       {
         authid: options.authid ?? 'local',
-        authrole: options.authrole ?? 'anonymous',
+        authrole: options.authrole ?? TRUSTED_ROLE,
         authmethod: 'local',
         authprovider: 'local',
         protocol: options.protocol ?? 'local',
@@ -133,7 +140,13 @@ export class Client implements Peer {
     };
   }
 
-  call(procedure: string, args?: unknown[], kwargs?: Dict, options: ClientCallOptions = {}): Promise<ClientResult> {
+  /** Calls with a bytes payload as it is (HTTP/MQTT-native), as publishBytes publishes. */
+  callBytes(procedure: string, bytes: Uint8Array, options: ClientCallOptions = {}): Promise<ClientResult> {
+    return this.call(procedure, Payload.fromBytes(bytes), undefined, options);
+  }
+
+  /** `args` may also be a ready Payload (kwargs are then ignored). */
+  call(procedure: string, args?: unknown[] | Payload, kwargs?: Dict, options: ClientCallOptions = {}): Promise<ClientResult> {
     const { onProgress, signal, ...wire } = options;
     const opts = callOptions(wire);
     if (onProgress) opts.receiveProgress = true;
@@ -146,7 +159,7 @@ export class Client implements Peer {
         else signal.addEventListener('abort', abort, { once: true });
       }
       try {
-        this.session.call(requestId, procedure, Payload.fromArgs(args, kwargs), opts);
+        this.session.call(requestId, procedure, args instanceof Payload ? args : Payload.fromArgs(args, kwargs), opts);
       } catch (err) {
         this.pending.delete(requestId);
         reject(err);
@@ -182,6 +195,26 @@ export class Client implements Peer {
       released = true;
       await this.publish(name, [null], undefined, { acknowledge: true, retain: true });
     };
+  }
+
+  /** Keeps `value` under `key` for `ttlMs` in the realm's store (esub stored replies). */
+  storeReply(key: string, value: Uint8Array, ttlMs: number): Promise<void> {
+    return storeReply(this.session.realm, key, value, ttlMs);
+  }
+
+  /** Removes and returns the live stored replies of `key`, oldest first. */
+  takeReplies(key: string): Promise<Uint8Array[]> {
+    return takeReplies(this.session.realm, key);
+  }
+
+  /** The realm's durable queues (lib/core/queues.ts); a bridge may bind them to a topic prefix. */
+  get queues(): QueueApi {
+    return queueApi(this.session);
+  }
+
+  /** The realm's indexed streams over history (lib/core/streams.ts). */
+  get streams(): StreamApi {
+    return streamApi(this.session);
   }
 
   close(): void {
@@ -271,8 +304,9 @@ export class Client implements Peer {
     p.reject(e);
   }
 
-  unregistered(registrationId: number): void {
+  unregistered(registrationId: number, reason = ''): void {
     this.procedures.delete(registrationId);
+    this.onUnregistered?.(registrationId, reason);
   }
 
   unsubscribed(subscriptionId: number): void {

@@ -180,6 +180,8 @@ export class Dealer {
 
   /** Everything a leaving session had pending, as callee and as caller. */
   sessionLeft(session: Session): void {
+    // Stop being a callee first, so that ending its invocations cannot start queued calls on it.
+    for (const reg of [...session.registrations]) this.unregister(session, reg);
     for (const inv of [...session.invocations.values()]) {
       this.endInvocation(inv);
       this.failCall(inv.call, ErrorUri.canceled, 'callee left');
@@ -195,7 +197,6 @@ export class Dealer {
       }
     }
     session.calls.clear();
-    for (const reg of [...session.registrations]) this.unregister(session, reg);
   }
 
   private continueProgressive(call: CallRecord, payload: Payload, options: CallOptions): void {

@@ -16,6 +16,13 @@ function rankOf(p: Pattern): number {
   return 1_000_000 + p.levels.filter((l) => l !== null).length;
 }
 
+/** The role in-process clients get by default; every realm has it unless its config redefines it. */
+export const TRUSTED_ROLE = 'trusted';
+
+export function trustedRole(): RoleConfig {
+  return { name: TRUSTED_ROLE, permissions: [{ uri: '', match: 'prefix', allow: { publish: true, subscribe: true, call: true, register: true } }] };
+}
+
 export class Role {
   private readonly perms: CompiledPermission[];
 

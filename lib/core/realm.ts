@@ -5,11 +5,12 @@ import type { Action, Limits, RealmConfig } from './config.ts';
 import { Dealer } from './dealer.ts';
 import { ErrorUri, RouterError } from './errors.ts';
 import { History, PublicationIds } from './history.ts';
+import { publishBound } from './bindings.ts';
 import { randomId } from './ids.ts';
 import type { Logger } from './log.ts';
 import { installMetaApi, type MetaEvents } from './meta.ts';
 import { Payload } from './payload.ts';
-import { Role } from './permissions.ts';
+import { Role, TRUSTED_ROLE, trustedRole } from './permissions.ts';
 import type { Registration } from './registration.ts';
 import { Retention } from './retention.ts';
 import { Session, type SessionIdentity } from './session.ts';
@@ -40,6 +41,8 @@ export class Realm {
     private readonly publicationIds: PublicationIds,
   ) {
     for (const role of config.roles) this.roles.set(role.name, new Role(role.name, role));
+    // In-process components (bridges, embedding code) run as 'trusted' unless the config says otherwise.
+    if (!this.roles.has(TRUSTED_ROLE)) this.roles.set(TRUSTED_ROLE, new Role(TRUSTED_ROLE, trustedRole()));
     this.meta = installMetaApi(this);
     this.broker = new Broker(this.meta.broker);
     this.dealer = new Dealer(this.meta.dealer, limits.maxQueuedCallsPerRegistration);
@@ -161,7 +164,7 @@ export class Realm {
     const uri = topic.join('.');
     this.authorize(session, 'publish', topic, uri);
     if (topic[0] === 'wamp') throw new RouterError(ErrorUri.invalidUri, `topic '${uri}' is reserved for the router`);
-    return this.routePublication(topic, payload, options, session);
+    return publishBound(this, topic, payload, options, session) ?? this.routePublication(topic, payload, options, session);
   }
 
   /**

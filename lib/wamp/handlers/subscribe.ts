@@ -16,6 +16,9 @@ export function handleSubscribe(c: Conn, msg: unknown[]): void {
     const sub = session.subscribe(wampPattern(topic, opts.match), opts);
     c.send([MessageType.SUBSCRIBED, request, sub.id]);
     if (opts.getRetained) session.realm.deliverRetained(session, sub);
+    if (opts.after !== undefined) {
+      session.realm.replay(session, sub, opts.after, opts.snapshot === true).catch((err: unknown) => c.ctx.logger.error({ err, topic }, 'history replay failed'));
+    }
   } catch (err) {
     c.sendError(MessageType.SUBSCRIBE, request, err);
   }
