@@ -1,0 +1,383 @@
+// One client connection: framing and parsing, the error boundary around every handler, keep alive,
+// topic aliases, and the write path (corked for the rest of the tick, bounded by the router's
+// send-buffer limits: past the soft limit QoS 0 messages are dropped and counted, past the hard
+// limit the client is disconnected). Implements the Link a session sends through.
+import mqttPacket, { type Packet, type PacketCmd } from 'mqtt-packet';
+import { MqttError, RC, type ProtocolVersion } from './codes.ts';
+import type { Closable, GateContext } from './context.ts';
+import { connectLevel, decodePublish, type FastPublish, filtersAreUtf8, Framer, MQTT_MAX_PACKET, publishTopicIsUtf8 } from './frame.ts';
+import { publishFrame, topicOf } from './peer.ts';
+import type { Link, MqttSession, Outbound } from './session-state.ts';
+import type { Transport } from './transport.ts';
+
+/** A packet handler; each takes its own mqtt-packet type (the table maps cmd → handler). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Handler = (conn: Connection, packet: any) => void;
+export type HandlerTable = Partial<Record<PacketCmd, Handler>>;
+
+type State = 'connecting' | 'open' | 'closing' | 'closed';
+
+const CLOSE_GRACE_MS = 2_000;
+
+const WITH_ID = new Set<PacketCmd>(['puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'unsubscribe']);
+
+/** mqtt-packet leaves a truncated packet id as -1 and accepts 0: both are refused here. */
+function checkPacketId(p: Packet | FastPublish): [number, string] | undefined {
+  if (!WITH_ID.has(p.cmd) && !(p.cmd === 'publish' && p.qos > 0)) return undefined;
+  const id = p.messageId;
+  if (typeof id !== 'number' || id < 0 || id > 65535) return [RC.malformed, `${p.cmd} without a packet identifier`];
+  if (id === 0) return [RC.protocolError, `${p.cmd} with packet identifier 0`];
+  return undefined;
+}
+
+export class Connection implements Link, Closable {
+  state: State = 'connecting';
+  version: ProtocolVersion = 4;
+  session: MqttSession | undefined;
+  clientId = '';
+  /** The client's v5 limits (defaults apply before v5 / when absent). */
+  receiveMaximum = 65535;
+  maxPacketOut = MQTT_MAX_PACKET;
+  topicAliasMaxOut = 0;
+  problemInfo = true;
+  /** Session Expiry Interval the CONNECT carried (DISCONNECT may not raise it from 0). */
+  connectExpiry = 0;
+  /** Inbound topic aliases (v5). */
+  readonly inAliases = new Map<number, string>();
+  /** Inbound QoS 1 publishes routed but not yet acknowledged. */
+  pendingQos1 = 0;
+  /** DISCONNECT with reason 0x00 received: the will is discarded. */
+  cleanDisconnect = false;
+  readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
+  private readonly parser = mqttPacket.parser();
+  private readonly framer: Framer;
+  private parsed: Packet | undefined;
+  private parseError: Error | undefined;
+  private corked = false;
+  private outAliases: Map<string, number> | undefined;
+  private readonly acks: { packet: Packet | undefined }[] = [];
+  private keepaliveMs = 0;
+  private lastSeen = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly gate: GateContext,
+    readonly transport: Transport,
+    private readonly handlers: HandlerTable,
+  ) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.parser.on('packet', (p: Packet) => (this.parsed = p));
+    this.parser.on('error', (e: Error) => (this.parseError = e));
+    this.framer = new Framer(
+      () => (this.state === 'connecting' ? Math.min(gate.options.maxPacketSize, MQTT_MAX_PACKET) : gate.options.maxPacketSize),
+      (frame) => this.onFrame(frame),
+      (kind, message) => this.protocolFailure(kind === 'too-large' ? RC.packetTooLarge : RC.malformed, message),
+    );
+    gate.connections.add(this);
+    gate.stats.connections++;
+    this.timer = setTimeout(() => this.abort('no CONNECT in time'), gate.options.connectTimeoutMs);
+    this.timer.unref();
+  }
+
+  /** Starts reading; `firstBytes` were already read from the socket (port sniffing). */
+  start(firstBytes?: Buffer): void {
+    this.transport.start({
+      data: (chunk) => this.onData(chunk),
+      invalid: (message) => this.protocolFailure(RC.malformed, message),
+      close: () => this.onClose(),
+    });
+    if (firstBytes && firstBytes.length > 0) this.onData(firstBytes);
+  }
+
+  get log(): object {
+    return { clientId: this.clientId || undefined, remote: this.transport.remote, transport: this.transport.kind };
+  }
+
+  // --- input -----------------------------------------------------------------------------------
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.lastSeen = Date.now();
+    try {
+      this.framer.push(chunk);
+    } catch (err) {
+      this.internalError(err);
+    }
+  }
+
+  private onFrame(frame: Buffer): void {
+    if (this.state !== 'connecting' && this.state !== 'open') return;
+    const type = (frame[0] as number) >> 4;
+    if (this.state === 'connecting') {
+      if (type !== 1) return this.abort(`first packet is not CONNECT (type ${type})`);
+      const lv = connectLevel(frame);
+      if (lv && (lv.name === 'MQTT' || lv.name === 'MQIsdp') && (lv.level < 3 || lv.level > 5)) {
+        this.gate.logger.warn({ ...this.log, level: lv.level }, 'unsupported MQTT protocol level');
+        this.gate.stats.badInput++;
+        // v5-looking levels get a v5 CONNACK 0x84, older ones the 3.1.1 code 0x01.
+        this.writeNow(lv.level > 5 ? Buffer.from([0x20, 0x03, 0x00, RC.unsupportedProtocolVersion, 0x00]) : Buffer.from([0x20, 0x02, 0x00, 0x01]));
+        return this.end();
+      }
+    } else if (type === 1) {
+      return this.protocolFailure(RC.protocolError, 'second CONNECT on the connection');
+    }
+    const v5 = this.version === 5;
+    if (type === 0 || (type === 15 && !v5)) return this.protocolFailure(RC.malformed, `reserved packet type ${type}`);
+    if (type === 3 && !publishTopicIsUtf8(frame)) return this.protocolFailure(RC.malformed, 'topic name is not valid UTF-8');
+    if (type === 8 && !filtersAreUtf8(frame, v5, true)) return this.protocolFailure(RC.malformed, 'topic filter is not valid UTF-8');
+    if (type === 10 && !filtersAreUtf8(frame, v5, false)) return this.protocolFailure(RC.malformed, 'topic filter is not valid UTF-8');
+    const fast = type === 3 ? decodePublish(frame, v5) : undefined;
+    const packet = fast ?? this.parse(frame);
+    if (typeof packet === 'string') return this.protocolFailure(RC.malformed, `malformed packet: ${packet}`);
+    const idError = checkPacketId(packet);
+    if (idError) return this.protocolFailure(idError[0], idError[1]);
+    const handler = this.handlers[packet.cmd];
+    if (!handler) return this.protocolFailure(RC.protocolError, `unexpected ${packet.cmd} packet from a client`);
+    try {
+      handler(this, packet);
+    } catch (err) {
+      if (err instanceof MqttError) this.protocolFailure(err.code, err.message);
+      else this.internalError(err);
+    }
+  }
+
+  /** One whole frame through mqtt-packet: the packet, or why it is malformed. */
+  private parse(frame: Buffer): Packet | string {
+    this.parsed = undefined;
+    this.parseError = undefined;
+    this.parser.parse(frame);
+    const packet = this.parsed as Packet | undefined;
+    const error = this.parseError as Error | undefined;
+    this.parsed = undefined;
+    this.parseError = undefined;
+    if (error) return error.message;
+    return packet ?? 'incomplete packet';
+  }
+
+  // --- lifecycle -------------------------------------------------------------------------------
+
+  /** CONNECT accepted: start keep alive (1.5 × the interval) and stop the connect timer. */
+  opened(keepaliveSeconds: number): void {
+    this.state = 'open';
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (keepaliveSeconds > 0) {
+      this.keepaliveMs = keepaliveSeconds * 1500;
+      this.armKeepalive(this.keepaliveMs);
+    }
+  }
+
+  private armKeepalive(ms: number): void {
+    this.timer = setTimeout(() => {
+      if (this.state !== 'open') return;
+      const idle = Date.now() - this.lastSeen;
+      if (idle >= this.keepaliveMs) this.disconnect(RC.keepAliveTimeout, `no packet for ${idle} ms (keep alive ${this.keepaliveMs / 1500} s)`);
+      else this.armKeepalive(this.keepaliveMs - idle);
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** A protocol violation or bad input: logged, v5 DISCONNECT with `code` when possible, closed. */
+  protocolFailure(code: number, message: string): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.gate.stats.badInput++;
+    this.gate.logger.warn({ ...this.log, reasonCode: code }, `MQTT connection closed: ${message}`);
+    this.disconnect(code, message);
+  }
+
+  private internalError(err: unknown): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    (this.gate.logger.error ?? this.gate.logger.warn)({ ...this.log, err: e.message, stack: e.stack }, 'MQTT handler failed');
+    this.disconnect(RC.implementationSpecific, 'internal error');
+  }
+
+  /** Ends the connection without any packet (before CONNECT is accepted). */
+  abort(message: string): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.gate.stats.badInput++;
+    this.gate.logger.warn(this.log, `MQTT connection closed: ${message}`);
+    this.end();
+  }
+
+  /** Server-side disconnect: v5 clients get DISCONNECT `code` (+ reason string) first. */
+  disconnect(code: number, reason: string): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    if (this.version === 5 && this.state === 'open') {
+      const properties = this.problemInfo || code >= 0x80 ? { reasonString: reason } : undefined;
+      this.send({ cmd: 'disconnect', reasonCode: code, properties });
+    }
+    this.end();
+  }
+
+  shutdown(): void {
+    if (this.state === 'connecting') this.end();
+    else this.disconnect(RC.serverShuttingDown, 'server shutting down');
+  }
+
+  /** Flushes, closes, and destroys the transport if the peer does not close in time. */
+  end(): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.state = 'closing';
+    this.framer.stop();
+    clearTimeout(this.timer);
+    if (this.corked) this.flush();
+    this.transport.end();
+    this.closeTimer = setTimeout(() => this.transport.destroy(), CLOSE_GRACE_MS);
+    this.closeTimer.unref();
+  }
+
+  destroy(): void {
+    this.transport.destroy();
+  }
+
+  private onClose(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.framer.stop();
+    clearTimeout(this.timer);
+    clearTimeout(this.closeTimer);
+    this.gate.connections.delete(this);
+    this.gate.stats.connections--;
+    const s = this.session;
+    if (s) {
+      try {
+        s.detach(this, this.cleanDisconnect);
+      } catch (err) {
+        this.gate.logger.warn({ ...this.log, err: String(err) }, 'session detach failed');
+      }
+    }
+    this.resolveClosed();
+  }
+
+  // --- output ----------------------------------------------------------------------------------
+
+  buffered(): number {
+    return this.transport.buffered();
+  }
+
+  private readonly flush = (): void => {
+    this.corked = false;
+    this.transport.uncork();
+  };
+
+  /** Queues bytes for this tick's batch. */
+  write(buf: Buffer): void {
+    if (this.state === 'closed') return;
+    if (!this.corked) {
+      this.corked = true;
+      this.transport.cork();
+      process.nextTick(this.flush);
+    }
+    this.transport.write(buf);
+    if (this.transport.buffered() > this.gate.router.limits.sendBufferHardBytes && this.state !== 'closing') {
+      this.gate.stats.slowConsumers++;
+      this.gate.logger.warn(this.log, 'MQTT client disconnected: send buffer over the hard limit');
+      this.state = 'closing';
+      this.framer.stop();
+      this.transport.destroy();
+    }
+  }
+
+  private writeNow(buf: Buffer): void {
+    this.write(buf);
+    if (this.corked) this.flush();
+  }
+
+  /** Encodes and sends a control packet (never larger than the client's Maximum Packet Size). */
+  send(packet: Packet): void {
+    if (this.state === 'closed') return;
+    const opts = { protocolVersion: this.version, properties: { maximumPacketSize: this.maxPacketOut } };
+    let buf: Buffer;
+    try {
+      buf = mqttPacket.generate(packet, opts);
+    } catch (err) {
+      // Never thrown to callers: send() also runs from timers and promise callbacks.
+      if (packet.cmd !== 'disconnect') this.internalError(err);
+      else this.end();
+      return;
+    }
+    if (buf.length > this.maxPacketOut) {
+      this.gate.logger.debug({ ...this.log, cmd: packet.cmd }, 'packet larger than the client accepts: not sent');
+      return;
+    }
+    this.write(buf);
+  }
+
+  /**
+   * Reserves the place of an acknowledgement (PUBACK / PUBREC) so acknowledgements go out in the
+   * order the PUBLISH packets came, even when routing completes out of order (durable writes).
+   */
+  reserveAck(): { packet: Packet | undefined } {
+    const slot = { packet: undefined as Packet | undefined };
+    this.acks.push(slot);
+    return slot;
+  }
+
+  /** Fills a reserved place; sends every acknowledgement that is now first in line. */
+  settleAck(slot: { packet: Packet | undefined }, packet: Packet): void {
+    slot.packet = packet;
+    while (this.acks.length > 0 && (this.acks[0] as { packet: Packet | undefined }).packet) {
+      this.send((this.acks.shift() as { packet: Packet }).packet);
+    }
+  }
+
+  /** An acknowledgement decided at once, still queued behind earlier ones. */
+  ack(packet: Packet): void {
+    if (this.acks.length === 0) this.send(packet);
+    else this.settleAck(this.reserveAck(), packet);
+  }
+
+  /** The reason string property, when the client did not ask us to leave it out. */
+  reason(text: string): { reasonString: string } | undefined {
+    return this.version === 5 && this.problemInfo ? { reasonString: text } : undefined;
+  }
+
+  sendPubrel(packetId: number): void {
+    this.send({ cmd: 'pubrel', messageId: packetId, reasonCode: 0 });
+  }
+
+  sendPublish(out: Outbound, dup: boolean): boolean {
+    if (this.state === 'closed') return true; // keep it in flight: retransmitted on reconnect
+    const gate = this.gate;
+    if (out.qos === 0 && this.transport.buffered() > gate.router.limits.sendBufferSoftBytes) {
+      gate.stats.droppedQos0++;
+      return false;
+    }
+    let alias: number | undefined;
+    let aliasOnly = false;
+    let newAlias: string | undefined;
+    if (this.topicAliasMaxOut > 0 && out.pub) {
+      const topic = topicOf(out.pub);
+      this.outAliases ??= new Map();
+      alias = this.outAliases.get(topic);
+      if (alias !== undefined) aliasOnly = true;
+      else if (this.outAliases.size < this.topicAliasMaxOut) {
+        alias = this.outAliases.size + 1;
+        newAlias = topic;
+      }
+    }
+    const frame = publishFrame(out, this.version, alias, aliasOnly, Date.now(), dup);
+    if (!frame) {
+      gate.stats.expired++;
+      return false;
+    }
+    if (frame.size > this.maxPacketOut) {
+      gate.stats.droppedTooLarge++;
+      return false;
+    }
+    if (newAlias !== undefined) this.outAliases?.set(newAlias, alias as number);
+    if (frame.idOffset < 0) {
+      this.write(frame.head);
+    } else {
+      const head = Buffer.allocUnsafe(frame.head.length);
+      frame.head.copy(head);
+      head.writeUInt16BE(out.packetId, frame.idOffset);
+      if (dup) head[0] = (head[0] as number) | 0x08;
+      this.write(head);
+    }
+    if (frame.payload.length > 0) this.write(frame.payload);
+    return true;
+  }
+}

@@ -1,0 +1,82 @@
+// What connections and packet handlers share: the router, the gate's options, its logger, the
+// session registry and the counters. Implemented by the gate in index.ts.
+import type { Router } from '../core/router.ts';
+import type { SessionEnv, SessionRegistry } from './session-state.ts';
+
+export type LogFn = (obj: object, msg?: string) => void;
+
+export interface Logger {
+  warn: LogFn;
+  info: LogFn;
+  debug: LogFn;
+  error?: LogFn;
+}
+
+export interface MqttGateOptions {
+  /** Realm for clients whose username carries no `@realm`. Default 'realm1'. */
+  defaultRealm?: string;
+  /** Default: the router's logger (pino-style `(obj, msg)` calls). */
+  logger?: Logger;
+  /** Receive Maximum announced to v5 clients (inbound QoS 1/2 in flight). Default 65535. */
+  receiveMaximum?: number;
+  /** Topic Alias Maximum announced to v5 clients (inbound aliases). Default 64. */
+  topicAliasMaximum?: number;
+  /** v5 Server Keep Alive: when set, replaces the client's keep alive. */
+  serverKeepAlive?: number;
+  /** Upper bound on session expiry, seconds (v3.1.1 persistent sessions get this). Default never. */
+  maxSessionExpiry?: number;
+  /** QoS 1/2 messages kept per session while offline or past the client's window. Default 10,000. */
+  maxQueuedMessages?: number;
+  /** Time a new connection has to send CONNECT. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Largest packet accepted from clients; default router.limits.maxMessageBytes. */
+  maxPacketSize?: number;
+}
+
+export interface ResolvedOptions {
+  defaultRealm: string;
+  receiveMaximum: number;
+  topicAliasMaximum: number;
+  serverKeepAlive: number | undefined;
+  maxSessionExpiry: number;
+  maxQueuedMessages: number;
+  connectTimeoutMs: number;
+  maxPacketSize: number;
+}
+
+/** Counters the server may export as metrics. */
+export interface GateStats {
+  connections: number;
+  /** QoS 0 messages dropped because the client's send buffer was over the soft limit. */
+  droppedQos0: number;
+  /** QoS 0 messages for a persistent session while it was offline. */
+  droppedOfflineQos0: number;
+  /** Oldest queued QoS 1/2 messages dropped when a session's queue was full. */
+  droppedQueueFull: number;
+  /** Messages not sent because they were larger than the client's Maximum Packet Size. */
+  droppedTooLarge: number;
+  /** Messages whose Message Expiry Interval ran out before delivery. */
+  expired: number;
+  /** Connections ended for bad input or protocol errors. */
+  badInput: number;
+  /** Connections ended because their send buffer passed the hard limit. */
+  slowConsumers: number;
+}
+
+export interface Closable {
+  /** Server shutdown: v5 DISCONNECT 0x8B, then close. */
+  shutdown(): void;
+  destroy(): void;
+  readonly closed: Promise<void>;
+}
+
+export interface GateContext {
+  readonly router: Router;
+  readonly options: ResolvedOptions;
+  readonly logger: Logger;
+  readonly registry: SessionRegistry;
+  readonly stats: GateStats;
+  readonly connections: Set<Closable>;
+  readonly sessionEnv: SessionEnv;
+  readonly closing: boolean;
+}

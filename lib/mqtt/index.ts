@@ -1,0 +1,149 @@
+// The MQTT gate: MQTT 3.1, 3.1.1 and 5.0 clients join the router's realms over TCP (or a socket
+// sniffed on the shared port) and over WebSocket. The server wires these entry points to its
+// listeners; everything protocol-specific lives in this folder, on top of lib/core only.
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import type { Router } from '../core/router.ts';
+import { Connection } from './connection.ts';
+import type { Closable, GateContext, GateStats, Logger, MqttGateOptions, ResolvedOptions } from './context.ts';
+import { MQTT_MAX_PACKET } from './frame.ts';
+import { handlers } from './handlers.ts';
+import { MemorySessionRegistry, NEVER_EXPIRES, type SessionEnv, type SessionRegistry } from './session-state.ts';
+import { StreamTransport, WebSocketTransport, type Transport } from './transport.ts';
+
+export type { GateStats, Logger, MqttGateOptions } from './context.ts';
+export type { SessionRegistry } from './session-state.ts';
+export { MemorySessionRegistry, MqttSession } from './session-state.ts';
+
+export interface MqttGate {
+  /** A TCP (or TLS, or sniffed shared-port) socket; `firstBytes` were already read from it. */
+  handleSocket(socket: Duplex, firstBytes?: Buffer): void;
+  /** MQTT over WebSocket (subprotocol 'mqtt'), binary messages. */
+  handleWebSocket(ws: WebSocket): void;
+  /** v5 clients get DISCONNECT 0x8B; wills of unclean sessions are published; everyone is closed. */
+  close(): Promise<void>;
+  readonly stats: Readonly<GateStats>;
+  /** Live MQTT sessions (connected or persistent-offline). */
+  readonly sessions: SessionRegistry;
+}
+
+const silent: Logger = { warn() {}, info() {}, debug() {} };
+
+class Gate implements MqttGate, GateContext {
+  readonly options: ResolvedOptions;
+  readonly logger: Logger;
+  readonly registry: SessionRegistry = new MemorySessionRegistry();
+  readonly connections = new Set<Closable>();
+  readonly stats: GateStats = {
+    connections: 0,
+    droppedQos0: 0,
+    droppedOfflineQos0: 0,
+    droppedQueueFull: 0,
+    droppedTooLarge: 0,
+    expired: 0,
+    badInput: 0,
+    slowConsumers: 0,
+  };
+  readonly sessionEnv: SessionEnv;
+  closing = false;
+
+  constructor(
+    readonly router: Router,
+    options: MqttGateOptions,
+  ) {
+    this.logger = options.logger ?? router.logger ?? silent;
+    this.options = {
+      defaultRealm: options.defaultRealm ?? 'realm1',
+      receiveMaximum: clamp(options.receiveMaximum ?? 65535, 1, 65535),
+      topicAliasMaximum: clamp(options.topicAliasMaximum ?? 64, 0, 65535),
+      serverKeepAlive: options.serverKeepAlive === undefined ? undefined : clamp(options.serverKeepAlive, 0, 65535),
+      maxSessionExpiry: clamp(options.maxSessionExpiry ?? NEVER_EXPIRES, 0, NEVER_EXPIRES),
+      maxQueuedMessages: Math.max(1, options.maxQueuedMessages ?? 10_000),
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      maxPacketSize: clamp(options.maxPacketSize ?? router.limits.maxMessageBytes, 64, MQTT_MAX_PACKET),
+    };
+    const stats = this.stats;
+    this.sessionEnv = {
+      maxQueued: this.options.maxQueuedMessages,
+      ended: (s) => this.registry.remove(s),
+      dropped: (kind) => {
+        if (kind === 'queueFull') stats.droppedQueueFull++;
+        else stats.droppedOfflineQos0++;
+      },
+      warn: (o, m) => this.logger.warn(o, m),
+    };
+  }
+
+  get sessions(): SessionRegistry {
+    return this.registry;
+  }
+
+  handleSocket(socket: Duplex, firstBytes?: Buffer): void {
+    this.accept(() => new StreamTransport(socket), () => socket.destroy(), firstBytes);
+  }
+
+  handleWebSocket(ws: WebSocket): void {
+    this.accept(() => new WebSocketTransport(ws), () => ws.terminate());
+  }
+
+  private accept(make: () => Transport, destroy: () => void, firstBytes?: Buffer): void {
+    try {
+      if (this.closing) {
+        destroy();
+        return;
+      }
+      new Connection(this, make(), handlers).start(firstBytes);
+    } catch (err) {
+      this.logger.warn({ err: String(err) }, 'MQTT connection setup failed');
+      try {
+        destroy();
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return this.waitClosed();
+    this.closing = true;
+    // Sessions end with the server (they are kept in memory): wills still pending are published
+    // first, while the other clients can still receive them; then everyone is disconnected.
+    const sessions = this.registry.all();
+    for (const s of sessions) {
+      try {
+        s.publishWill();
+      } catch (err) {
+        this.logger.warn({ clientId: s.clientId, err: String(err) }, 'will on shutdown failed');
+      }
+    }
+    for (const c of [...this.connections]) c.shutdown();
+    for (const s of sessions) {
+      try {
+        s.end();
+      } catch (err) {
+        this.logger.warn({ clientId: s.clientId, err: String(err) }, 'session end on shutdown failed');
+      }
+    }
+    return this.waitClosed();
+  }
+
+  private async waitClosed(): Promise<void> {
+    const all = Promise.all([...this.connections].map((c) => c.closed));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), 3_000)));
+    const r = await Promise.race([all, timeout]);
+    clearTimeout(timer);
+    if (r === 'timeout') {
+      for (const c of [...this.connections]) c.destroy();
+      await Promise.race([Promise.all([...this.connections].map((c) => c.closed)), new Promise((r2) => setTimeout(r2, 500))]);
+    }
+  }
+}
+
+function clamp(n: number, lo: number, hi: number): number {
+  return Math.max(lo, Math.min(hi, Math.floor(n)));
+}
+
+export function createMqttGate(router: Router, options: MqttGateOptions = {}): MqttGate {
+  return new Gate(router, options);
+}

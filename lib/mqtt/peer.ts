@@ -1,0 +1,125 @@
+// The MQTT side of core's Peer port: each delivery becomes a PUBLISH at
+// min(subscriber QoS, publication QoS). Encoded PUBLISH packets are cached on the publication
+// (publication.frames), so a fan-out to many MQTT subscribers encodes each variant once.
+import { ErrorUri } from '../core/errors.ts';
+import { Payload } from '../core/payload.ts';
+import type { Dict, EventDelivery, InterruptMode, Peer, Publication, QoS, ResultDetails } from '../core/types.ts';
+import { RC, type ProtocolVersion } from './codes.ts';
+import { encodePublish, type PublishFrame, type PublishProperties } from './encode.ts';
+import type { MqttSession, Outbound } from './session-state.ts';
+
+export class MqttPeer implements Peer {
+  constructor(
+    private readonly session: MqttSession,
+    private readonly warn: (obj: object, msg: string) => void,
+  ) {}
+
+  event(d: EventDelivery): void {
+    try {
+      const pub = d.publication;
+      const expiresAt = pub.headers?.expiresAt;
+      if (expiresAt !== undefined && expiresAt <= Date.now()) return;
+      const info = d.subscriber;
+      const qos = (info.qos < pub.qos ? info.qos : pub.qos) as QoS;
+      this.session.deliver({
+        pub,
+        qos,
+        retain: d.retained || (info.retainAsPublished && pub.retain),
+        subscriptionIdentifier: info.subscriptionIdentifier,
+        packetId: 0,
+        state: 'publish',
+      });
+    } catch (err) {
+      this.warn({ clientId: this.session.clientId, err: String(err) }, 'MQTT delivery failed');
+    }
+  }
+
+  invocation(invocationId: number): void {
+    // MQTT sessions never register procedures; answer rather than leave a caller hanging.
+    this.session.core.invocationError(invocationId, ErrorUri.noSuchProcedure, Payload.empty());
+  }
+
+  interrupt(_invocationId: number, _mode: InterruptMode, _reason: string): void {}
+
+  result(_requestId: number, _payload: Payload, _details: ResultDetails): void {}
+
+  callError(_requestId: number, _error: string, _payload: Payload, _details: Dict): void {}
+
+  unsubscribed(subscriptionId: number): void {
+    this.session.forget(subscriptionId);
+  }
+
+  kill(reason: string, message: string): void {
+    try {
+      this.session.kill(reason === ErrorUri.systemShutdown ? RC.serverShuttingDown : RC.administrativeAction, message);
+    } catch (err) {
+      this.warn({ clientId: this.session.clientId, err: String(err) }, 'MQTT session kill failed');
+    }
+  }
+
+  bufferedBytes(): number {
+    return this.session.link?.buffered() ?? 0;
+  }
+}
+
+/** The MQTT topic name of a publication, cached on it. */
+export function topicOf(pub: Publication): string {
+  let t = pub.frames.get('mqtt|topic') as string | undefined;
+  if (t === undefined) {
+    t = pub.topic.join('/');
+    pub.frames.set('mqtt|topic', t);
+  }
+  return t;
+}
+
+/**
+ * The encoded PUBLISH for one outbound message (packet id 0, patched by the caller), shared
+ * through publication.frames by every delivery that yields the same bytes. Undefined when the
+ * message has expired (a retransmission is still sent, without the expiry property).
+ */
+export function publishFrame(out: Outbound, version: ProtocolVersion, alias: number | undefined, aliasOnly: boolean, now: number, retransmit: boolean): PublishFrame | undefined {
+  const pub = out.pub as Publication;
+  const h = pub.headers;
+  let expiry: number | undefined;
+  if (h?.expiresAt !== undefined) {
+    const ms = h.expiresAt - now;
+    if (ms > 0) expiry = Math.ceil(ms / 1000);
+    else if (!retransmit) return undefined;
+  }
+  const v5 = version === 5;
+  // The remaining expiry is not part of the key: an entry is replaced when it changes, so a
+  // long-lived retained publication keeps one entry per variant, not one per second.
+  const key = v5
+    ? `mqtt5|${out.qos}|${out.retain ? 1 : 0}|${out.subscriptionIdentifier ?? ''}|${alias ?? ''}|${aliasOnly ? 1 : 0}`
+    : `mqtt4|${out.qos}|${out.retain ? 1 : 0}`;
+  const cached = pub.frames.get(key) as CachedFrame | undefined;
+  let frame = cached && cached.expiry === expiry ? cached.frame : undefined;
+  if (!frame) {
+    let props: PublishProperties | undefined;
+    if (v5) {
+      props = {};
+      if (h) {
+        if (h.payloadFormat !== undefined) props.payloadFormatIndicator = h.payloadFormat === 1;
+        if (expiry !== undefined) props.messageExpiryInterval = expiry;
+        if (h.contentType !== undefined) props.contentType = h.contentType;
+        if (h.responseTopic !== undefined) props.responseTopic = h.responseTopic;
+        if (h.correlationData !== undefined) props.correlationData = h.correlationData;
+        if (h.userProperties !== undefined) props.userProperties = h.userProperties;
+      }
+      if (out.subscriptionIdentifier !== undefined) props.subscriptionIdentifier = out.subscriptionIdentifier;
+      if (alias !== undefined) props.topicAlias = alias;
+    }
+    frame = encodePublish(aliasOnly ? '' : topicOf(pub), out.qos, out.retain, pub.payload.bytes, props);
+    // Bounded: variants beyond the cap (many distinct subscription identifiers or aliases) are
+    // encoded per delivery instead of being kept with the (possibly retained) publication.
+    if (cached || pub.frames.size < MAX_CACHED_VARIANTS) pub.frames.set(key, { expiry, frame } satisfies CachedFrame);
+  }
+  return frame;
+}
+
+interface CachedFrame {
+  expiry: number | undefined;
+  frame: PublishFrame;
+}
+
+const MAX_CACHED_VARIANTS = 32;

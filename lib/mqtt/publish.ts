@@ -1,0 +1,87 @@
+// Inbound PUBLISH: topic alias, topic validation, receive-maximum accounting, payload format check,
+// routing through core, then PUBACK (QoS 1) or PUBREC (QoS 2, exactly once: the packet id is kept
+// until PUBREL and a duplicate is acknowledged without being routed again).
+import { isUtf8 } from 'node:buffer';
+import type { IPublishPacket } from 'mqtt-packet';
+import { Payload } from '../core/payload.ts';
+import { mqttLevels } from '../core/topic.ts';
+import { MqttError, publishErrorCode, RC } from './codes.ts';
+import type { Connection } from './connection.ts';
+import { headersFrom, ownBytes } from './props.ts';
+
+function resolveTopic(conn: Connection, packet: IPublishPacket): string {
+  const alias = conn.version === 5 ? packet.properties?.topicAlias : undefined;
+  if (alias === undefined) {
+    if (packet.topic === '') throw new MqttError(conn.version === 5 ? RC.protocolError : RC.topicNameInvalid, 'empty topic name without a topic alias');
+    return packet.topic;
+  }
+  if (alias === 0 || alias > conn.gate.options.topicAliasMaximum) throw new MqttError(RC.topicAliasInvalid, `topic alias ${alias} outside 1..${conn.gate.options.topicAliasMaximum}`);
+  if (packet.topic !== '') {
+    conn.inAliases.set(alias, packet.topic);
+    return packet.topic;
+  }
+  const topic = conn.inAliases.get(alias);
+  if (topic === undefined) throw new MqttError(RC.protocolError, `topic alias ${alias} is not defined`);
+  return topic;
+}
+
+export function handlePublish(conn: Connection, packet: IPublishPacket): void {
+  const session = conn.session;
+  if (!session) throw new MqttError(RC.protocolError, 'PUBLISH before CONNECT');
+  const v5 = conn.version === 5;
+  const topic = resolveTopic(conn, packet);
+  let levels: string[];
+  try {
+    levels = mqttLevels(topic);
+  } catch (err) {
+    throw new MqttError(RC.topicNameInvalid, err instanceof Error ? err.message : 'invalid topic name');
+  }
+  const props = v5 ? packet.properties : undefined;
+  if (props?.subscriptionIdentifier !== undefined) throw new MqttError(RC.protocolError, 'a client must not send a Subscription Identifier in PUBLISH');
+  if (props?.responseTopic !== undefined && /[+#]/.test(props.responseTopic)) throw new MqttError(RC.protocolError, 'wildcards in the Response Topic');
+
+  const qos = packet.qos;
+  const id = packet.messageId ?? 0;
+  if (qos === 2 && session.inboundQos2.has(id)) {
+    // Duplicate of a message already routed and awaiting PUBREL: acknowledge, do not route again.
+    conn.ack({ cmd: 'pubrec', messageId: id, reasonCode: RC.success });
+    return;
+  }
+  if (v5 && qos > 0 && conn.pendingQos1 + session.inboundQos2.size >= conn.gate.options.receiveMaximum) {
+    throw new MqttError(RC.receiveMaximumExceeded, `more than ${conn.gate.options.receiveMaximum} QoS 1/2 publishes in flight`);
+  }
+  const payload = packet.payload as Buffer;
+  if (props?.payloadFormatIndicator && !isUtf8(payload)) {
+    if (qos === 0) throw new MqttError(RC.payloadFormatInvalid, 'payload is not UTF-8 but its format indicator says so');
+    conn.ack({ cmd: qos === 1 ? 'puback' : 'pubrec', messageId: id, reasonCode: RC.payloadFormatInvalid, properties: conn.reason('payload is not valid UTF-8') });
+    return;
+  }
+
+  const result = session.core.publish(levels, Payload.fromBytes(ownBytes(payload)), {
+    qos,
+    retain: packet.retain,
+    excludeMe: false,
+    headers: headersFrom(props, Date.now()),
+  });
+  if (qos === 0) {
+    result.catch((err: unknown) => conn.gate.logger.debug({ ...conn.log, topic, err: String(err) }, 'QoS 0 publish refused'));
+    return;
+  }
+  const slot = conn.reserveAck();
+  const cmd = qos === 1 ? 'puback' : 'pubrec';
+  if (qos === 1) conn.pendingQos1++;
+  else session.inboundQos2.add(id);
+  result.then(
+    () => {
+      if (qos === 1) conn.pendingQos1--;
+      conn.settleAck(slot, { cmd, messageId: id, reasonCode: RC.success });
+    },
+    (err: unknown) => {
+      if (qos === 1) conn.pendingQos1--;
+      // A v5 PUBREC with a failure code ends the exchange; 3.1.1 still expects PUBREL → PUBCOMP.
+      else if (v5) session.inboundQos2.delete(id);
+      conn.gate.logger.debug({ ...conn.log, topic, err: String(err) }, 'publish refused');
+      conn.settleAck(slot, { cmd, messageId: id, reasonCode: publishErrorCode(err), properties: conn.reason(String((err as Error)?.message ?? err)) });
+    },
+  );
+}

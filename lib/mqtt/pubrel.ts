@@ -1,0 +1,18 @@
+// PUBREL: the client releases an inbound QoS 2 message; the packet id is forgotten and PUBCOMP
+// answers. For an unknown id the spec prescribes PUBCOMP 0x92 (v5) / a plain PUBCOMP (3.1.1):
+// the connection stays open.
+import type { IPubrelPacket } from 'mqtt-packet';
+import { MqttError, RC } from './codes.ts';
+import type { Connection } from './connection.ts';
+
+export function handlePubrel(conn: Connection, packet: IPubrelPacket): void {
+  const session = conn.session;
+  if (!session) throw new MqttError(RC.protocolError, 'PUBREL before CONNECT');
+  const id = packet.messageId ?? 0;
+  if (session.inboundQos2.delete(id)) {
+    conn.send({ cmd: 'pubcomp', messageId: id, reasonCode: RC.success });
+    return;
+  }
+  conn.gate.logger.debug({ ...conn.log, packetId: id }, 'PUBREL for an unknown packet id');
+  conn.send({ cmd: 'pubcomp', messageId: id, reasonCode: RC.packetIdNotFound, properties: conn.reason('unknown packet identifier') });
+}

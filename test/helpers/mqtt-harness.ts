@@ -1,0 +1,290 @@
+// Shared helpers for the MQTT tests: a router + MQTT gate on ephemeral ports (TCP and WebSocket),
+// mqtt.js clients, message collectors, raw sockets speaking bytes, and an aedes reference broker.
+import http from 'node:http';
+import net from 'node:net';
+import mqttPacket, { type IConnackPacket, type Packet } from 'mqtt-packet';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { WebSocketServer } from 'ws';
+import { createRouter, openRealm, type KitsuneRouter, type RouterConfig } from '../../lib/index.ts';
+import { createMqttGate, type MqttGate, type MqttGateOptions } from '../../lib/mqtt/index.ts';
+
+export interface LogEntry {
+  level: string;
+  obj: object;
+  msg: string;
+}
+
+export interface Kitsune {
+  router: KitsuneRouter;
+  gate: MqttGate;
+  port: number;
+  url: string;
+  wsUrl: string;
+  logs: LogEntry[];
+  stop(): Promise<void>;
+}
+
+export async function startKitsune(config: Partial<RouterConfig> = {}, gateOptions: MqttGateOptions = {}): Promise<Kitsune> {
+  const router = createRouter({ realms: [openRealm('realm1')], ...config });
+  const logs: LogEntry[] = [];
+  const log = (level: string) => (obj: object, msg?: string) => logs.push({ level, obj, msg: msg ?? '' });
+  const gate = createMqttGate(router, { logger: { warn: log('warn'), info: log('info'), debug: () => {}, error: log('error') }, ...gateOptions });
+  const server = net.createServer((s) => gate.handleSocket(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const httpServer = http.createServer();
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: '/mqtt',
+    handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
+  });
+  wss.on('connection', (ws) => gate.handleWebSocket(ws));
+  await new Promise<void>((r) => httpServer.listen(0, '127.0.0.1', r));
+  const wsPort = (httpServer.address() as net.AddressInfo).port;
+  return {
+    router,
+    gate,
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${wsPort}/mqtt`,
+    logs,
+    async stop() {
+      await gate.close();
+      router.close();
+      wss.close();
+      await new Promise<void>((r) => server.close(() => r()));
+      httpServer.closeAllConnections();
+      await new Promise<void>((r) => httpServer.close(() => r()));
+    },
+  };
+}
+
+export interface Aedes {
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startAedes(): Promise<Aedes> {
+  const { Aedes } = await import('aedes');
+  const broker = await Aedes.createBroker();
+  const server = net.createServer(broker.handle);
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) => broker.close(() => r()));
+    },
+  };
+}
+
+let counter = 0;
+export function uniqueId(prefix = 'c'): string {
+  return `${prefix}-${process.pid}-${++counter}`;
+}
+
+/** An mqtt.js client that never reconnects on its own. */
+export function connect(url: string, options: IClientOptions = {}): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, clientId: uniqueId(), ...options });
+}
+
+/** Connects without waiting; `connack` resolves with the CONNACK (listeners can be attached first). */
+export function connectRaw(url: string, options: IClientOptions = {}): { client: MqttClient; connack: Promise<IConnackPacket> } {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, clientId: uniqueId(), ...options });
+  const connack = new Promise<IConnackPacket>((resolve, reject) => {
+    client.once('connect', resolve);
+    client.once('error', reject);
+  });
+  return { client, connack };
+}
+
+export interface Received {
+  topic: string;
+  payload: Buffer;
+  qos: number;
+  retain: boolean;
+  dup: boolean;
+  properties: Record<string, unknown> | undefined;
+}
+
+export interface Collector {
+  messages: Received[];
+  /** Resolves once at least n messages arrived (rejects after timeoutMs). */
+  waitFor(n: number, timeoutMs?: number): Promise<Received[]>;
+}
+
+export function collect(client: MqttClient): Collector {
+  const messages: Received[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  client.on('message', (topic, payload, packet) => {
+    messages.push({ topic, payload, qos: packet.qos, retain: packet.retain, dup: packet.dup, properties: packet.properties as Record<string, unknown> | undefined });
+    for (const w of [...waiters]) if (messages.length >= w.n) w.resolve();
+  });
+  return {
+    messages,
+    waitFor(n, timeoutMs = 5000) {
+      if (messages.length >= n) return Promise.resolve(messages);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`timed out waiting for ${n} messages, got ${messages.length}`)), timeoutMs);
+        waiters.push({
+          n,
+          resolve: () => {
+            clearTimeout(t);
+            resolve(messages);
+          },
+        });
+      });
+    },
+  };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Kills the TCP connection under an mqtt.js client without DISCONNECT (an unclean close). */
+export function dropConnection(client: MqttClient): void {
+  client.options.reconnectPeriod = 0;
+  client.stream.destroy();
+}
+
+/** A raw TCP client speaking bytes; parses what the server sends with the given protocol version. */
+export class RawClient {
+  readonly received: Buffer[] = [];
+  readonly packets: Packet[] = [];
+  readonly closed: Promise<void>;
+  isClosed = false;
+  private readonly parser;
+  private waiters: (() => void)[] = [];
+
+  private constructor(
+    readonly socket: net.Socket,
+    version: number,
+  ) {
+    this.parser = mqttPacket.parser({ protocolVersion: version });
+    this.parser.on('packet', (p: Packet) => {
+      this.packets.push(p);
+      this.wake();
+    });
+    this.parser.on('error', () => {});
+    socket.on('data', (d: Buffer) => {
+      this.received.push(d);
+      this.parser.parse(d);
+      this.wake();
+    });
+    socket.on('error', () => {});
+    this.closed = new Promise((r) =>
+      socket.on('close', () => {
+        this.isClosed = true;
+        this.wake();
+        r();
+      }),
+    );
+  }
+
+  static async open(port: number, version = 5): Promise<RawClient> {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return new RawClient(socket, version);
+  }
+
+  /** Opens and sends a CONNECT; resolves after the CONNACK. */
+  static async connected(port: number, version: 3 | 4 | 5 = 5, connect: Partial<mqttPacket.IConnectPacket> = {}): Promise<RawClient> {
+    const c = await RawClient.open(port, version);
+    c.send({ cmd: 'connect', protocolVersion: version, protocolId: version === 3 ? 'MQIsdp' : 'MQTT', clientId: uniqueId('raw'), clean: true, keepalive: 0, ...connect } as mqttPacket.IConnectPacket);
+    const connack = await c.next('connack');
+    if ((connack as mqttPacket.IConnackPacket).reasonCode || (connack as mqttPacket.IConnackPacket).returnCode) throw new Error('CONNECT refused');
+    return c;
+  }
+
+  get bytes(): Buffer {
+    return Buffer.concat(this.received);
+  }
+
+  write(buf: Buffer | number[]): void {
+    this.socket.write(Buffer.isBuffer(buf) ? buf : Buffer.from(buf));
+  }
+
+  send(packet: Packet, version = 5): void {
+    this.write(mqttPacket.generate(packet, { protocolVersion: (packet as mqttPacket.IConnectPacket).protocolVersion ?? version }));
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Waits until `pred` holds (re-checked on every input), rejecting after timeoutMs. */
+  async until(pred: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 20)); // also polls conditions not tied to input
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  private seen = 0;
+
+  /** The next not-yet-consumed packet of that type. */
+  async next(cmd: Packet['cmd'], timeoutMs = 5000): Promise<Packet> {
+    let found: Packet | undefined;
+    await this.until(
+      () => {
+        for (let i = this.seen; i < this.packets.length; i++) {
+          if ((this.packets[i] as Packet).cmd === cmd) {
+            found = this.packets[i];
+            this.seen = i + 1;
+            return true;
+          }
+        }
+        return false;
+      },
+      timeoutMs,
+      cmd,
+    );
+    return found as Packet;
+  }
+
+  async waitClosed(timeoutMs = 5000): Promise<void> {
+    await this.until(() => this.isClosed, timeoutMs, 'close');
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** A publisher + subscriber pair that proves the gate still serves clients normally. */
+export async function assertHealthy(url: string): Promise<void> {
+  const sub = await connect(url);
+  const pub = await connect(url);
+  try {
+    const c = collect(sub);
+    const topic = `health/${uniqueId()}`;
+    await sub.subscribeAsync(topic, { qos: 1 });
+    await pub.publishAsync(topic, 'ok', { qos: 1 });
+    await c.waitFor(1);
+  } finally {
+    await sub.endAsync();
+    await pub.endAsync();
+  }
+}
