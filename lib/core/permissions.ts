@@ -37,7 +37,7 @@ export class Role {
 
   /** The permission governing `levels`, or undefined (deny). */
   lookup(levels: readonly string[]): PermissionConfig | undefined {
-    for (const p of this.perms) if (patternMatches(p.pattern, levels)) return p.config;
+    for (const p of this.perms) if (patternMatches(p.pattern, levels, false)) return p.config;
     return undefined;
   }
 

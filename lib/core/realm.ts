@@ -3,6 +3,7 @@
 import { Broker, type Subscription } from './broker.ts';
 import type { Action, Limits, RealmConfig } from './config.ts';
 import { Dealer } from './dealer.ts';
+import { DeliveryOrder } from './delivery-order.ts';
 import { ErrorUri, RouterError } from './errors.ts';
 import { History, PublicationIds } from './history.ts';
 import { publishBound } from './bindings.ts';
@@ -30,6 +31,7 @@ export class Realm {
   readonly retention: Retention;
   readonly history: History;
   readonly builtins = new Map<string, BuiltinProcedure>();
+  private readonly order = new DeliveryOrder();
   private readonly meta: MetaEvents;
 
   constructor(
@@ -46,7 +48,7 @@ export class Realm {
     this.meta = installMetaApi(this);
     this.broker = new Broker(this.meta.broker);
     this.dealer = new Dealer(this.meta.dealer, limits.maxQueuedCallsPerRegistration);
-    this.retention = new Retention(config.name, store, this.publicationIds, (p, o) => this.deliver(p, o), logger);
+    this.retention = new Retention(config.name, store, this.publicationIds, this.order, (p, o) => this.deliver(p, o), logger);
     this.history = new History(config.name, store, config.history ?? [], logger);
   }
 
@@ -188,8 +190,8 @@ export class Realm {
       publication.retain = true;
       return this.retention.write(from?.id, publication, options).then(() => publication.id);
     }
-    if (this.history.keeps(topic)) return this.history.append(publication).then(() => this.deliverNow(publication, options));
-    this.broker.publish(publication, options);
+    if (this.history.keeps(topic)) return this.order.after(this.history.append(publication), () => void this.broker.publish(publication, options)).then(() => publication.id);
+    this.order.now(() => this.broker.publish(publication, options));
     return Promise.resolve(publication.id);
   }
 
@@ -199,10 +201,6 @@ export class Realm {
     this.broker.publish(publication, options);
   }
 
-  private deliverNow(publication: Publication, options: PublishOptions): number {
-    this.broker.publish(publication, options);
-    return publication.id;
-  }
 
   /** Publishes a router-originated event (meta events). */
   publishMeta(uri: string, args: unknown[], kwargs?: Dict): void {

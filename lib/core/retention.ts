@@ -5,6 +5,7 @@
 // locks are built on.
 import { decodePublication, encodePayload, encodePublication, decodePayload, topicKey } from './codec.ts';
 import { ErrorUri, RouterError } from './errors.ts';
+import type { DeliveryOrder } from './delivery-order.ts';
 import type { PublicationIds } from './history.ts';
 import type { Logger } from './log.ts';
 import { Payload } from './payload.ts';
@@ -46,13 +47,12 @@ export class Retention {
   /** Keys each session owns, so its wills run without a scan. */
   private readonly owned = new Map<number, Set<string>>();
   private readonly topics = new Map<string, string[]>();
-  /** The last write's delivery: each delivery waits for the one before. */
-  private tail: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly realm: string,
     private readonly store: Store | undefined,
     private readonly ids: PublicationIds,
+    private readonly order: DeliveryOrder,
     private readonly deliver: Deliver,
     private readonly logger: Logger,
   ) {}
@@ -161,9 +161,9 @@ export class Retention {
     if (previous?.owner !== undefined && previous.owner !== entry?.owner) this.owned.get(previous.owner)?.delete(key);
     const committed = this.commit(key, topic, entry, publication);
     // Deliveries follow the order of the writes, whatever order the store settles them in.
-    const result = this.tail.then(() => committed).then(
-      () => this.deliver(publication, options),
+    const result = this.order.after(committed, () => this.deliver(publication, options)).catch(
       (err: unknown) => {
+        if (err instanceof RouterError) throw err;
         // Undo in memory if nothing newer replaced it, and tell the publisher.
         if (this.tree.get(topic) === entry) {
           if (previous) this.tree.set(topic, previous);
@@ -172,10 +172,6 @@ export class Retention {
         this.logger.error({ err, realm: this.realm, topic: topic.join('/') }, 'retained write failed');
         throw new RouterError(ErrorUri.storeFailed, `could not store '${topic.join('.')}': ${err instanceof Error ? err.message : String(err)}`);
       },
-    );
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
     );
     // Parked writers re-check now: their writes queue behind this one, so they commit after it.
     this.wake(key);

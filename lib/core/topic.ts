@@ -94,9 +94,13 @@ export function patternKey(p: Pattern): string {
   return `${p.match}${p.multi ? '#' : ''}|${lv}`;
 }
 
-/** Does a concrete topic match a pattern? (Used outside the trie: permissions, meta lookups.) */
-export function patternMatches(p: Pattern, topic: readonly string[]): boolean {
-  const dollar = topic.length > 0 && (topic[0] as string).startsWith('$');
+/**
+ * Does a concrete topic match a pattern? (Used outside the trie: permissions, meta lookups.)
+ * `dollarRule`: wildcards at the first level do not match '$' topics — a subscription rule that
+ * permissions do not follow (a role allowed everything may publish to '$app/...').
+ */
+export function patternMatches(p: Pattern, topic: readonly string[], dollarRule = true): boolean {
+  const dollar = dollarRule && topic.length > 0 && (topic[0] as string).startsWith('$');
   if (p.match === 'prefix') {
     const n = p.levels.length;
     if (topic.length < n) return false;
