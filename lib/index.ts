@@ -15,6 +15,12 @@ export { openRealm, defaultLimits } from './core/config.ts';
 export type { Store } from './core/store.ts';
 export type { Logger } from './core/log.ts';
 export type { HistoryRule } from './core/history.ts';
+export { QueueApi, QueueErrorUri, readyTotal } from './core/queues.ts';
+export type { QueueBindOptions, QueueWaitOptions, QueueWaitOutcome } from './core/queues.ts';
+export type { QueueItem, QueueStat, QueuePriority, QueuePutResult, QueueGetOptions, WorkerRecord } from './core/store.ts';
+export { QUEUE_DEFAULT_TIMEOUT_MS, QUEUE_WORKER_TTL_MS, parseQueueToken } from './core/store.ts';
+export { StreamApi, StreamErrorUri } from './core/streams.ts';
+export type { StreamBindOptions, StreamStat, StreamPublishOptions, StreamRead, StreamWaitOptions, StreamWaitResult } from './core/streams.ts';
 
 /** The router with the in-process client API. */
 export class KitsuneRouter extends Router {

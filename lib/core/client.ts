@@ -257,7 +257,14 @@ export class Client implements Peer {
     const controller = new AbortController();
     this.running.set(invocationId, controller);
     const inv: ClientInvocation = {
-      ...toResult(payload),
+      // lazy: a callee that only wants the bytes (e.g. the esub bridge) never parses a big body
+      get args() {
+        return payload.args ?? [];
+      },
+      get kwargs() {
+        return payload.kwargs ?? {};
+      },
+      payload,
       procedure: details.procedure ?? '',
       details,
       signal: controller.signal,

@@ -59,8 +59,10 @@ export class Dealer {
     session.registrations.add(reg);
     if (created) this.events.onCreate(session, reg);
     this.events.onRegister(session, reg);
-    // A new callee may be able to take queued calls.
-    this.drain(reg);
+    // A new callee may take queued calls — after the caller of register() has its REGISTERED (or
+    // registration id) in hand, so no INVOCATION can precede it.
+    const registered = reg;
+    queueMicrotask(() => this.drain(registered));
     return reg;
   }
 

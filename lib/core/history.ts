@@ -53,6 +53,11 @@ export class History {
     this.rules = rules.map((rule) => ({ pattern: wampPattern(rule.uri, rule.match ?? 'exact'), rule, topics: new Set() }));
   }
 
+  /** Adds a rule at runtime (e.g. a bridge that keeps the events of its topics). */
+  addRule(rule: HistoryRule): void {
+    this.rules.push({ pattern: wampPattern(rule.uri, rule.match ?? 'exact'), rule, topics: new Set() });
+  }
+
   get enabled(): boolean {
     return this.store !== undefined && this.rules.length > 0;
   }

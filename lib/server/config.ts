@@ -1,6 +1,8 @@
 // Server configuration: defaults, the optional JSON config file, then command-line flags on top.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { HustmqOptions } from '../../bridge/hustmq/index.ts';
+import type { EsubOptions } from '../../bridge/esub/index.ts';
 import { openRealm, type RouterConfig } from '../core/config.ts';
 
 export interface ServerConfig {
@@ -13,8 +15,12 @@ export interface ServerConfig {
   memory: boolean;
   redis: string | null;
   hustmqPort: number | null;
+  /** hustmq bridge options (timeouts, limits, basic auth...); realm defaults to the first realm. */
+  hustmq?: Partial<HustmqOptions>;
   hustdbPort: number | null;
   esubPort: number | null;
+  /** esub bridge options (modes, timeouts, limits, store, cluster token); ESUB_* env vars override them. */
+  esub?: EsubOptions;
   logLevel: string;
   router: RouterConfig;
 }
@@ -53,7 +59,7 @@ export function readConfigFile(path: string, base: ServerConfig): ServerConfig {
     throw new Error(`cannot read config file ${path}: ${(err as Error).message}`);
   }
   const cfg: ServerConfig = { ...base, router: { ...base.router } };
-  for (const key of ['host', 'port', 'mqttPort', 'dataDir', 'memory', 'redis', 'hustmqPort', 'hustdbPort', 'esubPort', 'logLevel'] as const) {
+  for (const key of ['host', 'port', 'mqttPort', 'dataDir', 'memory', 'redis', 'hustmqPort', 'hustdbPort', 'esubPort', 'logLevel', 'hustmq', 'esub'] as const) {
     if (key in raw) (cfg as unknown as Record<string, unknown>)[key] = raw[key];
   }
   if (Array.isArray(raw.realms)) cfg.router.realms = raw.realms as RouterConfig['realms'];

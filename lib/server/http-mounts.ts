@@ -16,7 +16,11 @@ export class HttpMounts {
     const url = req.url ?? '/';
     for (const m of this.mounts) {
       if (url === m.prefix || url.startsWith(m.prefix + '/') || url.startsWith(m.prefix + '?')) {
-        if (m.strip) req.url = url.slice(m.prefix.length) || '/';
+        if (m.strip) {
+          // as connect/express: the app sees the stripped path; originalUrl keeps the full one
+          (req as IncomingMessage & { originalUrl?: string }).originalUrl ??= url;
+          req.url = url.slice(m.prefix.length) || '/';
+        }
         m.handler(req, res);
         return;
       }

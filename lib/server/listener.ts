@@ -23,6 +23,8 @@ export interface SharedListenerOptions {
   onWampUpgrade?: UpgradeHandler;
   /** WebSocket upgrades on /mqtt; without it they get a 404. */
   onMqttUpgrade?: UpgradeHandler;
+  /** WebSocket upgrades on any other path (e.g. /esub/psub/KEY); without it they get a 404. */
+  onOtherUpgrade?: UpgradeHandler;
   /** RawSocket connections; without it they are dropped. */
   onRawSocket?: SniffedSocketHandler;
   /** MQTT connections; without it they are dropped. */
@@ -71,7 +73,7 @@ export function createSharedListener(opts: SharedListenerOptions): SharedListene
 
   httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = upgradePath(req.url);
-    const handler = path === '/ws' ? opts.onWampUpgrade : path === '/mqtt' ? opts.onMqttUpgrade : undefined;
+    const handler = path === '/ws' ? opts.onWampUpgrade : path === '/mqtt' ? opts.onMqttUpgrade : opts.onOtherUpgrade;
     guard(socket, () => (handler ? handler(req, socket, head) : notFound(socket)));
   });
   // Malformed HTTP: node's default 'clientError' handling answers 400 and destroys the socket.

@@ -1,0 +1,82 @@
+// The hustmq HTTP bridge: hustmq ha's API (queues, push queues, RPC) as a Koa app, a client of the
+// router's public API. Queue Q is a durable queue whose items are also published on `hustmq.Q`;
+// push queue Q is the indexed stream `hustmq.push.Q` (history); do_get/do_post are calls and
+// one-shot registrations of `hustmq.do.Q`.
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KitsuneRouter } from '../../lib/index.ts';
+import { HttpFail, validQueueName } from './args.ts';
+import { basicAuth } from './auth.ts';
+import type { Hustmq } from './context.ts';
+import { reply } from './http.ts';
+import { type HustmqOptions, resolveOptions } from './options.ts';
+import { INDEX_WRAP, pushRoutes } from './push-routes.ts';
+import { queueRoutes } from './queue-routes.ts';
+import { RpcHub } from './rpc.ts';
+import { rpcRoutes } from './rpc-routes.ts';
+import { statusRoutes } from './status-routes.ts';
+
+export type { HustmqOptions, HustmqAuth } from './options.ts';
+
+export interface HustmqBridge {
+  /** A Node.js request listener serving the API at the root (mount it with the prefix stripped). */
+  callback: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Answers parked requests, releases waiters and closes the bridge's sessions. */
+  close(): Promise<void>;
+}
+
+export function createHustmqBridge(router: KitsuneRouter, options: HustmqOptions): HustmqBridge {
+  const opts = resolveOptions(options);
+  const client = router.connect(opts.realm, { authid: opts.authid, authrole: opts.authrole, protocol: 'http' });
+  client.queues.bind(opts.topicPrefix, { validName: validQueueName, recheckMs: opts.autostIntervalMs });
+  const ready = client.streams.bind(`${opts.topicPrefix}.push`, {
+    defaultTtlMs: opts.pushDefaultTtlSec * 1000,
+    maxTtlMs: opts.pushMaxTtlSec * 1000,
+    maxItems: opts.pushMaxItems,
+    maxStreams: opts.maxQueues,
+    wrap: INDEX_WRAP,
+    validName: validQueueName,
+  });
+  let isReady = false;
+  ready.then(
+    () => (isReady = true),
+    () => undefined,
+  );
+  const h: Hustmq = { client, opts, rpc: new RpcHub(router, client, opts), parked: { evget: 0, evsub: 0 } };
+
+  const app = new Koa();
+  app.silent = true;
+  // Error boundary: every failure is a plain-text answer naming the problem (404 unless said otherwise).
+  app.use(async (ctx, next) => {
+    try {
+      if (!isReady) await ready;
+      await next();
+    } catch (err) {
+      if (err instanceof HttpFail) reply(ctx, err.status, `${err.message}\n`);
+      else reply(ctx, 404, `error: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  });
+  if (opts.auth) app.use(basicAuth(opts.auth));
+  const routes = new Router();
+  queueRoutes(routes, h);
+  pushRoutes(routes, h);
+  rpcRoutes(routes, h);
+  statusRoutes(routes, h);
+  app.use(routes.routes());
+  app.use((ctx) => reply(ctx, 404, `no route ${ctx.path}\n`));
+
+  let closed = false;
+  return {
+    callback: app.callback(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      h.rpc.close();
+      client.queues.close();
+      client.queues.unbind();
+      client.streams.close();
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+// RPC routes: do_get (a client's task), do_post (a worker claims a task or reports a result),
+// and their status counters.
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { fail, queueArg } from './args.ts';
+import { argsOf, type Hustmq } from './context.ts';
+import { hangup, readBody, reply } from './http.ts';
+import type { Reply } from './rpc.ts';
+
+function postOnly(ctx: Context): void {
+  if (ctx.method !== 'POST') {
+    ctx.set('Allow', 'POST');
+    throw fail(`${ctx.path.slice(1)} needs POST`, 405);
+  }
+}
+
+function send(ctx: Context, r: Reply | null): void {
+  if (r) reply(ctx, r.status, r.body ?? '', r.headers);
+  else reply(ctx, 404, 'client gone\n');
+}
+
+export function rpcRoutes(r: Router, h: Hustmq): void {
+  const limit = h.opts.maxDoTaskBodyBytes;
+
+  r.all('/do_get', async (ctx) => {
+    postOnly(ctx);
+    const queue = queueArg(argsOf(ctx));
+    const body = await readBody(ctx, limit, 404);
+    if (body.length === 0) throw fail('empty task: the body holds the task arguments');
+    send(ctx, await h.rpc.doGet(queue, body, hangup(ctx)));
+  });
+
+  r.all('/do_post', async (ctx) => {
+    postOnly(ctx);
+    const args = argsOf(ctx);
+    const token = args.get('token');
+    if (token === undefined) {
+      const queue = args.has('queue') ? queueArg(args) : undefined;
+      await readBody(ctx, limit, 404);
+      send(ctx, await h.rpc.claim(queue, hangup(ctx)));
+      return;
+    }
+    const body = await readBody(ctx, limit, 404);
+    if (body.length === 0) throw fail('empty result: the body holds the result');
+    send(ctx, h.rpc.report(token, body));
+  });
+
+  r.all('/do_get_status', (ctx) => {
+    reply(ctx, 200, JSON.stringify(h.rpc.getStatus()));
+  });
+
+  r.all('/do_post_status', async (ctx) => {
+    reply(ctx, 200, JSON.stringify(await h.rpc.postStatus()));
+  });
+}
