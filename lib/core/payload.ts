@@ -35,8 +35,7 @@ export class Payload {
   private _kwargs: Dict | undefined;
   private _bytes: Uint8Array | undefined;
   private _hasArgs: boolean;
-  /** Per-encoding cache that gates may use (e.g. a serialized args list). */
-  readonly cache = new Map<string, unknown>();
+  private _cache: Map<string, unknown> | undefined;
 
   private constructor(hasArgs: boolean, args?: unknown[], kwargs?: Dict, bytes?: Uint8Array) {
     this._hasArgs = hasArgs;
@@ -57,6 +56,11 @@ export class Payload {
 
   static empty(): Payload {
     return new Payload(true);
+  }
+
+  /** Per-encoding cache that gates may use (e.g. a serialized args list); created on first use (a Map per payload was measurable garbage). */
+  get cache(): Map<string, unknown> {
+    return (this._cache ??= new Map<string, unknown>());
   }
 
   /** True when the payload was created from bytes (MQTT/HTTP-native). */

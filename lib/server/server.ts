@@ -1,6 +1,9 @@
 // The server: the router, its gates and every listener, started and stopped as one.
 import http from 'node:http';
-import { Router } from '../core/router.ts';
+import type { AddressInfo } from 'node:net';
+import { createHustmqBridge } from '../../bridge/hustmq/index.ts';
+import type { Router } from '../core/router.ts';
+import { KitsuneRouter } from '../index.ts';
 import type { Logger } from '../core/log.ts';
 import type { Store } from '../core/store.ts';
 import { openStore } from '../store/open.ts';
@@ -11,6 +14,8 @@ import type { ServerConfig } from './config.ts';
 import { HttpMounts } from './http-mounts.ts';
 import { createSharedListener } from './listener.ts';
 import { createMetricsHandler } from './metrics.ts';
+import { createMqttListeners } from './mqtt-listeners.ts';
+import { createEsubBridge, esubOptionsFromEnv, esubPortFromEnv } from '../../bridge/esub/index.ts';
 
 export interface RunningServer {
   router: Router;
@@ -33,7 +38,7 @@ async function openConfiguredStore(config: ServerConfig): Promise<Store> {
 
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const store = await openConfiguredStore(config);
-  const router = new Router(config.router, { store, logger });
+  const router = new KitsuneRouter(config.router, { store, logger });
   await router.open();
   const maxMessageBytes = router.limits.maxMessageBytes;
   const acceptWamp = createWampGate(router, logger);
@@ -44,12 +49,22 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     res.end(JSON.stringify({ status: 'ok', sessions: router.sessionCount }));
   });
   mounts.mount('/metrics', createMetricsHandler(router));
+  const hustmq = createHustmqBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustmq });
+  mounts.mount('/hustmq', hustmq.callback, true);
+  // esub: at /esub on the shared port, and at the root of --esub-port (ESUB_* env vars override).
+  const esub = createEsubBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.esub, ...esubOptionsFromEnv(), logger });
+  const esubShared = esub.at('/esub');
+  mounts.mount('/esub', esubShared.callback, true);
+  const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger);
   const httpServer = http.createServer(mounts.handler);
   const shared = createSharedListener({
     host: config.host,
     port: config.port,
     onHttp: httpServer,
     onWampUpgrade: (req, socket, head) => wampWs.handleUpgrade(req, socket, head),
+    onMqttUpgrade: mqtt.onUpgrade,
+    onMqtt: mqtt.onSniffed,
+    onOtherUpgrade: (req, socket, head) => esubShared.handleUpgrade(req, socket, head),
     onRawSocket: (socket, first) => acceptRawSocket(socket, first, acceptWamp, { maxMessageBytes, onError: (err) => logger.error({ err }, 'WAMP RawSocket handler error') }),
     onError: (err) => logger.error({ err }, 'listener handler error'),
   });
@@ -59,7 +74,33 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     wamp: `ws://${host}:${port}/ws`,
     rawsocket: `tcp://${host}:${port}`,
     http: `http://${host}:${port}`,
+    mqttWs: `ws://${host}:${port}/mqtt`,
   };
+  const mqttPort = await mqtt.listen(config.host, config.mqttPort);
+  if (mqttPort !== null) urls.mqtt = `mqtt://${host}:${mqttPort}`;
+  urls.hustmq = `${urls.http}/hustmq`;
+  let hustmqServer: http.Server | undefined;
+  if (config.hustmqPort !== null) {
+    const server = (hustmqServer = http.createServer(hustmq.callback));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.hustmqPort as number, config.host, () => resolve());
+    });
+    urls.hustmqPort = `http://${host}:${(server.address() as AddressInfo).port}`;
+  }
+
+  urls.esub = `${urls.http}/esub`;
+  const esubPort = esubPortFromEnv() ?? config.esubPort;
+  let esubServer: http.Server | undefined;
+  if (esubPort !== null) {
+    const server = (esubServer = http.createServer(esub.callback));
+    server.on('upgrade', esub.handleUpgrade);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(esubPort, config.host, () => resolve());
+    });
+    urls.esubPort = `http://${host}:${(server.address() as AddressInfo).port}`;
+  }
 
   const upkeep = setInterval(() => {
     router.maintain().catch((err: unknown) => logger.error({ err }, 'store maintenance failed'));
@@ -75,6 +116,13 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       if (closed) return;
       closed = true;
       clearInterval(upkeep);
+      await hustmq.close();
+      hustmqServer?.close();
+      hustmqServer?.closeAllConnections();
+      await esub.close();
+      esubServer?.close();
+      esubServer?.closeAllConnections();
+      await mqtt.close();
       router.close();
       await new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());
       wampWs.close();

@@ -1,0 +1,62 @@
+// MQTT's ways in: the dedicated TCP port (1883 by default), the shared port (sniffed CONNECT) and
+// WebSocket at /mqtt (subprotocol 'mqtt'), all feeding one MQTT gate.
+import net from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { Logger } from '../core/log.ts';
+import type { Router } from '../core/router.ts';
+import { createMqttGate, type MqttGate } from '../mqtt/index.ts';
+
+export interface MqttListeners {
+  gate: MqttGate;
+  /** For the shared listener's sniffed MQTT connections. */
+  onSniffed(socket: net.Socket, firstBytes: Buffer): void;
+  /** For WebSocket upgrades on /mqtt. */
+  onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Waits for the gate's stored sessions, then starts the dedicated TCP port; resolves to its port, or null when none is configured. */
+  listen(host: string, port: number | null): Promise<number | null>;
+  close(): Promise<void>;
+}
+
+export function createMqttListeners(router: Router, defaultRealm: string, logger: Logger): MqttListeners {
+  const gate = createMqttGate(router, { defaultRealm, logger });
+  const ws = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: router.limits.maxMessageBytes + 8,
+    // MQTT over WebSocket must use the 'mqtt' subprotocol (MQTT 5 §6); accept old 'mqttv3.1' too.
+    handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
+  });
+  const tcp = net.createServer((socket) => gate.handleSocket(socket));
+  tcp.on('error', (err) => logger.error({ err }, 'MQTT listener error'));
+  let listening = false;
+  return {
+    gate,
+    onSniffed: (socket, first) => {
+      gate.handleSocket(socket, first);
+      socket.resume(); // the listener paused it while sniffing
+    },
+    onUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head, (client) => gate.handleWebSocket(client)),
+    async listen(host, port) {
+      // Stored sessions must be back before MQTT is served; failing to read them stops the start.
+      await gate.ready;
+      if (port === null) return null;
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, host, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
+      });
+      listening = true;
+      return (tcp.address() as net.AddressInfo).port;
+    },
+    async close() {
+      await gate.close();
+      for (const client of ws.clients) client.terminate();
+      ws.close();
+      if (listening) await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    },
+  };
+}

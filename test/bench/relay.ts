@@ -1,0 +1,213 @@
+// The transport ceiling for the WAMP benchmark: a server that forwards frames unchanged, doing no
+// routing work (no decoding, no lookup, no re-encoding). Run as a child process:
+//
+//   node --import tsx test/bench/relay.ts [--host 127.0.0.1] [--port 0]
+//
+// It prints one JSON line {"event":"listening","wamp":"ws://...","rawsocket":"tcp://..."}.
+//
+// A connection joins a room with a role. WebSocket: /ws?role=R&room=X (any WAMP subprotocol);
+// RawSocket: after the handshake, the first frame is the text "R:X". Roles:
+//   pub     its frames go to every `sub` of the room
+//   sub     receives only
+//   caller  its frames go to the room's `callee`
+//   callee  its frames go to the room's `caller`
+// The WebSocket side uses the same `ws` server setup as kitsune; the RawSocket side parses frame
+// headers only to find message boundaries and writes each frame (header included) as received.
+// Both coalesce the writes of one tick per socket (cork, uncork on nextTick), as kitsune's
+// transports do: without it every frame is its own writev and the "ceiling" would sit far below
+// kitsune in fan-out.
+import http from 'node:http';
+import net from 'node:net';
+import { parseArgs } from 'node:util';
+import type { Writable } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+
+/** Corks a socket at its first write of a tick and uncorks it at the end of the tick. */
+function coalescer(socket: Writable): () => void {
+  let corked = false;
+  const flush = (): void => {
+    corked = false;
+    socket.uncork();
+  };
+  return () => {
+    if (corked) return;
+    corked = true;
+    socket.cork();
+    process.nextTick(flush);
+  };
+}
+
+type Role = 'pub' | 'sub' | 'caller' | 'callee';
+
+interface Peer {
+  forward(frame: Buffer): void;
+}
+
+interface Room {
+  pub: Peer[];
+  sub: Peer[];
+  caller: Peer[];
+  callee: Peer[];
+}
+
+const rooms = new Map<string, Room>();
+
+function room(name: string): Room {
+  let r = rooms.get(name);
+  if (!r) {
+    r = { pub: [], sub: [], caller: [], callee: [] };
+    rooms.set(name, r);
+  }
+  return r;
+}
+
+function join(name: string, role: Role, peer: Peer): () => void {
+  const r = room(name);
+  r[role].push(peer);
+  return () => {
+    const list = r[role];
+    const i = list.indexOf(peer);
+    if (i >= 0) list.splice(i, 1);
+    if (r.pub.length + r.sub.length + r.caller.length + r.callee.length === 0) rooms.delete(name);
+  };
+}
+
+/** Where the frames of a connection with this role go. */
+function targets(r: Room, role: Role): Peer[] {
+  switch (role) {
+    case 'pub':
+      return r.sub;
+    case 'caller':
+      return r.callee;
+    case 'callee':
+      return r.caller;
+    default:
+      return [];
+  }
+}
+
+function isRole(s: string | null | undefined): s is Role {
+  return s === 'pub' || s === 'sub' || s === 'caller' || s === 'callee';
+}
+
+// --- WebSocket ---
+
+const SUBPROTOCOLS = new Set(['wamp.2.json', 'wamp.2.msgpack', 'wamp.2.cbor']);
+
+function startWebSocket(host: string, port: number): Promise<number> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(404);
+    res.end();
+  });
+  const wss = new WebSocketServer({
+    server,
+    perMessageDeflate: false,
+    maxPayload: 16 * 1024 * 1024,
+    handleProtocols: (protocols) => {
+      for (const p of protocols) if (SUBPROTOCOLS.has(p)) return p;
+      return false;
+    },
+  });
+  wss.on('connection', (ws: WebSocket, req: http.IncomingMessage) => {
+    const q = new URL(req.url ?? '/', 'http://x').searchParams;
+    const role = q.get('role');
+    const name = q.get('room') ?? '';
+    if (!isRole(role)) return ws.close(1008, 'role?');
+    const binary = ws.protocol !== 'wamp.2.json';
+    const opts = { binary, compress: false };
+    const hold = coalescer(req.socket);
+    const peer: Peer = {
+      forward: (frame) => {
+        hold();
+        ws.send(frame, opts);
+      },
+    };
+    const leave = join(name, role, peer);
+    const r = room(name);
+    ws.on('message', (data: Buffer) => {
+      const to = targets(r, role);
+      for (let i = 0; i < to.length; i++) (to[i] as Peer).forward(data);
+    });
+    ws.on('error', () => {});
+    ws.on('close', leave);
+  });
+  return new Promise((resolve) => server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port)));
+}
+
+// --- RawSocket ---
+
+function startRawSocket(host: string, port: number): Promise<number> {
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    socket.on('error', () => {});
+    let handshaken = false;
+    let pending: Buffer | undefined;
+    let role: Role | undefined;
+    let r: Room | undefined;
+    let leave: (() => void) | undefined;
+    const hold = coalescer(socket);
+    const peer: Peer = {
+      forward: (frame) => {
+        hold();
+        socket.write(frame);
+      },
+    };
+    socket.on('close', () => leave?.());
+    socket.on('data', (chunk: Buffer) => {
+      let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
+      pending = undefined;
+      let off = 0;
+      if (!handshaken) {
+        if (buf.length < 4) {
+          pending = buf;
+          return;
+        }
+        if (buf[0] !== 0x7f) return void socket.destroy();
+        socket.write(Buffer.from([0x7f, 0xf0 | ((buf[1] as number) & 0x0f), 0, 0]));
+        handshaken = true;
+        off = 4;
+      }
+      while (buf.length - off >= 4) {
+        const len = buf.readUIntBE(off + 1, 3);
+        const end = off + 4 + len;
+        if (end > buf.length) break;
+        if (role === undefined) {
+          // first frame: "role:room"
+          const text = buf.toString('utf8', off + 4, end);
+          const colon = text.indexOf(':');
+          const asked = text.slice(0, colon);
+          if (!isRole(asked)) return void socket.destroy();
+          role = asked;
+          const name = text.slice(colon + 1);
+          leave = join(name, role, peer);
+          r = room(name);
+          socket.write(buf.subarray(off, end)); // echoed: the client knows it is in the room
+        } else {
+          const frame = buf.subarray(off, end);
+          const to = targets(r as Room, role);
+          for (let i = 0; i < to.length; i++) (to[i] as Peer).forward(frame);
+        }
+        off = end;
+      }
+      if (off < buf.length) pending = Buffer.from(buf.subarray(off));
+      buf = chunk; // let the concatenation go
+    });
+  });
+  return new Promise((resolve) => server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port)));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { host: { type: 'string' }, port: { type: 'string' } } });
+  const host = values.host ?? '127.0.0.1';
+  const port = Number(values.port ?? 0);
+  const wsPort = await startWebSocket(host, port);
+  const rawPort = await startRawSocket(host, 0);
+  process.stdout.write(JSON.stringify({ event: 'listening', wamp: `ws://${host}:${wsPort}/ws`, rawsocket: `tcp://${host}:${rawPort}` }) + '\n');
+  const stop = (): void => process.exit(0);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`relay failed: ${String(err)}\n`);
+  process.exit(1);
+});
