@@ -6,32 +6,10 @@ import net from 'node:net';
 import WebSocket from 'ws';
 import { serializerByName, type Serializer, type SerializerName } from '../../lib/wamp/serializers.ts';
 
-export const T = {
-  HELLO: 1,
-  WELCOME: 2,
-  ABORT: 3,
-  CHALLENGE: 4,
-  AUTHENTICATE: 5,
-  GOODBYE: 6,
-  ERROR: 8,
-  PUBLISH: 16,
-  PUBLISHED: 17,
-  SUBSCRIBE: 32,
-  SUBSCRIBED: 33,
-  UNSUBSCRIBE: 34,
-  UNSUBSCRIBED: 35,
-  EVENT: 36,
-  CALL: 48,
-  CANCEL: 49,
-  RESULT: 50,
-  REGISTER: 64,
-  REGISTERED: 65,
-  UNREGISTER: 66,
-  UNREGISTERED: 67,
-  INVOCATION: 68,
-  INTERRUPT: 69,
-  YIELD: 70,
-} as const;
+import { MessageType } from '../../lib/wamp/message-types.ts';
+
+/** Message type codes, as the router defines them. */
+export const T = MessageType;
 
 export type Msg = unknown[];
 type Pred = (m: Msg) => boolean;
