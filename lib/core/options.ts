@@ -77,6 +77,13 @@ function jsonValue(o: Dict, name: string): unknown {
 }
 
 export function publishOptions(o: Dict): PublishOptions {
+  // Most publishes carry no options at all.
+  let empty = true;
+  for (const _ in o) {
+    empty = false;
+    break;
+  }
+  if (empty) return {};
   onlyKnown(o, PUBLISH_KEYS, 'publish');
   const opts: PublishOptions = {
     acknowledge: bool(o, 'acknowledge'),

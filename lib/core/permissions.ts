@@ -35,10 +35,22 @@ export class Role {
       .sort((a, b) => b.rank - a.rank);
   }
 
+  /** Answers per levels array: parsed URIs are shared (see wampLevels), so hot topics hit this. */
+  private readonly cache = new WeakMap<readonly string[], PermissionConfig | null>();
+
   /** The permission governing `levels`, or undefined (deny). */
   lookup(levels: readonly string[]): PermissionConfig | undefined {
-    for (const p of this.perms) if (patternMatches(p.pattern, levels, false)) return p.config;
-    return undefined;
+    const hit = this.cache.get(levels);
+    if (hit !== undefined) return hit ?? undefined;
+    let found: PermissionConfig | null = null;
+    for (const p of this.perms) {
+      if (patternMatches(p.pattern, levels, false)) {
+        found = p.config;
+        break;
+      }
+    }
+    this.cache.set(levels, found);
+    return found ?? undefined;
   }
 
   allows(action: Action, levels: readonly string[]): boolean {

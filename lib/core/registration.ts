@@ -11,6 +11,11 @@ export interface Callee {
   once: boolean;
 }
 
+/** Module-level on purpose: a closure here is re-created (and, under tsx, renamed) on every call. */
+function isFree(c: Callee): boolean {
+  return c.concurrency === 0 || c.running < c.concurrency;
+}
+
 /** One call as the dealer tracks it, from CALL to its final RESULT or ERROR. */
 export interface CallRecord {
   caller: Session;
@@ -54,13 +59,13 @@ export class Registration {
   }
 
   hasFree(): boolean {
-    return this.callees.some((c) => c.concurrency === 0 || c.running < c.concurrency);
+    return this.callees.some(isFree);
   }
 
   /** The callee the policy picks among those with spare concurrency. */
   pick(): Callee | undefined {
     const list = this.callees;
-    const free = (c: Callee): boolean => c.concurrency === 0 || c.running < c.concurrency;
+    const free = isFree;
     switch (this.policy) {
       case 'single':
       case 'first':

@@ -9,14 +9,23 @@ function invalid(uri: string, why: string): RouterError {
   return new RouterError(ErrorUri.invalidUri, `invalid URI '${uri}': ${why}`);
 }
 
+// Parsed URIs of recent publishes and calls: the same few topics come back all the time. The arrays
+// are shared, so callers never mutate them.
+const levelCache = new Map<string, string[]>();
+const LEVEL_CACHE_MAX = 10_000;
+
 /** Levels of a concrete WAMP URI (topic or procedure). */
 export function wampLevels(uri: unknown): string[] {
   if (typeof uri !== 'string' || uri.length === 0) throw invalid(String(uri), 'must be a non-empty string');
+  const cached = levelCache.get(uri);
+  if (cached) return cached;
   const levels = uri.split('.');
   for (const level of levels) {
     if (level.length === 0) throw invalid(uri, 'empty component');
     if (!LOOSE_COMPONENT.test(level)) throw invalid(uri, 'whitespace or # in a component');
   }
+  if (levelCache.size >= LEVEL_CACHE_MAX) levelCache.clear();
+  levelCache.set(uri, levels);
   return levels;
 }
 

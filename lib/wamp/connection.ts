@@ -38,6 +38,9 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   /** Set while a CHALLENGE waits for AUTHENTICATE. */
   pendingAuth: PendingAuth | undefined;
   private goodbyeTimer: NodeJS.Timeout | undefined;
+  /** The EVENT frame-cache key (see event()) of the last subscription this connection got an event for. */
+  private frameKeySubscription = -1;
+  private frameKey = '';
 
   constructor(
     readonly ctx: WampGateContext,
@@ -173,7 +176,13 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
       return;
     }
     // Every subscriber of one subscription gets the same EVENT: encode it once per serializer.
-    const key = `wamp:${t.serializer.name}:${d.subscriptionId}`;
+    // The key is kept per connection: building it per event (and hashing the new string) was most
+    // of the fan-out cost.
+    if (d.subscriptionId !== this.frameKeySubscription) {
+      this.frameKeySubscription = d.subscriptionId;
+      this.frameKey = `wamp:${t.serializer.name}:${d.subscriptionId}`;
+    }
+    const key = this.frameKey;
     let frame = pub.frames.get(key) as Buffer | undefined;
     if (!frame) {
       frame = t.serializer.encode(this.eventMessage(d));

@@ -15,6 +15,8 @@ export interface BenchRow {
   p99?: number;
   /** rate ÷ the reference target's rate for the same scenario (kitsune/relay, kitsune/aedes...). */
   ratio?: number;
+  /** CPU time the server under test spent per unit (message, delivery, call), in microseconds. */
+  cpuUs?: number;
   note?: string;
 }
 
@@ -37,7 +39,8 @@ function fmtRate(n: number): string {
 
 /** Renders rows as an aligned text table. */
 export function formatTable(rows: readonly BenchRow[]): string {
-  const head = ['group', 'scenario', 'target', 'rate', 'unit', 'p50 ms', 'p99 ms', 'ratio', 'note'];
+  const withCpu = rows.some((r) => r.cpuUs !== undefined);
+  const head = ['group', 'scenario', 'target', 'rate', 'unit', 'p50 ms', 'p99 ms', 'ratio', ...(withCpu ? ['srv us/unit'] : []), 'note'];
   const body = rows.map((r) => [
     r.group,
     r.scenario,
@@ -47,9 +50,10 @@ export function formatTable(rows: readonly BenchRow[]): string {
     fmtNum(r.p50, 2),
     fmtNum(r.p99, 2),
     r.ratio === undefined ? '' : r.ratio.toFixed(2),
+    ...(withCpu ? [fmtNum(r.cpuUs, 2)] : []),
     r.note ?? '',
   ]);
-  const right = new Set([3, 5, 6, 7]);
+  const right = new Set([3, 5, 6, 7, ...(withCpu ? [8] : [])]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
   const line = (cells: string[]): string =>
     cells

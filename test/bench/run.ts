@@ -1,4 +1,4 @@
-// `npm run bench`: runs every bench module present (wamp, and mqtt and store when they exist) and
+// `npm run bench`: runs every bench module listed below that is present (wamp, mqtt, store...) and
 // prints one combined table.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -17,6 +17,7 @@ const modules: Module[] = [
   { file: 'mqtt.ts', exportName: 'benchMqtt' },
   { file: 'store.ts', exportName: 'benchStore' },
   { file: 'durable.ts', exportName: 'benchDurable' },
+  { file: 'mqtt-durable.ts', exportName: 'benchMqttDurable' },
   { file: 'hustmq.ts', exportName: 'benchHustmq' },
   { file: 'esub.ts', exportName: 'benchEsub' },
 ];

@@ -10,7 +10,8 @@
 // Environment knobs: BENCH_DURATION_MS, BENCH_WARMUP_MS, BENCH_ONLY (a substring of the scenario
 // names to keep, e.g. "rpc" or "websocket/json"), BENCH_SERVER_NODE_ARGS (extra node flags for the
 // kitsune child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_RELAY_NODE_ARGS (the same for
-// the relay child), BENCH_KITSUNE_ENTRY (another kitsune main.ts to run, e.g. a copy for an A/B run).
+// the relay child), BENCH_KITSUNE_ENTRY (another kitsune main.ts to run, e.g. a copy for an A/B run),
+// BENCH_FLUSH_EVERY (client writes per syscall, default 32).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
