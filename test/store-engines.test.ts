@@ -685,6 +685,16 @@ function engineSuite(engine: Engine): void {
     const ids: number[] = [];
     for (let i = 0; i < 5; i++) ids.push(await store.enqueueMqtt(R, 'c', enc(`m${i}`)));
     t.deepEqual([...ids].sort((a, b) => a - b), ids);
+    // peek reads without removing
+    t.deepEqual(
+      (await store.peekMqtt(R, 'c', 2)).map((m) => [m.id, dec(m.value)]),
+      [
+        [ids[0], 'm0'],
+        [ids[1], 'm1'],
+      ],
+    );
+    t.is((await store.peekMqtt(R, 'c')).length, 5);
+    t.deepEqual(await store.peekMqtt(R, 'other'), []);
     const first = await store.drainMqtt(R, 'c', 2);
     t.deepEqual(
       first.map((m) => [m.id, dec(m.value)]),

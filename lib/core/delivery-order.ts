@@ -16,9 +16,12 @@ export class DeliveryOrder {
     return result;
   }
 
-  /** Runs `deliver` now if nothing is waiting, else after what is. */
-  now(deliver: () => void): void {
-    if (this.waiting === 0) deliver();
-    else void this.after(Promise.resolve(), deliver);
+  /** Runs `deliver` now if nothing is waiting (undefined), else after what is (settles once it ran). */
+  now(deliver: () => void): Promise<void> | undefined {
+    if (this.waiting === 0) {
+      deliver();
+      return undefined;
+    }
+    return this.after(Promise.resolve(), deliver);
   }
 }

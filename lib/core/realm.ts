@@ -85,10 +85,10 @@ export class Realm {
     this.meta.left(session);
   }
 
-  authorize(session: Session, action: Action, levels: readonly string[], uri: string): void {
+  authorize(session: Session, action: Action, levels: readonly string[], uri?: string): void {
     const role = this.roles.get(session.authrole);
     if (!role || !role.allows(action, levels)) {
-      throw new RouterError(ErrorUri.notAuthorized, `session is not authorized to ${action} '${uri}'`);
+      throw new RouterError(ErrorUri.notAuthorized, `session is not authorized to ${action} '${uri ?? levels.join('.')}'`);
     }
   }
 
@@ -163,15 +163,16 @@ export class Realm {
   }
 
   async publish(session: Session, topic: string[], payload: Payload, options: PublishOptions): Promise<number> {
-    const uri = topic.join('.');
-    this.authorize(session, 'publish', topic, uri);
-    if (topic[0] === 'wamp') throw new RouterError(ErrorUri.invalidUri, `topic '${uri}' is reserved for the router`);
+    this.authorize(session, 'publish', topic);
+    if (topic[0] === 'wamp') throw new RouterError(ErrorUri.invalidUri, `topic '${topic.join('.')}' is reserved for the router`);
     return publishBound(this, topic, payload, options, session) ?? this.routePublication(topic, payload, options, session);
   }
 
   /**
    * Routes a publication (from a session, a testament or the router itself). Resolves with its id
-   * once it is committed (retained, conditional and history writes) and delivered.
+   * once it is committed (retained, conditional and history writes), delivered, and the store
+   * writes its deliveries started (Publication.commits: MQTT offline queues, in-flight state) are
+   * committed too.
    */
   routePublication(topic: string[], payload: Payload, options: PublishOptions, from: Session | undefined): Promise<number> {
     const disclose = from !== undefined && (options.discloseMe === true || this.discloses(from, 'publisher', topic));
@@ -188,11 +189,11 @@ export class Realm {
     };
     if (options.retain || options.when !== undefined || options.will !== undefined) {
       publication.retain = true;
-      return this.retention.write(from?.id, publication, options).then(() => publication.id);
+      return this.retention.write(from?.id, publication, options).then(() => committed(publication));
     }
-    if (this.history.keeps(topic)) return this.order.after(this.history.append(publication), () => void this.broker.publish(publication, options)).then(() => publication.id);
-    this.order.now(() => this.broker.publish(publication, options));
-    return Promise.resolve(publication.id);
+    if (this.history.keeps(topic)) return this.order.after(this.history.append(publication), () => void this.broker.publish(publication, options)).then(() => committed(publication));
+    const later = this.order.now(() => this.broker.publish(publication, options));
+    return later ? later.then(() => committed(publication)) : committed(publication);
   }
 
   /** Retained writes are delivered through here once committed (and kept in history if a rule says so). */
@@ -263,6 +264,14 @@ export class Realm {
   private discloses(session: Session, what: 'caller' | 'publisher', levels: readonly string[]): boolean {
     return this.roles.get(session.authrole)?.lookup(levels)?.disclose?.[what] === true;
   }
+}
+
+/** The publication's id, once the store writes its deliveries started (Publication.commits) are committed. */
+function committed(publication: Publication): Promise<number> {
+  const commits = publication.commits;
+  if (commits === undefined) return Promise.resolve(publication.id);
+  publication.commits = undefined;
+  return (commits.length === 1 ? (commits[0] as Promise<unknown>) : Promise.all(commits)).then(() => publication.id);
 }
 
 /** Levels used to check a pattern against permissions: wildcards as empty levels. */

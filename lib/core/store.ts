@@ -274,6 +274,8 @@ export interface Store {
   enqueueMqtt(realm: string, clientId: string, message: Uint8Array, maxQueued?: number): Promise<number>;
   /** Removes and returns the oldest queued messages (all, or at most `limit`), oldest first. */
   drainMqtt(realm: string, clientId: string, limit?: number): Promise<MqttQueued[]>;
+  /** The oldest queued messages (all, or at most `limit`), oldest first, without removing them. */
+  peekMqtt(realm: string, clientId: string, limit?: number): Promise<MqttQueued[]>;
   /** Creates or replaces the in-flight state of one packet id (keeps its original position). */
   putInflight(realm: string, clientId: string, packetId: number, state: Uint8Array): Promise<void>;
   deleteInflight(realm: string, clientId: string, packetId: number): Promise<boolean>;

@@ -104,6 +104,12 @@ export interface Publication {
   headers?: PublicationHeaders;
   /** Encoded frames cached per gate-chosen key, so fan-out encodes once per subscription and serializer. */
   frames: Map<string, unknown>;
+  /**
+   * Store writes that live deliveries of this publication started and that must be committed
+   * before the publish is acknowledged (e.g. an MQTT persistent session's offline queue append).
+   * A gate's Peer.event pushes here; core awaits and clears the list when the routing completes.
+   */
+  commits?: Promise<unknown>[];
 }
 
 /** One event delivered to one subscriber through one subscription. */

@@ -94,6 +94,11 @@ export function publishErrorCode(err: unknown): number {
   }
 }
 
+/** The store (not the client) made the operation fail: nothing must be acknowledged as done. */
+export function isStoreFailure(err: unknown): boolean {
+  return !(err instanceof RouterError) || err.uri === ErrorUri.storeFailed;
+}
+
 /** Reason code for a core error raised while subscribing (SUBACK entry). */
 export function subscribeErrorCode(err: unknown): number {
   if (!(err instanceof RouterError)) return RC.unspecified;

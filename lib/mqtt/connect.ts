@@ -1,5 +1,6 @@
 // CONNECT: protocol level, v5 properties, will, client id, realm and authentication, session
 // takeover / resumption / clean start, CONNACK, then retransmission of unacknowledged messages.
+// With a store, a persistent session (clean session off / v5 session expiry > 0) is journaled.
 import { randomUUID } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import type { IConnectPacket } from 'mqtt-packet';
@@ -9,7 +10,7 @@ import { authenticate } from './authenticate.ts';
 import { attachErrorCode, connackV3, MqttError, RC, V3, type ProtocolVersion } from './codes.ts';
 import type { Connection } from './connection.ts';
 import { MQTT_MAX_PACKET } from './frame.ts';
-import { MqttPeer } from './peer.ts';
+import { attachSession } from './peer.ts';
 import { headersFrom, ownBytes } from './props.ts';
 import { MqttSession, NEVER_EXPIRES, type Will } from './session-state.ts';
 
@@ -75,6 +76,8 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
     } else return refuse(conn, RC.clientIdNotValid, V3.identifierRejected, 'empty client identifier with a persistent session');
   }
   conn.clientId = clientId;
+  // U+0000 is not allowed in MQTT strings (MQTT-1.5.4-2); the session store relies on it.
+  if (clientId.includes('\u0000')) return refuse(conn, RC.clientIdNotValid, V3.identifierRejected, 'client identifier contains U+0000');
 
   const auth = authenticate(gate.router, gate.options.defaultRealm, clientId, packet.username, packet.password);
   if (!('realm' in auth)) return refuse(conn, auth.v5, auth.v3, auth.message);
@@ -84,6 +87,25 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
     if (!role || !role.allows('publish', will.topic) || will.topic[0] === 'wamp') {
       return refuse(conn, RC.notAuthorized, V3.notAuthorized, `not authorized to publish the will on '${will.topic.join('/')}'`);
     }
+  }
+
+  // A realm created after the gate started (autoCreateRealms): its stored sessions come first.
+  const persistence = gate.persistence;
+  if (persistence && !persistence.restored(realm.name)) {
+    conn.hold();
+    persistence.restoreRealm(realm.name).then(
+      () => {
+        if (conn.state !== 'connecting') return;
+        try {
+          handleConnect(conn, packet);
+        } catch (err) {
+          return conn.protocolFailure(err instanceof MqttError ? err.code : RC.unspecified, err instanceof Error ? err.message : String(err));
+        }
+        conn.release();
+      },
+      () => refuse(conn, RC.serverUnavailable, V3.serverUnavailable, 'stored sessions could not be read'),
+    );
+    return;
   }
 
   const requested = v5 ? (props.sessionExpiryInterval ?? 0) : cleanStart ? 0 : NEVER_EXPIRES;
@@ -103,17 +125,12 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
     existing?.end();
     session = new MqttSession(realm.name, clientId, gate.sessionEnv);
     try {
-      session.core = gate.router.attach(
-        realm.name,
-        {
-          authid: auth.authid,
-          authrole: auth.authrole,
-          authmethod: auth.authmethod,
-          authprovider: 'static',
-          protocol: 'mqtt',
-          transport: { kind: conn.transport.kind, peer: conn.transport.remote, clientId, protocolVersion: version },
-        },
-        new MqttPeer(session, (o, m) => gate.logger.warn(o, m)),
+      attachSession(
+        gate.router,
+        session,
+        { authid: auth.authid, authrole: auth.authrole, authmethod: auth.authmethod, authprovider: 'static' },
+        { kind: conn.transport.kind, peer: conn.transport.remote, clientId, protocolVersion: version },
+        (o, m) => gate.logger.warn(o, m),
       );
     } catch (err) {
       const code = attachErrorCode(err);
@@ -149,4 +166,14 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
   conn.opened(keepalive);
   session.attach(conn, present);
   session.will = will;
+  if (persistence) {
+    if (expiry > 0) {
+      session.journal ??= persistence.journal(session, !present);
+      void session.journal.saveRecord();
+    } else if (session.journal) {
+      // Resumed with session expiry 0: it now ends with this connection and is no longer stored.
+      session.journal.erase();
+      session.journal = undefined;
+    }
+  }
 }

@@ -1,7 +1,9 @@
 // One client connection: framing and parsing, the error boundary around every handler, keep alive,
 // topic aliases, and the write path (corked for the rest of the tick, bounded by the router's
 // send-buffer limits: past the soft limit QoS 0 messages are dropped and counted, past the hard
-// limit the client is disconnected). Implements the Link a session sends through.
+// limit the client is disconnected). Implements the Link a session sends through. Packets that
+// arrive while stored sessions are being restored (gate start, or a CONNECT into a realm not yet
+// restored) are held until that is done.
 import mqttPacket, { type Packet, type PacketCmd } from 'mqtt-packet';
 import { MqttError, RC, type ProtocolVersion } from './codes.ts';
 import type { Closable, GateContext } from './context.ts';
@@ -59,6 +61,8 @@ export class Connection implements Link, Closable {
   private readonly acks: { packet: Packet | undefined }[] = [];
   private keepaliveMs = 0;
   private lastSeen = Date.now();
+  /** Frames held while stored sessions are restored (CONNECT must find them). */
+  private held: Buffer[] | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
 
@@ -77,6 +81,7 @@ export class Connection implements Link, Closable {
     );
     gate.connections.add(this);
     gate.stats.connections++;
+    if (gate.restoring) this.held = [];
     this.timer = setTimeout(() => this.abort('no CONNECT in time'), gate.options.connectTimeoutMs);
     this.timer.unref();
   }
@@ -97,6 +102,27 @@ export class Connection implements Link, Closable {
 
   // --- input -----------------------------------------------------------------------------------
 
+  /** Holds the packets that follow until release() (stored sessions are being restored). */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Restoring finished: held packets are handled now, in order. */
+  release(): void {
+    const held = this.held;
+    this.held = undefined;
+    if (!held) return;
+    for (let i = 0; i < held.length; i++) {
+      const again = this.held as Buffer[] | undefined;
+      if (again) {
+        // held again while replaying: keep the rest, in order
+        again.unshift(...held.slice(i));
+        return;
+      }
+      this.onFrame(held[i] as Buffer);
+    }
+  }
+
   private onData(chunk: Buffer): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.lastSeen = Date.now();
@@ -109,6 +135,10 @@ export class Connection implements Link, Closable {
 
   private onFrame(frame: Buffer): void {
     if (this.state !== 'connecting' && this.state !== 'open') return;
+    if (this.held) {
+      this.held.push(frame);
+      return;
+    }
     const type = (frame[0] as number) >> 4;
     if (this.state === 'connecting') {
       if (type !== 1) return this.abort(`first packet is not CONNECT (type ${type})`);
@@ -185,6 +215,12 @@ export class Connection implements Link, Closable {
     this.gate.stats.badInput++;
     this.gate.logger.warn({ ...this.log, reasonCode: code }, `MQTT connection closed: ${message}`);
     this.disconnect(code, message);
+  }
+
+  /** A store write the client's request depends on failed: nothing is acknowledged, the client is disconnected. */
+  storeFailure(what: string, err: unknown): void {
+    (this.gate.logger.error ?? this.gate.logger.warn)({ ...this.log, err: String((err as Error)?.message ?? err) }, `MQTT client disconnected: ${what} could not be stored`);
+    this.disconnect(RC.unspecified, `${what} could not be stored`);
   }
 
   private internalError(err: unknown): void {

@@ -1,7 +1,7 @@
 // What connections and packet handlers share: the router, the gate's options, its logger, the
 // session registry and the counters. Implemented by the gate in index.ts.
 import type { Router } from '../core/router.ts';
-import type { SessionEnv, SessionRegistry } from './session-state.ts';
+import type { SessionEnv, SessionPersistence, SessionRegistry } from './session-state.ts';
 
 export type LogFn = (obj: object, msg?: string) => void;
 
@@ -66,6 +66,8 @@ export interface GateStats {
 export interface Closable {
   /** Server shutdown: v5 DISCONNECT 0x8B, then close. */
   shutdown(): void;
+  /** Stored sessions are restored: input held meanwhile is handled. */
+  release(): void;
   destroy(): void;
   readonly closed: Promise<void>;
 }
@@ -79,4 +81,8 @@ export interface GateContext {
   readonly connections: Set<Closable>;
   readonly sessionEnv: SessionEnv;
   readonly closing: boolean;
+  /** Store-backed persistent sessions; undefined when the router has no store. */
+  readonly persistence: SessionPersistence | undefined;
+  /** True while stored sessions are being restored at start (connections hold their input). */
+  readonly restoring: boolean;
 }

@@ -1,6 +1,7 @@
 // The MQTT gate: MQTT 3.1, 3.1.1 and 5.0 clients join the router's realms over TCP (or a socket
 // sniffed on the shared port) and over WebSocket. The server wires these entry points to its
-// listeners; everything protocol-specific lives in this folder, on top of lib/core only.
+// listeners; everything protocol-specific lives in this folder, on top of lib/core only. When the
+// router has a store, persistent sessions are stored and restored at start (session-store.ts).
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Router } from '../core/router.ts';
@@ -9,6 +10,7 @@ import type { Closable, GateContext, GateStats, Logger, MqttGateOptions, Resolve
 import { MQTT_MAX_PACKET } from './frame.ts';
 import { handlers } from './handlers.ts';
 import { MemorySessionRegistry, NEVER_EXPIRES, type SessionEnv, type SessionRegistry } from './session-state.ts';
+import { SessionStore } from './session-store.ts';
 import { StreamTransport, WebSocketTransport, type Transport } from './transport.ts';
 
 export type { GateStats, Logger, MqttGateOptions } from './context.ts';
@@ -25,6 +27,11 @@ export interface MqttGate {
   readonly stats: Readonly<GateStats>;
   /** Live MQTT sessions (connected or persistent-offline). */
   readonly sessions: SessionRegistry;
+  /**
+   * Settles once the sessions stored by an earlier run are restored (at once without a store);
+   * rejects when the store cannot be read. Connections accepted meanwhile wait for it.
+   */
+  readonly ready: Promise<void>;
 }
 
 const silent: Logger = { warn() {}, info() {}, debug() {} };
@@ -45,6 +52,9 @@ class Gate implements MqttGate, GateContext {
     slowConsumers: 0,
   };
   readonly sessionEnv: SessionEnv;
+  readonly persistence: SessionStore | undefined;
+  readonly ready: Promise<void>;
+  restoring = false;
   closing = false;
 
   constructor(
@@ -72,6 +82,29 @@ class Gate implements MqttGate, GateContext {
       },
       warn: (o, m) => this.logger.warn(o, m),
     };
+    const store = router.store;
+    if (!store) {
+      this.persistence = undefined;
+      this.ready = Promise.resolve();
+      return;
+    }
+    this.persistence = new SessionStore(this);
+    this.restoring = true;
+    this.ready = this.persistence.restore().then(
+      (n) => {
+        this.restoring = false;
+        if (n > 0) this.logger.info({ sessions: n }, 'MQTT persistent sessions restored');
+        for (const c of [...this.connections]) c.release();
+      },
+      (err: unknown) => {
+        this.restoring = false;
+        const message = `MQTT sessions could not be restored from the ${store.kind} store: ${err instanceof Error ? err.message : String(err)}`;
+        (this.logger.error ?? this.logger.warn)({ err: String(err) }, message);
+        for (const c of [...this.connections]) c.destroy();
+        throw new Error(message);
+      },
+    );
+    this.ready.catch(() => {}); // the server awaits it; an embedding without one just sees the log
   }
 
   get sessions(): SessionRegistry {
@@ -106,8 +139,10 @@ class Gate implements MqttGate, GateContext {
   async close(): Promise<void> {
     if (this.closing) return this.waitClosed();
     this.closing = true;
-    // Sessions end with the server (they are kept in memory): wills still pending are published
-    // first, while the other clients can still receive them; then everyone is disconnected.
+    await this.ready.catch(() => {});
+    // Sessions end with the server (a stored one stays in the store, restored at the next start):
+    // wills still pending are published first, while the other clients can still receive them;
+    // then everyone is disconnected.
     const sessions = this.registry.all();
     for (const s of sessions) {
       try {
@@ -119,7 +154,7 @@ class Gate implements MqttGate, GateContext {
     for (const c of [...this.connections]) c.shutdown();
     for (const s of sessions) {
       try {
-        s.end();
+        s.suspend();
       } catch (err) {
         this.logger.warn({ clientId: s.clientId, err: String(err) }, 'session end on shutdown failed');
       }

@@ -1,8 +1,12 @@
 // The MQTT side of core's Peer port: each delivery becomes a PUBLISH at
 // min(subscriber QoS, publication QoS). Encoded PUBLISH packets are cached on the publication
-// (publication.frames), so a fan-out to many MQTT subscribers encodes each variant once.
+// (publication.frames), so a fan-out to many MQTT subscribers encodes each variant once. A live
+// delivery that a persistent session writes to the store (offline queue, in-flight state) hands
+// that write to core through publication.commits, so the publisher is acknowledged after it.
 import { ErrorUri } from '../core/errors.ts';
 import { Payload } from '../core/payload.ts';
+import type { Router } from '../core/router.ts';
+import type { SessionIdentity } from '../core/session.ts';
 import type { Dict, EventDelivery, InterruptMode, Peer, Publication, QoS, ResultDetails } from '../core/types.ts';
 import { RC, type ProtocolVersion } from './codes.ts';
 import { encodePublish, type PublishFrame, type PublishProperties } from './encode.ts';
@@ -21,7 +25,7 @@ export class MqttPeer implements Peer {
       if (expiresAt !== undefined && expiresAt <= Date.now()) return;
       const info = d.subscriber;
       const qos = (info.qos < pub.qos ? info.qos : pub.qos) as QoS;
-      this.session.deliver({
+      const stored = this.session.deliver({
         pub,
         qos,
         retain: d.retained || (info.retainAsPublished && pub.retain),
@@ -29,6 +33,8 @@ export class MqttPeer implements Peer {
         packetId: 0,
         state: 'publish',
       });
+      // Retained replays on subscribe are not part of anyone's publish.
+      if (stored !== undefined && !d.retained) (pub.commits ??= []).push(stored);
     } catch (err) {
       this.warn({ clientId: this.session.clientId, err: String(err) }, 'MQTT delivery failed');
     }
@@ -51,7 +57,9 @@ export class MqttPeer implements Peer {
 
   kill(reason: string, message: string): void {
     try {
-      this.session.kill(reason === ErrorUri.systemShutdown ? RC.serverShuttingDown : RC.administrativeAction, message);
+      // A shutdown keeps a persistent session's stored state; any other kill ends the session.
+      const shutdown = reason === ErrorUri.systemShutdown;
+      this.session.kill(shutdown ? RC.serverShuttingDown : RC.administrativeAction, message, shutdown);
     } catch (err) {
       this.warn({ clientId: this.session.clientId, err: String(err) }, 'MQTT session kill failed');
     }
@@ -60,6 +68,14 @@ export class MqttPeer implements Peer {
   bufferedBytes(): number {
     return this.session.link?.buffered() ?? 0;
   }
+}
+
+/** Who a session is, as the gate authenticated it (kept with a stored session). */
+export type MqttIdentity = Pick<SessionIdentity, 'authid' | 'authrole' | 'authmethod' | 'authprovider'>;
+
+/** Attaches the core session of an MQTT session (new at CONNECT, or restored from the store). Throws like Router.attach. */
+export function attachSession(router: Router, session: MqttSession, identity: MqttIdentity, transport: Dict, warn: (obj: object, msg: string) => void): void {
+  session.core = router.attach(session.realm, { ...identity, protocol: 'mqtt', transport }, new MqttPeer(session, warn));
 }
 
 /** The MQTT topic name of a publication, cached on it. */

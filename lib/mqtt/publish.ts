@@ -1,11 +1,14 @@
 // Inbound PUBLISH: topic alias, topic validation, receive-maximum accounting, payload format check,
 // routing through core, then PUBACK (QoS 1) or PUBREC (QoS 2, exactly once: the packet id is kept
-// until PUBREL and a duplicate is acknowledged without being routed again).
+// until PUBREL and a duplicate is acknowledged without being routed again). The acknowledgement
+// waits for everything the publish made durable: retained and history writes, offline-queue and
+// in-flight writes of persistent subscribers (core's publish promise covers those), and for a
+// persistent publisher's QoS 2 the stored packet id, so exactly once holds across a restart.
 import { isUtf8 } from 'node:buffer';
 import type { IPublishPacket } from 'mqtt-packet';
 import { Payload } from '../core/payload.ts';
 import { mqttLevels } from '../core/topic.ts';
-import { MqttError, publishErrorCode, RC } from './codes.ts';
+import { isStoreFailure, MqttError, publishErrorCode, RC } from './codes.ts';
 import type { Connection } from './connection.ts';
 import { headersFrom, ownBytes } from './props.ts';
 
@@ -69,17 +72,31 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   }
   const slot = conn.reserveAck();
   const cmd = qos === 1 ? 'puback' : 'pubrec';
+  let done: Promise<unknown> = result;
   if (qos === 1) conn.pendingQos1++;
-  else session.inboundQos2.add(id);
-  result.then(
+  else {
+    session.inboundQos2.add(id);
+    const held = session.journal?.inboundHeld(id);
+    if (held) done = Promise.all([result, held]);
+  }
+  done.then(
     () => {
       if (qos === 1) conn.pendingQos1--;
       conn.settleAck(slot, { cmd, messageId: id, reasonCode: RC.success });
     },
     (err: unknown) => {
+      // 3.1.1 cannot refuse a publish: rather than acknowledge what was not stored, disconnect
+      // (the client publishes again after reconnecting, and that copy must be routed: the QoS 2
+      // packet id is forgotten).
+      if (!v5 && isStoreFailure(err)) {
+        if (qos === 1) conn.pendingQos1--;
+        else if (session.inboundQos2.delete(id)) void session.journal?.inboundReleased(id);
+        conn.storeFailure('a publish', err);
+        return;
+      }
       if (qos === 1) conn.pendingQos1--;
       // A v5 PUBREC with a failure code ends the exchange; 3.1.1 still expects PUBREL → PUBCOMP.
-      else if (v5) session.inboundQos2.delete(id);
+      else if (v5 && session.inboundQos2.delete(id)) void session.journal?.inboundReleased(id);
       conn.gate.logger.debug({ ...conn.log, topic, err: String(err) }, 'publish refused');
       conn.settleAck(slot, { cmd, messageId: id, reasonCode: publishErrorCode(err), properties: conn.reason(String((err as Error)?.message ?? err)) });
     },

@@ -1,6 +1,6 @@
 // PUBREL: the client releases an inbound QoS 2 message; the packet id is forgotten and PUBCOMP
 // answers. For an unknown id the spec prescribes PUBCOMP 0x92 (v5) / a plain PUBCOMP (3.1.1):
-// the connection stays open.
+// the connection stays open. A persistent session sends PUBCOMP once the release is stored.
 import type { IPubrelPacket } from 'mqtt-packet';
 import { MqttError, RC } from './codes.ts';
 import type { Connection } from './connection.ts';
@@ -10,7 +10,9 @@ export function handlePubrel(conn: Connection, packet: IPubrelPacket): void {
   if (!session) throw new MqttError(RC.protocolError, 'PUBREL before CONNECT');
   const id = packet.messageId ?? 0;
   if (session.inboundQos2.delete(id)) {
-    conn.send({ cmd: 'pubcomp', messageId: id, reasonCode: RC.success });
+    const released = session.journal?.inboundReleased(id);
+    if (!released) conn.send({ cmd: 'pubcomp', messageId: id, reasonCode: RC.success });
+    else released.then(() => conn.send({ cmd: 'pubcomp', messageId: id, reasonCode: RC.success }), (err: unknown) => conn.storeFailure('a QoS 2 release', err));
     return;
   }
   conn.gate.logger.debug({ ...conn.log, packetId: id }, 'PUBREL for an unknown packet id');

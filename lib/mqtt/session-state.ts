@@ -2,6 +2,8 @@
 // v5 session expiry) and keeps the core session attached meanwhile, so subscriptions stay live
 // and QoS 1/2 messages queue while the client is away. Holds the outbound in-flight window, the
 // packet id allocator, the inbound QoS 2 ids awaiting PUBREL, the offline queue and the will.
+// When the router has a store, a persistent session writes each change through its journal
+// (SessionJournal, implemented in session-store.ts); without one, it lives in memory only.
 import type { Subscription } from '../core/broker.ts';
 import type { Payload } from '../core/payload.ts';
 import type { Session } from '../core/session.ts';
@@ -18,6 +20,8 @@ export interface Outbound {
   subscriptionIdentifier?: number;
   packetId: number;
   state: 'publish' | 'pubrel';
+  /** Session-local sequence number, assigned when the journal first stores the message. */
+  seq?: number;
 }
 
 /** What a session needs from the connection currently serving it (implemented by Connection). */
@@ -46,6 +50,47 @@ export interface Will {
 export interface SubscriptionEntry {
   record: MqttSubscriptionRecord;
   sub: Subscription;
+}
+
+/**
+ * Write-through of a persistent session's state to the Store (session-store.ts). Present only
+ * when the router has a store and the session outlives its connection. Calls come in the order
+ * the state changes, and the store applies them in that order. A returned promise settles once
+ * that write is committed and rejects when the store fails; the journal logs failures itself, so
+ * a caller that does not wait for the write may drop the promise.
+ */
+export interface SessionJournal {
+  /** The session record: subscriptions, expiry, protocol level, disconnect time, identity. */
+  saveRecord(): Promise<void>;
+  /**
+   * A QoS 1/2 message appended to the offline queue (client away or its window full); `full`:
+   * the session dropped its oldest queued message to make room, so the store trims it too.
+   */
+  queued(out: Outbound, full: boolean): Promise<unknown>;
+  /** A QoS 1/2 message sent: in flight under out.packetId until acknowledged. */
+  sent(out: Outbound): Promise<unknown>;
+  /** The `count` oldest queued messages left the queue (called after their sent()). */
+  dequeued(count: number): void;
+  /** PUBREC received: only the packet id stays in flight (PUBREL sent). */
+  released(out: Outbound): void;
+  /** The flow of an outbound packet id ended (PUBACK, PUBCOMP, failed PUBREC, dropped). */
+  completed(packetId: number): void;
+  /** An inbound QoS 2 packet id is held until PUBREL (exactly once across restarts)... */
+  inboundHeld(packetId: number): Promise<unknown>;
+  /** ...and released by it. */
+  inboundReleased(packetId: number): Promise<unknown>;
+  /** The session ended: its record, queue and in-flight state are deleted. */
+  erase(): void;
+}
+
+/** Store-backed persistent sessions of a gate (session-store.ts). */
+export interface SessionPersistence {
+  /** `fresh`: a new session, so state a previous one under this client id left is erased first. */
+  journal(session: MqttSession, fresh: boolean): SessionJournal;
+  /** Whether the realm's stored sessions are restored (realms created after the gate started are not, at first). */
+  restored(realm: string): boolean;
+  /** Restores the realm's stored sessions (once; later calls share the first). */
+  restoreRealm(realm: string): Promise<number>;
 }
 
 /** What a session needs from the gate. */
@@ -103,6 +148,8 @@ export class MqttSession {
   protocolVersion: ProtocolVersion = 4;
   /** Will of the current (or last, while its delay runs) connection. */
   will: Will | undefined;
+  /** Write-through to the store; undefined without a store or for a session that ends with its connection. */
+  journal: SessionJournal | undefined;
   ended = false;
   disconnectedAt: number | undefined;
   private queue: Outbound[] = [];
@@ -121,17 +168,20 @@ export class MqttSession {
     return this.queue.length - this.qhead;
   }
 
-  /** A delivery from core (through the peer). */
-  deliver(out: Outbound): void {
-    if (this.ended) return;
+  /**
+   * A delivery from core (through the peer). Returns the store write it caused (persistent
+   * sessions only), which the publisher's acknowledgement waits for.
+   */
+  deliver(out: Outbound): Promise<unknown> | undefined {
+    if (this.ended) return undefined;
     const link = this.link;
     if (out.qos === 0) {
       if (link) link.sendPublish(out, false);
       else this.env.dropped('offlineQos0');
-      return;
+      return undefined;
     }
-    if (link && this.queued === 0 && this.inflight.size < link.receiveMaximum) this.sendNew(link, out);
-    else this.enqueue(out);
+    if (link && this.queued === 0 && this.inflight.size < link.receiveMaximum) return this.sendNew(link, out);
+    return this.enqueue(out);
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) received: the message is done. */
@@ -140,6 +190,7 @@ export class MqttSession {
     if (!out) return false;
     if (expect === 'puback' ? out.qos !== 1 : out.state !== 'pubrel') return false;
     this.inflight.delete(packetId);
+    this.journal?.completed(packetId);
     this.pump();
     return true;
   }
@@ -150,11 +201,14 @@ export class MqttSession {
     if (!out || out.qos !== 2) return 'unknown';
     if (failed) {
       this.inflight.delete(packetId);
+      this.journal?.completed(packetId);
       this.pump();
       return 'done';
     }
+    if (out.state === 'pubrel') return 'pubrel';
     out.state = 'pubrel';
     out.pub = undefined;
+    this.journal?.released(out);
     return 'pubrel';
   }
 
@@ -170,7 +224,10 @@ export class MqttSession {
       for (const out of [...this.inflight.values()]) {
         if (this.link !== link) return;
         if (out.state === 'pubrel') link.sendPubrel(out.packetId);
-        else if (!link.sendPublish(out, true)) this.inflight.delete(out.packetId);
+        else if (!link.sendPublish(out, true)) {
+          this.inflight.delete(out.packetId);
+          this.journal?.completed(out.packetId);
+        }
       }
     } else {
       this.inflight.clear();
@@ -191,6 +248,7 @@ export class MqttSession {
       this.end();
       return;
     }
+    void this.journal?.saveRecord();
     const will = this.will;
     if (will) {
       if (will.delayMs <= 0) this.publishWill();
@@ -207,12 +265,46 @@ export class MqttSession {
     link.disconnect(code, 'session taken over by another connection');
   }
 
-  /** The router closes this session (meta kill, shutdown): disconnect, will, end. */
-  kill(code: number, message: string): void {
+  /**
+   * The router closes this session: disconnect, will, end. A meta kill ends it for good; a
+   * shutdown (`suspend`) keeps its stored state for the next start.
+   */
+  kill(code: number, message: string, suspend = false): void {
     const link = this.link;
+    if (suspend) this.suspend();
     this.link = undefined;
     link?.disconnect(code, message);
     this.end();
+  }
+
+  /**
+   * The server stops: the session leaves with it, but its stored state stays and is restored at
+   * the next start (as offline since now, when it was connected). Without a journal: end().
+   */
+  suspend(): void {
+    const journal = this.journal;
+    this.journal = undefined;
+    if (journal && !this.ended && this.link) {
+      this.link = undefined;
+      this.disconnectedAt = Date.now();
+      void journal.saveRecord();
+    }
+    this.end();
+  }
+
+  /**
+   * Restored from the store without a connection: in-flight, inbound QoS 2 and queued state as
+   * stored (nothing is journaled again), offline since `since`, expiring its interval after that.
+   */
+  restore(inflight: readonly Outbound[], inbound: readonly number[], queue: Outbound[], since: number): void {
+    for (const out of inflight) this.inflight.set(out.packetId, out);
+    for (const id of inbound) this.inboundQos2.add(id);
+    this.queue = queue;
+    this.qhead = 0;
+    this.disconnectedAt = since;
+    if (this.expiryInterval !== NEVER_EXPIRES) {
+      this.expiryTimer = longTimer(() => this.end(), Math.max(0, since + this.expiryInterval * 1000 - Date.now()), this.env.warn);
+    }
   }
 
   /** Publishes the pending will now (session end, server shutdown). */
@@ -231,9 +323,12 @@ export class MqttSession {
     }
   }
 
-  /** Ends the session: will (if still pending), core session left, state dropped. */
+  /** Ends the session: will (if still pending), core session left, state dropped (also from the store). */
   end(): void {
     if (this.ended) return;
+    const journal = this.journal;
+    this.journal = undefined;
+    journal?.erase();
     this.expiryTimer?.cancel();
     this.expiryTimer = undefined;
     this.publishWill();
@@ -250,7 +345,14 @@ export class MqttSession {
 
   /** Forgets a subscription core ended on its own (meta API). */
   forget(subscriptionId: number): void {
-    for (const [filter, e] of this.subs) if (e.sub.id === subscriptionId) this.subs.delete(filter);
+    let changed = false;
+    for (const [filter, e] of this.subs) {
+      if (e.sub.id === subscriptionId) {
+        this.subs.delete(filter);
+        changed = true;
+      }
+    }
+    if (changed) void this.journal?.saveRecord();
   }
 
   /** The persistable part, in the Store's MQTT session record shape (seam for lib/core/store.ts). */
@@ -267,11 +369,16 @@ export class MqttSession {
   pump(): void {
     const link = this.link;
     if (!link) return;
+    let moved = 0;
     while (this.qhead < this.queue.length && this.inflight.size < link.receiveMaximum && this.link === link) {
       const out = this.queue[this.qhead] as Outbound;
       this.queue[this.qhead++] = undefined as unknown as Outbound;
-      this.sendNew(link, out);
+      moved++;
+      void this.sendNew(link, out);
     }
+    // In the store: put in flight first, then dequeue — a crash between the two leaves a
+    // duplicate that the restore recognizes by its sequence number, never a loss.
+    if (moved > 0) this.journal?.dequeued(moved);
     if (this.qhead > 0 && this.qhead === this.queue.length) {
       this.queue = [];
       this.qhead = 0;
@@ -281,31 +388,36 @@ export class MqttSession {
     }
   }
 
-  private sendNew(link: Link, out: Outbound): void {
+  private sendNew(link: Link, out: Outbound): Promise<unknown> | undefined {
+    if (out.pub === undefined) return undefined; // a stored message that could not be decoded
     const id = this.ids.next(this.inflight);
-    if (id === undefined) {
-      this.enqueue(out);
-      return;
-    }
+    if (id === undefined) return this.enqueue(out);
     out.packetId = id;
     out.state = 'publish';
     this.inflight.set(id, out);
-    if (!link.sendPublish(out, false)) this.inflight.delete(id);
+    if (!link.sendPublish(out, false)) {
+      this.inflight.delete(id);
+      return undefined;
+    }
+    return this.journal?.sent(out);
   }
 
-  private enqueue(out: Outbound): void {
-    if (this.queued >= this.env.maxQueued) {
+  /** Appends to the offline queue; the oldest message goes when it is full (the store trims alike). */
+  private enqueue(out: Outbound): Promise<unknown> | undefined {
+    const full = this.queued >= this.env.maxQueued;
+    if (full) {
       this.queue[this.qhead++] = undefined as unknown as Outbound;
       this.env.dropped('queueFull');
     }
     this.queue.push(out);
+    return this.journal?.queued(out, full);
   }
 }
 
 /**
- * Live MQTT sessions by realm + client id. The memory registry is the default; a store-backed
- * registry (lib/core/store.ts MQTT session methods) can implement the same interface and write
- * each session's record through (toRecord) on add/remove.
+ * Live MQTT sessions by realm + client id (connected, or persistent and offline). Persistence is
+ * not the registry's concern: each persistent session writes through its own SessionJournal, and
+ * the gate restores stored sessions into this registry at start (session-store.ts).
  */
 export interface SessionRegistry {
   get(realm: string, clientId: string): MqttSession | undefined;

@@ -2,12 +2,15 @@
 // MQTT options (QoS, no local, retain as published, subscription identifier); SUBACK answers with
 // the granted QoS or a failure code per filter; then matching retained messages follow, per the
 // v5 retain handling (0 always, 1 only for a new subscription, 2 never; never for shared ones).
+// A persistent session stores its subscriptions before SUBACK (and before the retained messages).
 import type { ISubscribePacket, ISubscription } from 'mqtt-packet';
 import type { Subscription } from '../core/broker.ts';
+import type { MqttSubscriptionRecord } from '../core/store.ts';
 import { mqttPattern } from '../core/topic.ts';
 import type { QoS } from '../core/types.ts';
 import { MqttError, RC, subscribeErrorCode } from './codes.ts';
 import type { Connection } from './connection.ts';
+import type { MqttSession } from './session-state.ts';
 
 export interface ParsedFilter {
   filter: string;
@@ -27,6 +30,25 @@ export function parseShared(topic: string): ParsedFilter | string {
   return { filter, shareGroup: group };
 }
 
+/**
+ * Makes (or replaces) the core subscription a record describes and keeps it in the session.
+ * Throws what core throws (not authorized, limits, invalid filter) and for an invalid shared filter.
+ */
+export function subscribeRecord(session: MqttSession, record: MqttSubscriptionRecord): Subscription {
+  const parsed = parseShared(record.filter);
+  if (typeof parsed === 'string') throw new Error(parsed);
+  const sub = session.core.subscribe(mqttPattern(parsed.filter), {
+    mqtt: true,
+    qos: record.qos,
+    noLocal: record.noLocal,
+    retainAsPublished: record.retainAsPublished,
+    subscriptionIdentifier: record.subscriptionIdentifier,
+    shareGroup: parsed.shareGroup,
+  });
+  session.subs.set(record.filter, { sub, record });
+  return sub;
+}
+
 export function handleSubscribe(conn: Connection, packet: ISubscribePacket): void {
   const session = conn.session;
   if (!session) throw new MqttError(RC.protocolError, 'SUBSCRIBE before CONNECT');
@@ -39,6 +61,7 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
   const failure = v5 ? 0 : 0x80;
   const granted: number[] = [];
   const retained: Subscription[] = [];
+  let changed = false;
   for (const s of packet.subscriptions as ISubscription[]) {
     const parsed = parseShared(s.topic);
     if (typeof parsed === 'string') {
@@ -48,32 +71,26 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
     }
     if (parsed.shareGroup !== undefined && s.nl) throw new MqttError(RC.protocolError, 'No Local on a shared subscription');
     try {
-      const pattern = mqttPattern(parsed.filter);
       const existed = session.subs.has(s.topic);
       const qos = s.qos as QoS;
       const rh = (s.rh ?? 0) as 0 | 1 | 2;
-      const sub = session.core.subscribe(pattern, {
-        mqtt: true,
-        qos,
-        noLocal: s.nl === true,
-        retainAsPublished: s.rap === true,
-        subscriptionIdentifier: subId,
-        shareGroup: parsed.shareGroup,
-      });
-      session.subs.set(s.topic, {
-        sub,
-        record: { filter: s.topic, qos, noLocal: s.nl === true, retainAsPublished: s.rap === true, retainHandling: rh, subscriptionIdentifier: subId },
-      });
+      const sub = subscribeRecord(session, { filter: s.topic, qos, noLocal: s.nl === true, retainAsPublished: s.rap === true, retainHandling: rh, subscriptionIdentifier: subId });
       granted.push(qos);
+      changed = true;
       if (parsed.shareGroup === undefined && (rh === 0 || (rh === 1 && !existed))) retained.push(sub);
     } catch (err) {
       conn.gate.logger.debug({ ...conn.log, filter: s.topic, err: String(err) }, 'subscription refused');
       granted.push(failure || subscribeErrorCode(err));
     }
   }
-  conn.send({ cmd: 'suback', messageId: packet.messageId ?? 0, granted });
-  for (const sub of retained) {
-    if (!session.core.isOpen) break;
-    session.core.realm.deliverRetained(session.core, sub);
-  }
+  const acknowledge = (): void => {
+    conn.send({ cmd: 'suback', messageId: packet.messageId ?? 0, granted });
+    for (const sub of retained) {
+      if (!session.core.isOpen || session.ended) break;
+      session.core.realm.deliverRetained(session.core, sub);
+    }
+  };
+  const saved = changed ? session.journal?.saveRecord() : undefined;
+  if (saved) saved.then(acknowledge, (err: unknown) => conn.storeFailure('subscriptions', err));
+  else acknowledge();
 }

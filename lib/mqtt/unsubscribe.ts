@@ -1,5 +1,5 @@
 // UNSUBSCRIBE: drops the session's subscriptions by filter; v5 UNSUBACK reports 0x11 for filters
-// that had no subscription.
+// that had no subscription. A persistent session stores the change before UNSUBACK.
 import type { IUnsubscribePacket } from 'mqtt-packet';
 import { MqttError, RC } from './codes.ts';
 import type { Connection } from './connection.ts';
@@ -9,6 +9,7 @@ export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket):
   if (!session) throw new MqttError(RC.protocolError, 'UNSUBSCRIBE before CONNECT');
   if (packet.unsubscriptions.length === 0) throw new MqttError(RC.protocolError, 'UNSUBSCRIBE without topic filters');
   const codes: number[] = [];
+  let changed = false;
   for (const filter of packet.unsubscriptions) {
     const entry = session.subs.get(filter);
     if (!entry) {
@@ -16,6 +17,7 @@ export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket):
       continue;
     }
     session.subs.delete(filter);
+    changed = true;
     try {
       session.core.unsubscribe(entry.sub.id);
       codes.push(RC.success);
@@ -23,5 +25,8 @@ export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket):
       codes.push(RC.noSubscriptionExisted);
     }
   }
-  conn.send({ cmd: 'unsuback', messageId: packet.messageId ?? 0, granted: codes });
+  const acknowledge = (): void => conn.send({ cmd: 'unsuback', messageId: packet.messageId ?? 0, granted: codes });
+  const saved = changed ? session.journal?.saveRecord() : undefined;
+  if (saved) saved.then(acknowledge, (err: unknown) => conn.storeFailure('subscriptions', err));
+  else acknowledge();
 }

@@ -79,6 +79,12 @@ export class MemoryMqtt {
     return out;
   }
 
+  peek(realm: string, clientId: string, limit: number | undefined): MqttQueued[] {
+    const c = this.client(realm, clientId, false);
+    if (!c) return [];
+    return c.queue.slice(0, limit ?? c.queue.length);
+  }
+
   putInflight(realm: string, clientId: string, packetId: number, state: Uint8Array): void {
     this.client(realm, clientId, true).inflight.set(packetId, copyBytes(state));
   }

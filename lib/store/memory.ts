@@ -195,6 +195,13 @@ export class MemoryStore implements Store {
     });
   }
 
+  peekMqtt(realm: string, clientId: string, limit?: number): Promise<MqttQueued[]> {
+    return this.run(() => {
+      check.checkOptionalCount('limit', limit);
+      return this.mqtt.peek(realm, clientId, limit);
+    });
+  }
+
   putInflight(realm: string, clientId: string, packetId: number, state: Uint8Array): Promise<void> {
     return this.run(() => {
       check.checkPacketId(packetId);

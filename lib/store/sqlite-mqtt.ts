@@ -84,6 +84,10 @@ export class SqliteMqtt {
     return rows;
   }
 
+  peek(realm: string, clientId: string, limit: number | undefined): MqttQueued[] {
+    return this.peekQueue.all(realm, clientId, limit ?? NO_LIMIT) as MqttQueued[];
+  }
+
   putInflight(realm: string, clientId: string, packetId: number, state: Uint8Array): void {
     this.putInflightStmt.run(realm, clientId, packetId, state);
   }

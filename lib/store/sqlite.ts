@@ -275,6 +275,15 @@ export class SqliteStore implements Store {
     );
   }
 
+  peekMqtt(realm: string, clientId: string, limit?: number): Promise<MqttQueued[]> {
+    return this.read(
+      () => this.mqtt.peek(realm, clientId, limit),
+      () => {
+        check.checkOptionalCount('limit', limit);
+      },
+    );
+  }
+
   putInflight(realm: string, clientId: string, packetId: number, state: Uint8Array): Promise<void> {
     return this.write(
       () => this.mqtt.putInflight(realm, clientId, packetId, state),

@@ -32,6 +32,8 @@ export class LoadClient {
   private waiters = new Map<number, () => void>();
   /** Called for every PUBLISH received. */
   onPublish: ((payload: Buffer) => void) | undefined;
+  /** Called for every PUBACK received (QoS 1 publishes acknowledged). */
+  onPuback: ((packetId: number) => void) | undefined;
   readonly closed: Promise<void>;
 
   private constructor(private readonly socket: net.Socket) {
@@ -45,7 +47,11 @@ export class LoadClient {
     this.closed = new Promise((r) => socket.on('close', () => r()));
   }
 
-  static async connect(port: number, clientId: string): Promise<LoadClient> {
+  /**
+   * `clean: false` asks for a persistent session (3.1.1 clean session 0); `onPublish` is set before
+   * CONNECT, so messages a resumed session sends right after CONNACK are seen too.
+   */
+  static async connect(port: number, clientId: string, options: { clean?: boolean; onPublish?: (payload: Buffer) => void } = {}): Promise<LoadClient> {
     const socket = net.connect(port, '127.0.0.1');
     socket.setNoDelay(true);
     await new Promise<void>((resolve, reject) => {
@@ -53,8 +59,9 @@ export class LoadClient {
       socket.once('error', reject);
     });
     const c = new LoadClient(socket);
+    c.onPublish = options.onPublish;
     const acked = c.expect(2);
-    c.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: true, keepalive: 0 }));
+    c.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: options.clean ?? true, keepalive: 0 }));
     await acked;
     return c;
   }
@@ -114,6 +121,9 @@ export class LoadClient {
         else if (qos === 2) this.ack(0x50, f, idAt);
         break;
       }
+      case 4: // PUBACK
+        this.onPuback?.(f.readUInt16BE(off));
+        break;
       case 5: // PUBREC → PUBREL
         this.ack(0x62, f, off);
         break;
