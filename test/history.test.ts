@@ -116,3 +116,22 @@ test('retained values are kept exactly (binary and JSON, args and kwargs) and su
     t.true(got.get('room.json')!.retained === true);
   }
 });
+
+test('retention bounds per topic pattern: maintenance keeps the newest maxCount events of each topic', async (t) => {
+  const bounded: RealmConfig = { ...openRealm('realm1'), history: [{ uri: 'feed.small', match: 'prefix', maxCount: 3 }, { uri: 'feed.big', match: 'prefix', maxCount: 100 }] };
+  const server = await startTestServer(t, { realms: [bounded] });
+  const pub = await connectAutobahn(t, server.urls);
+  for (let i = 0; i < 10; i++) {
+    await pub.publish('feed.small.a', [i], {}, { acknowledge: true });
+    await pub.publish('feed.big.a', [i], {}, { acknowledge: true });
+  }
+  await server.router.maintain();
+  const sub = await connectAutobahn(t, server.urls);
+  const small = collect();
+  const big = collect();
+  await sub.subscribe('feed.small.a', small.handler, { after: 0 } as object);
+  await sub.subscribe('feed.big.a', big.handler, { after: 0 } as object);
+  await settle();
+  t.deepEqual(small.events.map((e) => e.args[0]), [7, 8, 9]);
+  t.is(big.events.length, 10);
+});

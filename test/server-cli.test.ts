@@ -157,3 +157,30 @@ test('bad command lines exit with status 2 and a message', async (t) => {
     }),
   );
 });
+
+test('an unusable data directory stops the server at start with a message naming the path and the cause', async (t) => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { spawn } = await import('node:child_process');
+  const dir = mkdtempSync(join(tmpdir(), 'kitsune-baddata-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const notADir = join(dir, 'file');
+  writeFileSync(notADir, 'not a directory');
+  const corrupt = join(dir, 'corrupt');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(corrupt);
+  writeFileSync(join(corrupt, 'kitsune.db'), 'this is not an SQLite database, just text that is long enough to fail the header check');
+  for (const [path, cause] of [[join(notADir, 'data'), /ENOTDIR|not a directory/i], [corrupt, /not a database/i]] as const) {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/server/main.ts', '--port', '0', '--mqtt-port', '0', '--data-dir', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    t.not(code, 0, 'it does not start');
+    t.false(stdout.includes('"listening"'), 'it never says it is listening');
+    t.true(stderr.includes(path) || stderr.includes(notADir), `the message names the path: ${stderr}`);
+    t.regex(stderr, cause);
+  }
+});
