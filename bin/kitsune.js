@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Runs the TypeScript server through tsx so the package needs no build step.
-import { register } from 'node:module';
-register('tsx/esm', import.meta.url);
+import { register } from 'tsx/esm/api';
+
+register();
 await import('../lib/server/main.ts');

@@ -184,3 +184,21 @@ test('an unusable data directory stops the server at start with a message naming
     t.regex(stderr, cause);
   }
 });
+
+test('the kitsune bin starts the same server', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['bin/kitsune.js', '--port', '0', '--mqtt-port', '0', '--memory'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0] as string);
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}`)));
+  });
+  t.is((JSON.parse(line) as { event: string }).event, 'listening');
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  child.kill('SIGTERM');
+  t.is(await exited, 0);
+});

@@ -14,8 +14,6 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const server = await startServer(config, logger);
-  process.stdout.write(JSON.stringify({ event: 'listening', ...server.urls }) + '\n');
-  logger.info({ urls: server.urls }, 'kitsune listening');
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -31,6 +29,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Announced only once the signal handlers are in place, so a script may stop us right away.
+  process.stdout.write(JSON.stringify({ event: 'listening', ...server.urls }) + '\n');
+  logger.info({ urls: server.urls }, 'kitsune listening');
 }
 
 main().catch((err: unknown) => {
