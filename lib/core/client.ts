@@ -148,21 +148,34 @@ export class Client implements Peer {
   /** `args` may also be a ready Payload (kwargs are then ignored). */
   call(procedure: string, args?: unknown[] | Payload, kwargs?: Dict, options: ClientCallOptions = {}): Promise<ClientResult> {
     const { onProgress, signal, ...wire } = options;
-    const opts = callOptions(wire);
+    let opts: ReturnType<typeof callOptions>;
+    try {
+      opts = callOptions(wire);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (onProgress) opts.receiveProgress = true;
     const requestId = ++this.nextRequest;
     return new Promise<ClientResult>((resolve, reject) => {
-      this.pending.set(requestId, { resolve, reject, onProgress });
+      let settle = { resolve, reject };
       if (signal) {
         const abort = (): void => this.session.cancel(requestId, 'killnowait');
         if (signal.aborted) queueMicrotask(abort);
-        else signal.addEventListener('abort', abort, { once: true });
+        else {
+          signal.addEventListener('abort', abort, { once: true });
+          const done = (): void => signal.removeEventListener('abort', abort);
+          settle = {
+            resolve: (r) => (done(), resolve(r)),
+            reject: (e) => (done(), reject(e)),
+          };
+        }
       }
+      this.pending.set(requestId, { ...settle, onProgress });
       try {
         this.session.call(requestId, procedure, args instanceof Payload ? args : Payload.fromArgs(args, kwargs), opts);
       } catch (err) {
         this.pending.delete(requestId);
-        reject(err);
+        settle.reject(err as RouterError);
       }
     });
   }

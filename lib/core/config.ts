@@ -2,7 +2,8 @@
 import type { HistoryRule } from './history.ts';
 import type { MatchPolicy } from './types.ts';
 
-export type Action = 'publish' | 'subscribe' | 'call' | 'register';
+/** `force`: overwrite or release a retained key (lock) another session holds. */
+export type Action = 'publish' | 'subscribe' | 'call' | 'register' | 'force';
 
 export interface PermissionConfig {
   uri: string;
@@ -82,7 +83,7 @@ export const defaultLimits: Limits = {
 export function openRealm(name: string): RealmConfig {
   return {
     name,
-    roles: [{ name: 'anonymous', permissions: [{ uri: '', match: 'prefix', allow: { publish: true, subscribe: true, call: true, register: true } }] }],
+    roles: [{ name: 'anonymous', permissions: [{ uri: '', match: 'prefix', allow: { publish: true, subscribe: true, call: true, register: true, force: true } }] }],
     auth: { anonymous: { role: 'anonymous' } },
   };
 }

@@ -35,7 +35,8 @@ export class Dealer {
     let reg = this.byKey.get(key);
     if (reg) {
       if (reg.callee(session)) throw new RouterError(ErrorUri.procedureAlreadyExists, `procedure '${pattern.uri}' already registered by this session`);
-      if (policy === 'single' && reg.policy === 'single' && options.forceReregister) {
+      const sameIdentity = reg.callees.every((c) => c.session.authid === session.authid && c.session.authrole === session.authrole);
+      if (policy === 'single' && reg.policy === 'single' && options.forceReregister && sameIdentity) {
         const old = reg;
         for (const c of [...old.callees]) {
           this.unregister(c.session, old);
@@ -203,9 +204,23 @@ export class Dealer {
 
   private continueProgressive(call: CallRecord, payload: Payload, options: CallOptions): void {
     if (call.done) return;
+    if (call.options.progress !== true || call.closedInput) {
+      // A reused request id: end that call for both sides rather than guess what was meant.
+      const inv = call.invocation;
+      if (inv) {
+        this.endInvocation(inv);
+        inv.callee.session.peer.interrupt(inv.id, 'killnowait', ErrorUri.invalidArgument);
+      } else {
+        this.dropWaiting(call);
+      }
+      this.failCall(call, ErrorUri.invalidArgument, `request id ${call.requestId} was reused while its call was pending`);
+      return;
+    }
     const progress = options.progress === true;
+    if (!progress) call.closedInput = true;
     const inv = call.invocation;
     if (!inv) {
+      if (call.pendingChunks.length >= this.maxQueued) throw new RouterError(ErrorUri.limitExceeded, 'too many progressive chunks waiting for a callee');
       call.pendingChunks.push({ payload, progress });
       return;
     }

@@ -26,11 +26,20 @@ function killOptions(kwargs: Dict): { reason: string; message: string } {
   return { reason, message };
 }
 
+function inProcess(s: Session): boolean {
+  return s.protocol === 'local' || s.protocol === 'http';
+}
+
+/** In-process sessions (bridges, embedding code) are part of the router: remote clients cannot kill them. */
+function killable(caller: Session, s: Session): boolean {
+  return inProcess(caller) || !inProcess(s);
+}
+
 function killWhere(realm: Realm, caller: Session, pick: (s: Session) => boolean, kwargs: Dict): unknown[] {
   const { reason, message } = killOptions(kwargs);
   const killed: number[] = [];
   for (const s of [...realm.sessions.values()]) {
-    if (s === caller || !pick(s)) continue;
+    if (s === caller || !s.isOpen || !killable(caller, s) || !pick(s)) continue;
     killed.push(s.id);
     s.peer.kill(reason, message);
   }
@@ -65,7 +74,8 @@ export function installSessionMeta(realm: Realm): void {
     const id = args[0];
     if (id === caller.id) throw new RouterError(ErrorUri.noSuchSession, 'a session cannot kill itself; use GOODBYE');
     const s = realm.sessions.get(id as number);
-    if (!s) throw new RouterError(ErrorUri.noSuchSession, `no session ${String(id)}`);
+    if (!s || !s.isOpen) throw new RouterError(ErrorUri.noSuchSession, `no session ${String(id)}`);
+    if (!killable(caller, s)) throw new RouterError(ErrorUri.notAuthorized, `session ${String(id)} is part of the router and cannot be killed`);
     const { reason, message } = killOptions(kwargs);
     s.peer.kill(reason, message);
     return [];

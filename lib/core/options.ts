@@ -120,8 +120,13 @@ export function subscribeOptions(o: Dict): SubscribeOptions {
   return opts;
 }
 
+/** The longest delay a Node timer can hold (2^31-1 ms); longer ones would fire at once. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 export function callOptions(o: Dict): CallOptions {
-  return { timeout: num(o, 'timeout'), receiveProgress: bool(o, 'receive_progress'), progress: bool(o, 'progress'), discloseMe: bool(o, 'disclose_me') };
+  const timeout = num(o, 'timeout');
+  if (timeout !== undefined && timeout > MAX_TIMEOUT_MS) throw bad('timeout', `at most ${MAX_TIMEOUT_MS} ms`);
+  return { timeout, receiveProgress: bool(o, 'receive_progress'), progress: bool(o, 'progress'), discloseMe: bool(o, 'disclose_me') };
 }
 
 export function registerOptions(o: Dict): RegisterOptions {

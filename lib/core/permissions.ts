@@ -20,7 +20,7 @@ function rankOf(p: Pattern): number {
 export const TRUSTED_ROLE = 'trusted';
 
 export function trustedRole(): RoleConfig {
-  return { name: TRUSTED_ROLE, permissions: [{ uri: '', match: 'prefix', allow: { publish: true, subscribe: true, call: true, register: true } }] };
+  return { name: TRUSTED_ROLE, permissions: [{ uri: '', match: 'prefix', allow: { publish: true, subscribe: true, call: true, register: true, force: true } }] };
 }
 
 export class Role {

@@ -17,7 +17,7 @@ import { Retention } from './retention.ts';
 import { Session, type SessionIdentity } from './session.ts';
 import { wampLevels } from './topic.ts';
 import type { Store } from './store.ts';
-import type { CallOptions, Dict, Pattern, Peer, Publication, PublishOptions, QoS, RegisterOptions, SubscribeOptions } from './types.ts';
+import type { CallOptions, Dict, Pattern, RouterStats, Peer, Publication, PublishOptions, QoS, RegisterOptions, SubscribeOptions } from './types.ts';
 import { matchesFilter } from './values.ts';
 
 /** A procedure the router itself implements (meta API). Returns the result's positional args. */
@@ -41,6 +41,8 @@ export class Realm {
     readonly logger: Logger,
     /** Shared by all realms: the store's history ids are store-wide. */
     private readonly publicationIds: PublicationIds,
+    /** The router's counters (shared by all realms). */
+    readonly stats: RouterStats,
   ) {
     for (const role of config.roles) this.roles.set(role.name, new Role(role.name, role));
     // In-process components (bridges, embedding code) run as 'trusted' unless the config says otherwise.
@@ -164,6 +166,7 @@ export class Realm {
 
   async publish(session: Session, topic: string[], payload: Payload, options: PublishOptions): Promise<number> {
     this.authorize(session, 'publish', topic);
+    if (options.force) this.authorize(session, 'force', topic);
     if (topic[0] === 'wamp') throw new RouterError(ErrorUri.invalidUri, `topic '${topic.join('.')}' is reserved for the router`);
     return publishBound(this, topic, payload, options, session) ?? this.routePublication(topic, payload, options, session);
   }

@@ -30,6 +30,8 @@ export interface CallRecord {
   pendingChunks: { payload: Payload; progress: boolean }[];
   done: boolean;
   disclose: boolean;
+  /** A progressive invocation whose final (non-progress) chunk arrived: no more input. */
+  closedInput?: boolean;
 }
 
 export interface Invocation {

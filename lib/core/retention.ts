@@ -161,7 +161,11 @@ export class Retention {
     if (previous?.owner !== undefined && previous.owner !== entry?.owner) this.owned.get(previous.owner)?.delete(key);
     const committed = this.commit(key, topic, entry, publication);
     // Deliveries follow the order of the writes, whatever order the store settles them in.
-    const result = this.order.after(committed, () => this.deliver(publication, options)).catch(
+    const result = this.order.after(committed, async () => {
+      await this.deliver(publication, options);
+      // The retained copy lives on; the frames encoded for this fan-out need not.
+      publication.frames.clear();
+    }).catch(
       (err: unknown) => {
         if (err instanceof RouterError) throw err;
         // Undo in memory if nothing newer replaced it, and tell the publisher.

@@ -6,17 +6,7 @@ import { PublicationIds } from './history.ts';
 import { Realm } from './realm.ts';
 import type { Session, SessionIdentity } from './session.ts';
 import type { Store } from './store.ts';
-import type { Peer } from './types.ts';
-
-/** Counters the metrics endpoint exposes; gates increment them. */
-export interface RouterStats {
-  /** Events (WAMP) and QoS 0 messages (MQTT) dropped for slow consumers. */
-  droppedEvents: number;
-  /** Connections closed because their send buffer passed the hard limit. */
-  slowConsumersDisconnected: number;
-  /** Connections ended for malformed or out-of-order input. */
-  protocolErrors: number;
-}
+import type { Peer, RouterStats } from './types.ts';
 
 export class Router {
   readonly realms = new Map<string, Realm>();
@@ -52,7 +42,7 @@ export class Router {
 
   addRealm(config: RealmConfig): Realm {
     if (this.realms.has(config.name)) throw new Error(`realm '${config.name}' is configured twice`);
-    const realm = new Realm(config, this.limits, this.store, this.logger, this.publicationIds);
+    const realm = new Realm(config, this.limits, this.store, this.logger, this.publicationIds, this.stats);
     this.realms.set(config.name, realm);
     return realm;
   }

@@ -64,12 +64,23 @@ export class Session {
   deliver(delivery: EventDelivery): void {
     if (!this.open) return;
     const held = this.held?.get(delivery.subscriptionId);
-    if (held && !delivery.retained) held.push(delivery);
-    else this.peer.event(delivery);
+    if (held && !delivery.retained) {
+      held.push(delivery);
+      return;
+    }
+    try {
+      this.peer.event(delivery);
+    } catch (err) {
+      // An event this client cannot take (e.g. nested deeper than its serializer allows) is dropped
+      // for it alone; the rest of the fan-out and the publisher carry on.
+      this.realm.stats.droppedEvents++;
+      this.realm.logger.warn({ err, session: this.id, topic: delivery.publication.topic.join('/') }, 'event could not be delivered to one subscriber');
+    }
   }
 
   holdEvents(subscriptionId: number): void {
-    (this.held ??= new Map()).set(subscriptionId, []);
+    const held = (this.held ??= new Map());
+    if (!held.has(subscriptionId)) held.set(subscriptionId, []);
   }
 
   /** Stops holding and returns what was held. */

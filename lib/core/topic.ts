@@ -83,6 +83,14 @@ export function mqttPattern(filter: string): Pattern {
   return { match: wild ? 'wildcard' : 'exact', levels, multi, uri: filter };
 }
 
+/**
+ * Topics that wildcards at the first level do not match: MQTT's '$' topics and the router's own
+ * `wamp.*` meta events (an MQTT '#' subscriber should not receive session meta events).
+ */
+export function isReservedFirstLevel(level: string): boolean {
+  return level.charCodeAt(0) === 36 || level === 'wamp';
+}
+
 export function toWampUri(levels: readonly string[]): string {
   return levels.join('.');
 }
@@ -109,7 +117,7 @@ export function patternKey(p: Pattern): string {
  * permissions do not follow (a role allowed everything may publish to '$app/...').
  */
 export function patternMatches(p: Pattern, topic: readonly string[], dollarRule = true): boolean {
-  const dollar = dollarRule && topic.length > 0 && (topic[0] as string).startsWith('$');
+  const dollar = dollarRule && topic.length > 0 && isReservedFirstLevel(topic[0] as string);
   if (p.match === 'prefix') {
     const n = p.levels.length;
     if (topic.length < n) return false;

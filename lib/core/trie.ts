@@ -1,6 +1,7 @@
 // One trie for every kind of pattern: exact, WAMP prefix, single-level wildcard (WAMP empty
 // component, MQTT '+') and MQTT '#'. Matching walks the topic's levels, so its cost grows with
 // topic depth and the number of wildcard branches taken, not with the number of patterns.
+import { isReservedFirstLevel } from './topic.ts';
 import type { Pattern } from './types.ts';
 
 class TrieNode<T> {
@@ -68,7 +69,7 @@ export class PatternTrie<T> {
 
   /** Calls `visit` once for every pattern item that matches the concrete topic. */
   match(topic: readonly string[], visit: (item: T) => void): void {
-    const dollar = topic.length > 0 && (topic[0] as string).charCodeAt(0) === 36; // '$'
+    const dollar = topic.length > 0 && isReservedFirstLevel(topic[0] as string);
     this.matchFrom(this.root, topic, 0, dollar, visit);
   }
 

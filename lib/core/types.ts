@@ -4,6 +4,16 @@ import type { Payload } from './payload.ts';
 export type Dict = Record<string, unknown>;
 export type Protocol = 'wamp' | 'mqtt' | 'http' | 'local';
 
+/** Counters the metrics endpoint exposes; gates increment them. */
+export interface RouterStats {
+  /** Events (WAMP) and QoS 0 messages (MQTT) dropped for slow consumers. */
+  droppedEvents: number;
+  /** Connections closed because their send buffer passed the hard limit. */
+  slowConsumersDisconnected: number;
+  /** Connections ended for malformed or out-of-order input. */
+  protocolErrors: number;
+}
+
 /** How a subscription or registration URI is matched against a topic or procedure. */
 export type MatchPolicy = 'exact' | 'prefix' | 'wildcard';
 

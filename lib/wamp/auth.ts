@@ -38,7 +38,9 @@ export function startAuthentication(auth: RealmAuthConfig, details: Dict, sessio
   const authid = typeof details.authid === 'string' ? details.authid : undefined;
   for (const method of requested.length > 0 ? requested : ['anonymous']) {
     if (method === 'anonymous' && auth.anonymous) {
-      const id = authid ?? `anonymous-${randomId().toString(36)}`;
+      // An anonymous client may name itself, but not after a configured principal.
+      const taken = authid !== undefined && (auth.ticket?.[authid] !== undefined || auth.wampcra?.[authid] !== undefined);
+      const id = authid !== undefined && !taken ? authid : `anonymous-${randomId().toString(36)}`;
       return { kind: 'welcome', result: { authid: id, authrole: auth.anonymous.role, authmethod: 'anonymous', authprovider: 'static' } };
     }
     if (method === 'ticket' && authid && auth.ticket?.[authid]) {

@@ -22,6 +22,7 @@ type State = 'hello' | 'challenge' | 'open' | 'closing' | 'closed';
 
 /** How long to wait for the client's GOODBYE answer before closing the transport. */
 const GOODBYE_TIMEOUT_MS = 2000;
+const HELLO_TIMEOUT_MS = 10_000;
 
 /** Appends args/kwargs to a message the way the spec wants: omitted when empty. */
 export function withPayload(msg: unknown[], payload: Payload): unknown[] {
@@ -30,6 +31,12 @@ export function withPayload(msg: unknown[], payload: Payload): unknown[] {
   if (kwargs) msg.push(args ?? [], kwargs);
   else if (args) msg.push(args);
   return msg;
+}
+
+/** HELLO.Details.agent as shown by the session meta API: a string, cut to a sane length. */
+function agentOf(details: Dict | undefined): string | undefined {
+  const agent = details?.agent;
+  return typeof agent === 'string' ? agent.slice(0, 256) : undefined;
 }
 
 export class WampConnection implements WampTransportHandler, Peer, Conn {
@@ -42,10 +49,16 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   private frameKeySubscription = -1;
   private frameKey = '';
 
+  /** A connection must complete HELLO (and any CHALLENGE) within this time. */
+  private helloTimer: NodeJS.Timeout | undefined;
+
   constructor(
     readonly ctx: WampGateContext,
     readonly transport: WampTransport,
-  ) {}
+  ) {
+    this.helloTimer = setTimeout(() => this.abort(ErrorUri.protocolViolation, 'no HELLO/AUTHENTICATE within the time allowed'), HELLO_TIMEOUT_MS);
+    this.helloTimer.unref?.();
+  }
 
   get log(): Logger {
     return this.ctx.logger;
@@ -72,6 +85,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
 
   onClose(): void {
     this.state = 'closed';
+    clearTimeout(this.helloTimer);
     if (this.goodbyeTimer) clearTimeout(this.goodbyeTimer);
     this.session?.leave();
   }
@@ -106,7 +120,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     try {
       this.session = this.ctx.router.attach(
         realm,
-        { ...auth, protocol: 'wamp', transport: { type: t.kind, serializer: t.serializer.name, peer: t.remoteAddress, agent: helloDetails?.agent } },
+        { ...auth, protocol: 'wamp', transport: { type: t.kind, serializer: t.serializer.name, peer: t.remoteAddress, agent: agentOf(helloDetails) } },
         this,
         sessionId,
       );
@@ -116,6 +130,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
       return;
     }
     this.state = 'open';
+    clearTimeout(this.helloTimer);
     this.send([
       MessageType.WELCOME,
       this.session.id,
@@ -141,6 +156,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     if (this.state === 'closed') return;
     this.send([MessageType.ABORT, { message }, reason]);
     this.state = 'closed';
+    clearTimeout(this.helloTimer);
     this.session?.leave();
     this.transport.close(reason === ErrorUri.protocolViolation ? 1002 : 1000, reason);
   }
