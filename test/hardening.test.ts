@@ -107,3 +107,34 @@ test('a call timeout beyond what a timer can hold is refused, not fired at once'
   t.is((err as { uri?: string }).uri, 'wamp.error.invalid_argument');
   t.deepEqual((await c.call('slow.p', [], undefined, { timeout: 2 ** 31 - 1 })).args, ['ok']);
 });
+
+test('a WebSocket peer that stops answering pings is dropped, so its session ends and its lock is released', async (t) => {
+  const { createServer } = await import('node:http');
+  const { WebSocket } = await import('ws');
+  const { createWampWebSocketServer } = await import('../lib/wamp/websocket.ts');
+  const { createWampGate } = await import('../lib/wamp/gate.ts');
+  const { silentLogger } = await import('../lib/core/log.ts');
+  const router = createRouter({ realms: [openRealm('realm1')] });
+  const wss = createWampWebSocketServer(createWampGate(router, silentLogger), { maxMessageBytes: 1 << 20, keepaliveMs: 100 });
+  const http = createServer();
+  http.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head));
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    wss.close();
+    http.close();
+  });
+  const port = (http.address() as import('node:net').AddressInfo).port;
+  // autoPong off: the client is alive at the TCP level but never answers pings (half-open stand-in).
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, ['wamp.2.json'], { autoPong: false } as object);
+  await new Promise((r) => ws.once('open', r));
+  ws.send(JSON.stringify([1, 'realm1', { roles: { publisher: {} } }]));
+  await new Promise((r) => ws.once('message', r));
+  ws.send(JSON.stringify([16, 1, { acknowledge: true, retain: true, when: null, will: null }, 'res.k', [{ who: 'silent' }]]));
+  await new Promise((r) => ws.once('message', r));
+  const waiter = router.connect('realm1');
+  const closed = new Promise((r) => ws.once('close', r));
+  const release = await waiter.lock('res.k');
+  await closed;
+  t.is(router.realm('realm1').sessions.size, 1, 'only the waiter is left');
+  await release();
+});

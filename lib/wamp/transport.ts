@@ -36,6 +36,8 @@ export interface WampTransportOptions {
   maxMessageBytes: number;
   /** Told about exceptions thrown by the handler (a bug in the session layer); the connection is dropped. */
   onError?: (err: unknown) => void;
+  /** WebSocket ping interval; a peer that misses a whole interval is dropped (default 30 s). */
+  keepaliveMs?: number;
 }
 
 /**

@@ -33,6 +33,8 @@ function refuse(socket: Duplex, status: string, message: string): void {
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 
+const KEEPALIVE_MS = 30_000;
+
 export function createWampWebSocketServer(accept: AcceptWampTransport, opts: WampTransportOptions): WampWebSocketServer {
   const wss = new WebSocketServer({
     noServer: true,
@@ -44,6 +46,20 @@ export function createWampWebSocketServer(accept: AcceptWampTransport, opts: Wam
       return false;
     },
   });
+  // Half-open peers (a pulled cable, a killed laptop) never send a close: ping every interval and
+  // drop whoever did not answer the previous ping, so their sessions end and their wills run.
+  const alive = new WeakSet<WebSocket>();
+  const keepalive = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.delete(ws);
+      ws.ping();
+    }
+  }, opts.keepaliveMs ?? KEEPALIVE_MS);
+  keepalive.unref();
   return {
     handleUpgrade(req, socket, head) {
       // WAMP needs a serializer: refuse plainly rather than complete a handshake with no subprotocol.
@@ -53,6 +69,8 @@ export function createWampWebSocketServer(accept: AcceptWampTransport, opts: Wam
       }
       try {
         wss.handleUpgrade(req, socket, head, (ws) => {
+          alive.add(ws);
+          ws.on('pong', () => alive.add(ws));
           const serializer = serializerBySubprotocol(ws.protocol);
           if (!serializer) return ws.close(1002, 'no WAMP subprotocol'); // cannot happen: checked above
           new WebSocketConnection(ws, socket, req.socket.remoteAddress, serializer, accept, opts);
@@ -63,6 +81,7 @@ export function createWampWebSocketServer(accept: AcceptWampTransport, opts: Wam
       }
     },
     close() {
+      clearInterval(keepalive);
       for (const ws of wss.clients) ws.terminate();
       wss.close();
     },
