@@ -78,6 +78,8 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
   conn.clientId = clientId;
   // U+0000 is not allowed in MQTT strings (MQTT-1.5.4-2); the session store relies on it.
   if (clientId.includes('\u0000')) return refuse(conn, RC.clientIdNotValid, V3.identifierRejected, 'client identifier contains U+0000');
+  // MQTT 3.1 allows 1 to 23 characters; longer ones get return code 0x02 (identifier rejected).
+  if (version === 3 && clientId.length > 23 && [...clientId].length > 23) return refuse(conn, RC.clientIdNotValid, V3.identifierRejected, 'MQTT 3.1 client identifier longer than 23 characters');
 
   const auth = authenticate(gate.router, gate.options.defaultRealm, clientId, packet.username, packet.password);
   if (!('realm' in auth)) return refuse(conn, auth.v5, auth.v3, auth.message);

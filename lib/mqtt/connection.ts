@@ -7,7 +7,7 @@
 import mqttPacket, { type Packet, type PacketCmd } from 'mqtt-packet';
 import { MqttError, RC, type ProtocolVersion } from './codes.ts';
 import type { Closable, GateContext } from './context.ts';
-import { connectLevel, decodePublish, type FastPublish, filtersAreUtf8, Framer, MQTT_MAX_PACKET, publishTopicIsUtf8 } from './frame.ts';
+import { connectLevel, connectProblem, decodePublish, decodeShortAck, type FastAck, type FastPublish, Framer, MQTT_MAX_PACKET, packetProblem } from './frame.ts';
 import { publishFrame, topicOf } from './peer.ts';
 import type { Link, MqttSession, Outbound } from './session-state.ts';
 import type { Transport } from './transport.ts';
@@ -23,8 +23,11 @@ const CLOSE_GRACE_MS = 2_000;
 
 const WITH_ID = new Set<PacketCmd>(['puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'unsubscribe']);
 
+/** First byte of the acknowledgements sent in their 4-byte short form. */
+const SHORT_ACK: Partial<Record<PacketCmd, number>> = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 };
+
 /** mqtt-packet leaves a truncated packet id as -1 and accepts 0: both are refused here. */
-function checkPacketId(p: Packet | FastPublish): [number, string] | undefined {
+function checkPacketId(p: Packet | FastPublish | FastAck): [number, string] | undefined {
   if (!WITH_ID.has(p.cmd) && !(p.cmd === 'publish' && p.qos > 0)) return undefined;
   const id = p.messageId;
   if (typeof id !== 'number' || id < 0 || id > 65535) return [RC.malformed, `${p.cmd} without a packet identifier`];
@@ -150,15 +153,27 @@ export class Connection implements Link, Closable {
         this.writeNow(lv.level > 5 ? Buffer.from([0x20, 0x03, 0x00, RC.unsupportedProtocolVersion, 0x00]) : Buffer.from([0x20, 0x02, 0x00, 0x01]));
         return this.end();
       }
+      if (lv && ((lv.name === 'MQTT' && lv.level === 3) || (lv.name === 'MQIsdp' && lv.level !== 3))) {
+        // The protocol name must match the level (3.1: MQIsdp, 3.1.1 / 5: MQTT; MQTT-3.1.2-1).
+        this.gate.logger.warn({ ...this.log, level: lv.level, name: lv.name }, 'MQTT protocol name does not match the level');
+        this.gate.stats.badInput++;
+        this.writeNow(lv.level === 5 ? Buffer.from([0x20, 0x03, 0x00, RC.unsupportedProtocolVersion, 0x00]) : Buffer.from([0x20, 0x02, 0x00, 0x01]));
+        return this.end();
+      }
+      // A malformed v5 CONNECT gets CONNACK 0x81 before the close (MQTT 5 §4.13.1); 3.1.1: closed.
+      if (lv?.level === 5) this.version = 5;
+      const problem = connectProblem(frame);
+      if (problem) return this.protocolFailure(problem[0], `CONNECT: ${problem[1]}`);
     } else if (type === 1) {
       return this.protocolFailure(RC.protocolError, 'second CONNECT on the connection');
     }
     const v5 = this.version === 5;
     if (type === 0 || (type === 15 && !v5)) return this.protocolFailure(RC.malformed, `reserved packet type ${type}`);
-    if (type === 3 && !publishTopicIsUtf8(frame)) return this.protocolFailure(RC.malformed, 'topic name is not valid UTF-8');
-    if (type === 8 && !filtersAreUtf8(frame, v5, true)) return this.protocolFailure(RC.malformed, 'topic filter is not valid UTF-8');
-    if (type === 10 && !filtersAreUtf8(frame, v5, false)) return this.protocolFailure(RC.malformed, 'topic filter is not valid UTF-8');
-    const fast = type === 3 ? decodePublish(frame, v5) : undefined;
+    if (type !== 1) {
+      const problem = packetProblem(frame, type, v5);
+      if (problem) return this.protocolFailure(problem[0], problem[1]);
+    }
+    const fast = type === 3 ? decodePublish(frame, v5) : type >= 4 && type <= 7 ? decodeShortAck(frame) : undefined;
     const packet = fast ?? this.parse(frame);
     if (typeof packet === 'string') return this.protocolFailure(RC.malformed, `malformed packet: ${packet}`);
     const idError = checkPacketId(packet);
@@ -243,6 +258,9 @@ export class Connection implements Link, Closable {
     if (this.version === 5 && this.state === 'open') {
       const properties = this.problemInfo || code >= 0x80 ? { reasonString: reason } : undefined;
       this.send({ cmd: 'disconnect', reasonCode: code, properties });
+    } else if (this.version === 5 && this.state === 'connecting' && code >= 0x80 && !this.session) {
+      // An error in a v5 CONNECT: CONNACK with the reason code, then close (MQTT 5 §4.13.1).
+      this.send({ cmd: 'connack', sessionPresent: false, reasonCode: code, properties: this.reason(reason) });
     }
     this.end();
   }
@@ -324,6 +342,14 @@ export class Connection implements Link, Closable {
   /** Encodes and sends a control packet (never larger than the client's Maximum Packet Size). */
   send(packet: Packet): void {
     if (this.state === 'closed') return;
+    const first = SHORT_ACK[packet.cmd];
+    if (first !== undefined && this.maxPacketOut >= 4 && !(packet as { properties?: object }).properties && !(packet as { reasonCode?: number }).reasonCode) {
+      // PUBACK / PUBREC / PUBREL / PUBCOMP, success without properties: the 4-byte short form
+      // (what mqtt-packet generates for it too), without the generic encoder.
+      const id = (packet as { messageId?: number }).messageId ?? 0;
+      this.write(Buffer.from([first, 2, id >> 8, id & 0xff]));
+      return;
+    }
     const opts = { protocolVersion: this.version, properties: { maximumPacketSize: this.maxPacketOut } };
     let buf: Buffer;
     try {

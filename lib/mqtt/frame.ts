@@ -1,6 +1,8 @@
 // Packet framing ahead of the mqtt-packet parser: splits the byte stream into whole packets by the
 // fixed header, rejects a malformed remaining length or an oversized packet before buffering it,
-// and checks what mqtt-packet would silently accept (ill-formed UTF-8 in topic names and filters).
+// checks what mqtt-packet would silently accept (ill-formed UTF-8 or U+0000 in any MQTT string,
+// repeated v5 properties, DUP on QoS 0, bytes after PINGREQ / 3.1.1 DISCONNECT), and decodes the
+// hot-path packets (PUBLISH without properties, short PUBACK/PUBREC/PUBREL/PUBCOMP) itself.
 import { isUtf8 } from 'node:buffer';
 
 export type FrameError = 'malformed' | 'too-large';
@@ -135,30 +137,24 @@ export function connectLevel(frame: Buffer): { name: string; level: number } | u
   return { name: frame.toString('latin1', off + 2, off + 2 + len), level: (frame[off + 2 + len] as number) & 0x7f };
 }
 
-/** False when the PUBLISH topic name is not well-formed UTF-8. */
-export function publishTopicIsUtf8(frame: Buffer): boolean {
-  const off = bodyOffset(frame);
-  if (off + 2 > frame.length) return true; // too short: the parser reports it
-  const len = frame.readUInt16BE(off);
-  if (off + 2 + len > frame.length) return true;
-  return isUtf8(frame.subarray(off + 2, off + 2 + len));
+const ACK_CMD: Record<number, 'puback' | 'pubrec' | 'pubrel' | 'pubcomp'> = { 0x40: 'puback', 0x50: 'pubrec', 0x62: 'pubrel', 0x70: 'pubcomp' };
+
+export interface FastAck {
+  cmd: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp';
+  messageId: number;
+  reasonCode: number;
 }
 
-/** False when a SUBSCRIBE / UNSUBSCRIBE filter is not well-formed UTF-8. */
-export function filtersAreUtf8(frame: Buffer, v5: boolean, withOptions: boolean): boolean {
-  let pos = bodyOffset(frame) + 2; // packet identifier
-  if (v5) {
-    const props = readVarInt(frame, pos);
-    if (!props) return true;
-    pos = props[1] + props[0];
-  }
-  while (pos + 2 <= frame.length) {
-    const len = frame.readUInt16BE(pos);
-    if (pos + 2 + len > frame.length) return true;
-    if (!isUtf8(frame.subarray(pos + 2, pos + 2 + len))) return false;
-    pos += 2 + len + (withOptions ? 1 : 0);
-  }
-  return true;
+/**
+ * Decodes the short form of PUBACK / PUBREC / PUBREL / PUBCOMP (remaining length 2: packet id only,
+ * reason code 0) without going through mqtt-packet — what the QoS 1/2 hot path sees. Undefined for
+ * anything else (longer forms, wrong flags), which mqtt-packet decodes or reports.
+ */
+export function decodeShortAck(frame: Buffer): FastAck | undefined {
+  if (frame.length !== 4 || frame[1] !== 2) return undefined;
+  const cmd = ACK_CMD[frame[0] as number];
+  if (cmd === undefined) return undefined;
+  return { cmd, messageId: ((frame[2] as number) << 8) | (frame[3] as number), reasonCode: 0 };
 }
 
 export interface FastPublish {
@@ -180,6 +176,7 @@ export function decodePublish(frame: Buffer, v5: boolean): FastPublish | string 
   const b0 = frame[0] as number;
   const qos = (b0 >> 1) & 3;
   if (qos === 3) return 'PUBLISH with QoS 3';
+  if (qos === 0 && (b0 & 0x08) !== 0) return 'QoS 0 PUBLISH with the DUP flag set (MQTT-3.3.1-2)';
   const off = bodyOffset(frame);
   if (off + 2 > frame.length) return 'truncated PUBLISH';
   const tlen = frame.readUInt16BE(off);
@@ -205,4 +202,213 @@ export function decodePublish(frame: Buffer, v5: boolean): FastPublish | string 
     messageId,
     payload: frame.subarray(pos),
   };
+}
+
+// --- MQTT UTF-8 strings -------------------------------------------------------------------------
+// mqtt-packet decodes strings with Buffer.toString, which silently turns ill-formed UTF-8 into
+// U+FFFD; the spec makes ill-formed UTF-8 and U+0000 a Malformed Packet (MQTT-1.5.4-1/-2). These
+// checks run on the raw bytes. A structural problem (truncation, unknown property) is left to the
+// parser, which reports it as malformed.
+
+/** A string problem: reason code (0x81 malformed, 0x82 protocol error) and message. */
+export type StringProblem = [code: number, message: string];
+
+/** False when bytes are not a valid MQTT UTF-8 string (ill-formed, surrogates, or U+0000). */
+export function validMqttString(bytes: Buffer): boolean {
+  return bytes.indexOf(0) < 0 && isUtf8(bytes);
+}
+
+/** v5 property value kinds: fixed length n > 0, or -1 varint, -2 string, -3 binary, -4 string pair. */
+const PROP_KIND: Record<number, number> = {
+  0x01: 1, 0x02: 4, 0x03: -2, 0x08: -2, 0x09: -3, 0x0b: -1, 0x11: 4, 0x12: -2, 0x13: 2, 0x15: -2, 0x16: -3,
+  0x17: 1, 0x18: 4, 0x19: 1, 0x1a: -2, 0x1c: -2, 0x1f: -2, 0x21: 2, 0x22: 2, 0x23: 2, 0x24: 1, 0x25: 1,
+  0x26: -4, 0x27: 4, 0x28: 1, 0x29: 1, 0x2a: 1,
+};
+const PROP_NAME: Record<number, string> = {
+  0x03: 'Content Type', 0x08: 'Response Topic', 0x12: 'Assigned Client Identifier', 0x15: 'Authentication Method',
+  0x1a: 'Response Information', 0x1c: 'Server Reference', 0x1f: 'Reason String', 0x26: 'User Property',
+};
+
+/** Which property identifiers a packet from a client may carry (MQTT 5 §2.2.2.2: others are malformed). */
+function allowed(...ids: number[]): Uint8Array {
+  const a = new Uint8Array(64);
+  for (const id of ids) a[id] = 1;
+  return a;
+}
+const PROPS_IN = {
+  connect: allowed(0x11, 0x21, 0x27, 0x22, 0x19, 0x17, 0x26, 0x15, 0x16),
+  will: allowed(0x18, 0x01, 0x02, 0x03, 0x08, 0x09, 0x26),
+  // Subscription Identifier (0x0b) is refused as a Protocol Error by the PUBLISH handler.
+  publish: allowed(0x01, 0x02, 0x23, 0x08, 0x09, 0x26, 0x0b, 0x03),
+  ack: allowed(0x1f, 0x26),
+  subscribe: allowed(0x0b, 0x26),
+  unsubscribe: allowed(0x26),
+  disconnect: allowed(0x11, 0x1f, 0x26, 0x1c),
+  auth: allowed(0x15, 0x16, 0x1f, 0x26),
+};
+
+/**
+ * Checks a v5 property list at `pos`: that each property belongs in the packet, its strings, and that no property other than User Property
+ * (and Subscription Identifier, which the handlers check) appears twice (a Protocol Error).
+ * Returns the position after the list, a problem, or undefined when the structure is broken.
+ */
+function checkProps(buf: Buffer, pos: number, end: number, ok: Uint8Array): number | StringProblem | undefined {
+  const len = readVarInt(buf, pos);
+  if (!len) return undefined;
+  pos = len[1];
+  const stop = pos + len[0];
+  if (stop > end) return undefined;
+  if (len[0] === 0) return stop;
+  let seen = 0; // bit per property id < 0x2b, except User Property / Subscription Identifier
+  let seenHigh = 0;
+  while (pos < stop) {
+    const id = buf[pos++] as number;
+    const kind = PROP_KIND[id];
+    if (kind === undefined) return undefined;
+    if (ok[id] !== 1) return [0x81, `property 0x${id.toString(16)} is not valid in this packet`];
+    if (id !== 0x26 && id !== 0x0b) {
+      const bit = 1 << (id & 31);
+      if (id < 32) {
+        if (seen & bit) return [0x82, `property 0x${id.toString(16)} included more than once`];
+        seen |= bit;
+      } else {
+        if (seenHigh & bit) return [0x82, `property 0x${id.toString(16)} included more than once`];
+        seenHigh |= bit;
+      }
+    }
+    if ((id === 0x17 || id === 0x19) && pos < stop && (buf[pos] as number) > 1) {
+      // Request Problem / Response Information other than 0 or 1 (MQTT 5 §3.1.2.11.6-7)
+      return [0x82, `property 0x${id.toString(16)} with a value other than 0 or 1`];
+    }
+    if (kind > 0) pos += kind;
+    else if (kind === -1) {
+      const v = readVarInt(buf, pos);
+      if (!v) return undefined;
+      pos = v[1];
+    } else {
+      const n = kind === -4 ? 2 : 1;
+      for (let k = 0; k < n; k++) {
+        if (pos + 2 > stop) return undefined;
+        const l = buf.readUInt16BE(pos);
+        if (pos + 2 + l > stop) return undefined;
+        if (kind !== -3 && !validMqttString(buf.subarray(pos + 2, pos + 2 + l))) return [0x81, `${PROP_NAME[id]} is not a valid UTF-8 string`];
+        pos += 2 + l;
+      }
+    }
+  }
+  return pos === stop ? stop : undefined;
+}
+
+/** A length-prefixed string at pos: [next position, problem?], or undefined when truncated. */
+function checkString(buf: Buffer, pos: number, what: string, binary = false): [number, StringProblem?] | undefined {
+  if (pos + 2 > buf.length) return undefined;
+  const l = buf.readUInt16BE(pos);
+  if (pos + 2 + l > buf.length) return undefined;
+  if (!binary && !validMqttString(buf.subarray(pos + 2, pos + 2 + l))) return [pos + 2 + l, [0x81, `${what} is not a valid UTF-8 string`]];
+  return [pos + 2 + l];
+}
+
+/**
+ * String problems of a CONNECT: client identifier, will properties and topic, user name, and the
+ * v5 CONNECT properties. 3.1.1 also forbids a password without a user name (MQTT-3.1.2-22).
+ */
+export function connectProblem(frame: Buffer): StringProblem | undefined {
+  const end = frame.length;
+  let pos = bodyOffset(frame);
+  const name = checkString(frame, pos, 'protocol name', true);
+  if (!name) return undefined;
+  pos = name[0];
+  if (pos + 4 > end) return undefined;
+  const level = (frame[pos] as number) & 0x7f;
+  const flags = frame[pos + 1] as number;
+  pos += 4;
+  if (level === 4 && (flags & 0xc0) === 0x40) return [0x81, 'password flag without the user name flag'];
+  if (level === 5) {
+    const p = checkProps(frame, pos, end, PROPS_IN.connect);
+    if (typeof p !== 'number') return p;
+    pos = p;
+  }
+  const steps: [string, boolean][] = [['client identifier', false]];
+  if (flags & 0x04) {
+    if (level === 5) steps.push(['will properties', false]);
+    steps.push(['will topic', false], ['will payload', true]);
+  }
+  if (flags & 0x80) steps.push(['user name', false]);
+  for (const [what, binary] of steps) {
+    if (what === 'will properties') {
+      const p = checkProps(frame, pos, end, PROPS_IN.will);
+      if (typeof p !== 'number') return p;
+      pos = p;
+      continue;
+    }
+    const s = checkString(frame, pos, what, binary);
+    if (!s) return undefined;
+    if (s[1]) return s[1];
+    pos = s[0];
+  }
+  return undefined;
+}
+
+/**
+ * String problems of any packet but CONNECT: the PUBLISH topic name, SUBSCRIBE / UNSUBSCRIBE
+ * filters, and v5 properties (PUBLISH, acknowledgements, SUBSCRIBE, UNSUBSCRIBE, DISCONNECT, AUTH).
+ */
+export function packetProblem(frame: Buffer, type: number, v5: boolean): StringProblem | undefined {
+  const end = frame.length;
+  const off = bodyOffset(frame);
+  let pos = off;
+  switch (type) {
+    case 3: {
+      const s = checkString(frame, pos, 'topic name');
+      if (!s) return undefined;
+      if (s[1]) return s[1];
+      if (!v5) return undefined;
+      pos = s[0] + (((frame[0] as number) & 0x06) !== 0 ? 2 : 0);
+      if (pos < end && frame[pos] === 0) return undefined; // no properties: the hot path
+      const p = checkProps(frame, pos, end, PROPS_IN.publish);
+      return typeof p === 'number' ? undefined : p;
+    }
+    case 4:
+    case 5:
+    case 6:
+    case 7: {
+      if (!v5 || end - off <= 3) return undefined;
+      const p = checkProps(frame, off + 3, end, PROPS_IN.ack);
+      return typeof p === 'number' ? undefined : p;
+    }
+    case 8:
+    case 10: {
+      pos += 2;
+      if (v5) {
+        const p = checkProps(frame, pos, end, type === 8 ? PROPS_IN.subscribe : PROPS_IN.unsubscribe);
+        if (typeof p !== 'number') return p;
+        pos = p;
+      }
+      while (pos < end) {
+        const s = checkString(frame, pos, 'topic filter');
+        if (!s) return undefined;
+        if (s[1]) return s[1];
+        pos = s[0] + (type === 8 ? 1 : 0);
+      }
+      return undefined;
+    }
+    case 12:
+      // PINGREQ has no variable header or payload (3.1.1 §3.12, 5.0 §3.12)
+      return end > off ? [0x81, 'PINGREQ with a non-zero remaining length'] : undefined;
+    case 14:
+      // 3.1.1 DISCONNECT has no variable header or payload (§3.14)
+      if (!v5) return end > off ? [0x81, 'DISCONNECT with a non-zero remaining length'] : undefined;
+      return propsAfterReason(frame, off, end, PROPS_IN.disconnect);
+    case 15:
+      return v5 ? propsAfterReason(frame, off, end, PROPS_IN.auth) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** DISCONNECT / AUTH: the properties after the reason code, when there are any. */
+function propsAfterReason(frame: Buffer, off: number, end: number, ok: Uint8Array): StringProblem | undefined {
+  if (end - off <= 1) return undefined;
+  const p = checkProps(frame, off + 1, end, ok);
+  return typeof p === 'number' ? undefined : p;
 }

@@ -105,9 +105,12 @@ export function publishFrame(out: Outbound, version: ProtocolVersion, alias: num
   const v5 = version === 5;
   // The remaining expiry is not part of the key: an entry is replaced when it changes, so a
   // long-lived retained publication keeps one entry per variant, not one per second.
-  const key = v5
-    ? `mqtt5|${out.qos}|${out.retain ? 1 : 0}|${out.subscriptionIdentifier ?? ''}|${alias ?? ''}|${aliasOnly ? 1 : 0}`
-    : `mqtt4|${out.qos}|${out.retain ? 1 : 0}`;
+  const plain = out.qos * 2 + (out.retain ? 1 : 0);
+  const key = !v5
+    ? (PLAIN_KEYS_V4[plain] as string)
+    : out.subscriptionIdentifier === undefined && alias === undefined
+      ? (PLAIN_KEYS_V5[plain] as string)
+      : `mqtt5|${out.qos}|${out.retain ? 1 : 0}|${out.subscriptionIdentifier ?? ''}|${alias ?? ''}|${aliasOnly ? 1 : 0}`;
   const cached = pub.frames.get(key) as CachedFrame | undefined;
   let frame = cached && cached.expiry === expiry ? cached.frame : undefined;
   if (!frame) {
@@ -132,6 +135,10 @@ export function publishFrame(out: Outbound, version: ProtocolVersion, alias: num
   }
   return frame;
 }
+
+/** Cache keys of the common variants (no subscription identifier, no alias), by qos * 2 + retain. */
+const PLAIN_KEYS_V4 = [0, 1, 2, 3, 4, 5].map((i) => `mqtt4|${i >> 1}|${i & 1}`);
+const PLAIN_KEYS_V5 = [0, 1, 2, 3, 4, 5].map((i) => `mqtt5|${i >> 1}|${i & 1}|||0`);
 
 interface CachedFrame {
   expiry: number | undefined;

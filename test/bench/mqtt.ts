@@ -11,7 +11,8 @@
 // on the host's monotonic clock.
 //
 // Environment knobs: BENCH_DURATION_MS (default 2000), BENCH_WARMUP_MS (500), BENCH_ONLY (a
-// substring of the scenario names to keep, e.g. "qos1").
+// substring of the scenario names to keep, e.g. "qos1"), BENCH_PROFILE_DIR (write a --cpu-prof
+// profile of each kitsune server child there).
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -61,7 +62,8 @@ interface Result {
 }
 
 async function startTarget(name: TargetName): Promise<Target> {
-  const proc: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'mqtt-server.ts'), name], {
+  const prof = process.env.BENCH_PROFILE_DIR && name === 'kitsune' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const proc: ChildProcess = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(here, 'mqtt-server.ts'), name], {
     cwd: repoRoot,
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -1,0 +1,238 @@
+// Conformance gaps closed over raw sockets: ill-formed UTF-8 and U+0000 in every MQTT string
+// (MQTT-1.5.4-1/-2), duplicate v5 properties, DUP on QoS 0 (MQTT-3.3.1-2), the MQTT 3.1 client
+// identifier limit, protocol name / level mismatch (MQTT-3.1.2-1) and a 3.1.1 password without a
+// user name (MQTT-3.1.2-22). A malformed v5 CONNECT gets CONNACK 0x81 before the close (MQTT 5
+// §4.13.1: "In the case of an error in a CONNECT packet it MAY send a CONNACK packet containing
+// the Reason Code"); other v5 packets get DISCONNECT with the code; 3.1.1 connections are closed.
+// Each case checks that a connected bystander keeps working.
+import test, { type ExecutionContext } from 'ava';
+import mqttPacket, { type IConnackPacket, type IDisconnectPacket } from 'mqtt-packet';
+import type { MqttClient } from 'mqtt';
+import { assertHealthy, collect, connect, RawClient, startKitsune, uniqueId, type Kitsune } from './helpers/mqtt-harness.ts';
+
+let k: Kitsune;
+let bystander: MqttClient;
+let bystanderTopic: string;
+test.before(async () => {
+  k = await startKitsune({}, { maxPacketSize: 4096, connectTimeoutMs: 1000 });
+  bystander = await connect(k.url, { protocolVersion: 5 });
+  bystanderTopic = `bystander/${uniqueId()}`;
+  await bystander.subscribeAsync(bystanderTopic, { qos: 1 });
+});
+test.after.always(async () => {
+  await bystander?.endAsync();
+  await k?.stop();
+});
+
+const MARK = Buffer.from('QQQ');
+const BAD = {
+  illFormed: Buffer.from([0x61, 0xc3, 0x28]), // 0xC3 must be followed by a continuation byte
+  surrogate: Buffer.from([0xed, 0xa0, 0x80]), // U+D800
+  nul: Buffer.from([0x61, 0x00, 0x62]), // U+0000
+};
+
+/** mqtt-packet bytes of `packet` with the 3-byte marker "QQQ" (in any string) replaced by `bad`. */
+function withBytes(packet: object, bad: Buffer, version = 5): Buffer {
+  const buf = mqttPacket.generate(packet as mqttPacket.Packet, { protocolVersion: version });
+  const at = buf.indexOf(MARK);
+  if (at < 0) throw new Error('marker not found');
+  bad.copy(buf, at);
+  return buf;
+}
+
+const connectPacket = (version: number, extra: object = {}): object => ({
+  cmd: 'connect',
+  protocolVersion: version,
+  protocolId: version === 3 ? 'MQIsdp' : 'MQTT',
+  clientId: uniqueId('conf'),
+  clean: true,
+  keepalive: 0,
+  ...extra,
+});
+
+const warns = (): number => k.logs.filter((l) => l.level === 'warn').length;
+
+async function healthy(t: ExecutionContext, loggedBefore: number): Promise<void> {
+  t.true(warns() > loggedBefore, 'the failure was logged');
+  await assertHealthy(k.url);
+  t.true(bystander.connected, 'a connected bystander is untouched');
+}
+
+/** Sends a CONNECT; expects CONNACK `expected` (exact bytes of its fixed header and code) then close. */
+async function connackCase(t: ExecutionContext, bytes: Buffer | number[], version: number, code: number | undefined): Promise<void> {
+  const before = warns();
+  const raw = await RawClient.open(k.port, version);
+  raw.write(bytes);
+  await raw.waitClosed();
+  const got = raw.bytes;
+  if (code === undefined) t.is(got.length, 0, `closed with nothing sent (got ${got.toString('hex')})`);
+  else if (version === 5) {
+    t.is(got[0], 0x20, 'CONNACK');
+    t.is(got[2], 0x00, 'session present 0');
+    t.is(got[3], code, `reason code 0x${code.toString(16)}`);
+    t.is(got.length, 2 + (got[1] as number), 'CONNACK is the only packet');
+    t.is((raw.packets[0] as IConnackPacket).reasonCode, code);
+  } else t.deepEqual([...got], [0x20, 0x02, 0x00, code]);
+  await healthy(t, before);
+}
+
+/** Connected client sends `bytes`; v5 expects DISCONNECT `code` last, 3.1.1 a silent close. */
+async function packetCase(t: ExecutionContext, bytes: Buffer | number[], version: 4 | 5, code = 0x81): Promise<void> {
+  const before = warns();
+  const raw = await RawClient.connected(k.port, version);
+  const n = raw.bytes.length;
+  raw.write(bytes);
+  await raw.waitClosed();
+  const got = raw.bytes.subarray(n);
+  if (version === 4) t.is(got.length, 0, `nothing sent (got ${got.toString('hex')})`);
+  else {
+    t.is(got[0], 0xe0, `DISCONNECT (got ${got.toString('hex')})`);
+    t.is(got[2], code, `reason code 0x${code.toString(16)}`);
+    t.is(got.length, 2 + (got[1] as number), 'DISCONNECT is the only packet');
+    t.is((raw.packets.at(-1) as IDisconnectPacket).reasonCode, code);
+  }
+  await healthy(t, before);
+}
+
+test('CONNECT strings (client id, user name, will topic) with ill-formed UTF-8 or U+0000: v5 CONNACK 0x81, 3.1.1 closed', async (t) => {
+  const will = { topic: 'w/QQQ', payload: Buffer.from('bye'), qos: 0, retain: false };
+  for (const bad of Object.values(BAD)) {
+    for (const [version, code] of [[5, 0x81], [4, undefined]] as const) {
+      await connackCase(t, withBytes(connectPacket(version, { clientId: `id-QQQ-${uniqueId()}` }), bad, version), version, code);
+      await connackCase(t, withBytes(connectPacket(version, { username: 'uQQQ' }), bad, version), version, code);
+      await connackCase(t, withBytes(connectPacket(version, { will }), bad, version), version, code);
+    }
+  }
+});
+
+test('v5 CONNECT and will properties with ill-formed UTF-8 (user property, content type, response topic): CONNACK 0x81', async (t) => {
+  const will = (properties: object) => ({ topic: 'w/t', payload: Buffer.from('bye'), qos: 0, retain: false, properties });
+  await connackCase(t, withBytes(connectPacket(5, { properties: { userProperties: { k: 'QQQ' } } }), BAD.illFormed), 5, 0x81);
+  await connackCase(t, withBytes(connectPacket(5, { properties: { userProperties: { QQQ: 'v' } } }), BAD.nul), 5, 0x81);
+  await connackCase(t, withBytes(connectPacket(5, { will: will({ contentType: 'text/QQQ' }) }), BAD.surrogate), 5, 0x81);
+  await connackCase(t, withBytes(connectPacket(5, { will: will({ responseTopic: 'r/QQQ' }) }), BAD.illFormed), 5, 0x81);
+});
+
+test('MQTT 3.1: a client identifier over 23 characters gets CONNACK 0x02; 23 is accepted', async (t) => {
+  const long = 'a'.repeat(24);
+  await connackCase(t, mqttPacket.generate(connectPacket(3, { clientId: long }) as mqttPacket.Packet, { protocolVersion: 3 }), 3, 0x02);
+  const raw = await RawClient.connected(k.port, 3, { clientId: `${uniqueId('x')}`.slice(0, 10).padEnd(23, 'z') });
+  t.is((raw.packets[0] as IConnackPacket).returnCode, 0);
+  raw.close();
+  // 3.1.1 has no such limit
+  const raw4 = await RawClient.connected(k.port, 4, { clientId: `${uniqueId('long')}-${long}` });
+  t.is((raw4.packets[0] as IConnackPacket).returnCode, 0);
+  raw4.close();
+});
+
+test('protocol name not matching the level: CONNACK 0x01 (3.1/3.1.1) / 0x84 (v5), closed', async (t) => {
+  const gen = (name: string, version: number): Buffer => {
+    const buf = mqttPacket.generate(connectPacket(version) as mqttPacket.Packet, { protocolVersion: version });
+    // the same CONNECT under another protocol name
+    const off = 2;
+    const oldLen = buf.readUInt16BE(off);
+    const rest = buf.subarray(off + 2 + oldLen + 1);
+    const body = Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([version]), rest]);
+    return Buffer.concat([Buffer.from([0x10, body.length]), body]);
+  };
+  await connackCase(t, gen('MQTT', 3), 3, 0x01);
+  await connackCase(t, gen('MQIsdp', 4), 4, 0x01);
+  // v5 level under the 3.1 name (with an empty property list)
+  const body = [0x00, 0x06, ...Buffer.from('MQIsdp'), 0x05, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x78];
+  await connackCase(t, [0x10, body.length, ...body], 5, 0x84);
+});
+
+test('3.1.1 CONNECT with the password flag but no user name flag: closed (MQTT-3.1.2-22)', async (t) => {
+  // flags 0x42: password + clean session; client id "x", password "pw"
+  const body = [0x00, 0x04, ...Buffer.from('MQTT'), 0x04, 0x42, 0x00, 0x00, 0x00, 0x01, 0x78, 0x00, 0x02, 0x70, 0x77];
+  await connackCase(t, [0x10, body.length, ...body], 4, undefined);
+});
+
+test('SUBSCRIBE / UNSUBSCRIBE filters with ill-formed UTF-8 or U+0000: v5 DISCONNECT 0x81, 3.1.1 closed', async (t) => {
+  for (const bad of Object.values(BAD)) {
+    for (const version of [5, 4] as const) {
+      await packetCase(t, withBytes({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'ok', qos: 0 }, { topic: 'f/QQQ', qos: 1 }] }, bad, version), version);
+      await packetCase(t, withBytes({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['f/QQQ'] }, bad, version), version);
+    }
+  }
+});
+
+test('PUBLISH topic with U+0000: v5 DISCONNECT 0x81, 3.1.1 closed', async (t) => {
+  const pub = { cmd: 'publish', topic: 't/QQQ', payload: Buffer.from('x'), qos: 1, messageId: 3, retain: false, dup: false };
+  await packetCase(t, withBytes(pub, BAD.nul, 5), 5);
+  await packetCase(t, withBytes(pub, BAD.nul, 4), 4);
+});
+
+test('v5 string properties with ill-formed UTF-8 (PUBLISH, SUBSCRIBE, PUBACK, DISCONNECT): DISCONNECT 0x81', async (t) => {
+  const pub = (properties: object) => ({ cmd: 'publish', topic: 'p/t', payload: Buffer.from('x'), qos: 0, retain: false, dup: false, properties });
+  await packetCase(t, withBytes(pub({ contentType: 'QQQ' }), BAD.illFormed), 5);
+  await packetCase(t, withBytes(pub({ responseTopic: 'r/QQQ' }), BAD.surrogate), 5);
+  await packetCase(t, withBytes(pub({ userProperties: { a: 'QQQ' } }), BAD.nul), 5);
+  await packetCase(t, withBytes(pub({ userProperties: { a: 'b', QQQ: 'c' } }), BAD.illFormed), 5);
+  await packetCase(t, withBytes({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'ok', qos: 0 }], properties: { userProperties: { a: 'QQQ' } } }, BAD.illFormed), 5);
+  await packetCase(t, withBytes({ cmd: 'puback', messageId: 9, reasonCode: 0x10, properties: { reasonString: 'QQQ' } }, BAD.illFormed), 5);
+  await packetCase(t, withBytes({ cmd: 'disconnect', reasonCode: 0x04, properties: { reasonString: 'QQQ' } }, BAD.nul), 5);
+});
+
+test('a v5 property other than User Property included twice: DISCONNECT 0x82', async (t) => {
+  // PUBLISH QoS 0 "a" with Content Type "x" twice
+  await packetCase(t, [0x30, 0x0e, 0x00, 0x01, 0x61, 0x08, 0x03, 0x00, 0x01, 0x78, 0x03, 0x00, 0x01, 0x78, 0x68, 0x69], 5, 0x82);
+  // two User Properties with the same name are allowed
+  const raw = await RawClient.connected(k.port, 5);
+  const got = collect(bystander);
+  raw.send({ cmd: 'publish', topic: bystanderTopic, payload: Buffer.from('twice'), qos: 0, retain: false, dup: false, properties: { userProperties: { a: ['1', '2'] } } } as mqttPacket.IPublishPacket);
+  await got.waitFor(1);
+  t.false(raw.isClosed);
+  raw.close();
+});
+
+test('QoS 0 PUBLISH with DUP set: v5 DISCONNECT 0x81, 3.1.1 closed (MQTT-3.3.1-2)', async (t) => {
+  const pub = (v5: boolean): number[] => [0x38, v5 ? 5 : 4, 0x00, 0x01, 0x61, ...(v5 ? [0x00] : []), 0x78];
+  await packetCase(t, pub(true), 5);
+  await packetCase(t, pub(false), 4);
+});
+
+test('well-formed multi-byte strings (and U+FFFD itself) are still accepted everywhere', async (t) => {
+  const topic = `${bystanderTopic}`;
+  const raw = await RawClient.connected(k.port, 5, {
+    clientId: `é-€-\ufffd-${uniqueId()}`,
+    username: 'ü',
+    properties: { userProperties: { 'ключ': '值' } },
+    will: { topic: 'w/日本', payload: Buffer.from('bye'), qos: 0, retain: false, properties: { contentType: 'text/ü' } },
+  } as Partial<mqttPacket.IConnectPacket>);
+  raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'ü/€/+', qos: 1 }], properties: { userProperties: { 'ü': '\ufffd' } } } as mqttPacket.ISubscribePacket);
+  await raw.next('suback');
+  const got = collect(bystander);
+  raw.send({ cmd: 'publish', topic, payload: Buffer.from('ok'), qos: 1, messageId: 5, retain: false, dup: false, properties: { contentType: 'täxt', responseTopic: 'r/ü', userProperties: { '€': 'ü' } } } as mqttPacket.IPublishPacket);
+  await raw.next('puback');
+  await got.waitFor(1);
+  t.false(raw.isClosed);
+  raw.close();
+});
+
+test('PINGREQ with a remaining length, 3.1.1 DISCONNECT with a remaining length: v5 DISCONNECT 0x81, 3.1.1 closed', async (t) => {
+  await packetCase(t, [0xc0, 0x01, 0x00], 5);
+  await packetCase(t, [0xc0, 0x01, 0x00], 4);
+  await packetCase(t, [0xe0, 0x01, 0x00], 4);
+});
+
+test('v5 CONNECT with Request Problem / Response Information other than 0 or 1: CONNACK 0x82', async (t) => {
+  for (const id of [0x17, 0x19]) {
+    const body = [0x00, 0x04, ...Buffer.from('MQTT'), 0x05, 0x02, 0x00, 0x00, 0x02, id, 0x02, 0x00, 0x01, 0x78];
+    await connackCase(t, [0x10, body.length, ...body], 5, 0x82);
+  }
+  // 0 and 1 are fine
+  const raw = await RawClient.connected(k.port, 5, { properties: { requestProblemInformation: false, requestResponseInformation: true } });
+  t.is((raw.packets[0] as IConnackPacket).reasonCode, 0);
+  raw.close();
+});
+
+test('a v5 property not valid in its packet (Topic Alias in CONNECT, Session Expiry in PUBLISH, Reason String in SUBSCRIBE): malformed', async (t) => {
+  // CONNECT with Topic Alias (0x23) 1: CONNACK 0x81
+  const body = [0x00, 0x04, ...Buffer.from('MQTT'), 0x05, 0x02, 0x00, 0x00, 0x03, 0x23, 0x00, 0x01, 0x00, 0x01, 0x78];
+  await connackCase(t, [0x10, body.length, ...body], 5, 0x81);
+  // PUBLISH QoS 0 "a" with Session Expiry Interval (0x11)
+  await packetCase(t, [0x30, 0x0b, 0x00, 0x01, 0x61, 0x05, 0x11, 0x00, 0x00, 0x00, 0x01, 0x68, 0x69], 5);
+  // SUBSCRIBE with a Reason String (0x1f)
+  await packetCase(t, [0x82, 0x0b, 0x00, 0x01, 0x04, 0x1f, 0x00, 0x01, 0x78, 0x00, 0x01, 0x61, 0x00], 5);
+});
