@@ -138,3 +138,25 @@ test('a WebSocket peer that stops answering pings is dropped, so its session end
   t.is(router.realm('realm1').sessions.size, 1, 'only the waiter is left');
   await release();
 });
+
+test('an MQTT client id can be taken over only by the same identity', async (t) => {
+  const realm: RealmConfig = { ...openRealm('realm1'), auth: { anonymous: { role: 'anonymous' }, ticket: { alice: { ticket: 'pw', role: 'anonymous' } } } };
+  const server = await startTestServer(t, { realms: [realm] }, { mqttPort: 0 });
+  const owner = await mqtt.connectAsync(server.urls.mqtt!, { clientId: 'dev-1', username: 'alice', password: 'pw', clean: false, reconnectPeriod: 0 });
+  t.teardown(() => owner.end(true));
+  await owner.subscribeAsync('a/b', { qos: 1 });
+  const intruder = mqtt.connect(server.urls.mqtt!, { clientId: 'dev-1', clean: false, reconnectPeriod: 0 });
+  t.teardown(() => intruder.end(true));
+  const err = await new Promise<{ code?: number }>((resolve) => intruder.once('error', (e) => resolve(e as { code?: number })));
+  t.is(err.code, 5, 'CONNACK not authorized');
+  t.true(owner.connected, "the owner's connection is untouched");
+  const got = new Promise<string>((r) => owner.once('message', (_topic, payload) => r(payload.toString())));
+  const pub = await mqtt.connectAsync(server.urls.mqtt!, { reconnectPeriod: 0 });
+  t.teardown(() => pub.end(true));
+  await pub.publishAsync('a/b', 'still here', { qos: 1 });
+  t.is(await got, 'still here');
+  // The same identity may take it over.
+  const again = await mqtt.connectAsync(server.urls.mqtt!, { clientId: 'dev-1', username: 'alice', password: 'pw', clean: false, reconnectPeriod: 0 });
+  t.teardown(() => again.end(true));
+  t.true(again.connected);
+});

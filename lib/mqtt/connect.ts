@@ -115,7 +115,12 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
   conn.connectExpiry = requested;
 
   // Another connection with this client id is closed; its will follows the spec (see detach).
+  // Only the same identity may take a client id over: anyone else would end someone else's
+  // session and erase its stored subscriptions and queue.
   const existing = gate.registry.get(realm.name, clientId);
+  if (existing && !existing.ended && (existing.core.authid !== auth.authid || existing.core.authrole !== auth.authrole)) {
+    return refuse(conn, RC.notAuthorized, V3.notAuthorized, `client id '${clientId}' belongs to another identity`);
+  }
   if (existing) existing.takeover(RC.sessionTakenOver);
   let session: MqttSession;
   let present = false;
