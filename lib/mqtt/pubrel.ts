@@ -9,12 +9,16 @@ export function handlePubrel(conn: Connection, packet: IPubrelPacket): void {
   const session = conn.session;
   if (!session) throw new MqttError(RC.protocolError, 'PUBREL before CONNECT');
   const id = packet.messageId ?? 0;
+  // PUBCOMP queues behind earlier acknowledgements, so it never overtakes the PUBREC it answers.
   if (session.inboundQos2.delete(id)) {
     const released = session.journal?.inboundReleased(id);
-    if (!released) conn.send({ cmd: 'pubcomp', messageId: id, reasonCode: RC.success });
-    else released.then(() => conn.send({ cmd: 'pubcomp', messageId: id, reasonCode: RC.success }), (err: unknown) => conn.storeFailure('a QoS 2 release', err));
+    if (!released) conn.ack({ cmd: 'pubcomp', messageId: id, reasonCode: RC.success });
+    else {
+      const slot = conn.reserveAck();
+      released.then(() => conn.settleAck(slot, { cmd: 'pubcomp', messageId: id, reasonCode: RC.success }), (err: unknown) => conn.storeFailure('a QoS 2 release', err));
+    }
     return;
   }
   conn.gate.logger.debug({ ...conn.log, packetId: id }, 'PUBREL for an unknown packet id');
-  conn.send({ cmd: 'pubcomp', messageId: id, reasonCode: RC.packetIdNotFound, properties: conn.reason('unknown packet identifier') });
+  conn.ack({ cmd: 'pubcomp', messageId: id, reasonCode: RC.packetIdNotFound, properties: conn.reason('unknown packet identifier') });
 }
