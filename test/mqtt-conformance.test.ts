@@ -236,3 +236,8 @@ test('a v5 property not valid in its packet (Topic Alias in CONNECT, Session Exp
   // SUBSCRIBE with a Reason String (0x1f)
   await packetCase(t, [0x82, 0x0b, 0x00, 0x01, 0x04, 0x1f, 0x00, 0x01, 0x78, 0x00, 0x01, 0x61, 0x00], 5);
 });
+
+test('v5 PUBLISH with a Payload Format Indicator other than 0 or 1: DISCONNECT 0x81', async (t) => {
+  // PUBLISH QoS 0, topic "a", properties: Payload Format Indicator (0x01) = 2, payload "hi"
+  await packetCase(t, [0x30, 0x08, 0x00, 0x01, 0x61, 0x02, 0x01, 0x02, 0x68, 0x69], 5);
+});

@@ -280,6 +280,10 @@ function checkProps(buf: Buffer, pos: number, end: number, ok: Uint8Array): numb
       // Request Problem / Response Information other than 0 or 1 (MQTT 5 §3.1.2.11.6-7)
       return [0x82, `property 0x${id.toString(16)} with a value other than 0 or 1`];
     }
+    if (id === 0x01 && pos < stop && (buf[pos] as number) > 1) {
+      // Payload Format Indicator is 0 (bytes) or 1 (UTF-8) (MQTT 5 §3.3.2.3.2): anything else is malformed
+      return [0x81, 'Payload Format Indicator with a value other than 0 or 1'];
+    }
     if (kind > 0) pos += kind;
     else if (kind === -1) {
       const v = readVarInt(buf, pos);
