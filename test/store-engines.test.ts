@@ -647,6 +647,56 @@ function engineSuite(engine: Engine): void {
     t.deepEqual(rest, ['i1', 'i4', 'i0', 'i3']);
   });
 
+  durable(name('queues: gets, acks, puts, purges and touches mixed in one tick, then reopen'), async (t) => {
+    const h = await engine.open(t);
+    for (let i = 0; i < 6; i++) await h.store.queuePut(R, 'q', enc(`i${i}`), (i % 2) as 0 | 1);
+    await h.store.queuePut(R, 'p', enc('p0'));
+    await h.store.queuePut(R, 'p', enc('p1'), 2);
+    // all of these run in one group commit (SQLite) in call order
+    const s = h.store;
+    const ops = [
+      s.queueGet(R, 'q', { worker: 'w1' }), // i1 (priority 1)
+      s.queueGet(R, 'q', { worker: 'w1' }), // i3
+      s.queueGet(R, 'q', { ack: false, worker: 'w2' }), // i5, unacked
+      s.queueGet(R, 'q', { worker: 'w1' }), // i0
+      s.queuePut(R, 'q', enc('n1'), 1),
+      s.queueGet(R, 'q'), // n1
+      s.queueGet(R, 'q'), // i2
+      s.queueStat(R, 'q'),
+      s.listWorkers(R, 'q'),
+      s.queueGet(R, 'p'), // p1
+      s.queuePurge(R, 'p', 0), // drops p
+      s.queueStat(R, 'p'),
+      s.queueStatAll(R),
+    ] as const;
+    const r = await Promise.all(ops);
+    t.deepEqual(
+      [r[0], r[1], r[2], r[3], r[5], r[6], r[9]].map((x) => dec((x as { value: Uint8Array } | null)?.value)),
+      ['i1', 'i3', 'i5', 'i0', 'n1', 'i2', 'p1'],
+    );
+    const token = (r[2] as { token?: string }).token!;
+    t.deepEqual((r[7] as { ready: number[]; unacked: number }).ready, [1, 0, 0]);
+    t.is((r[7] as { unacked: number }).unacked, 1);
+    t.deepEqual(
+      (r[8] as { name: string }[]).map((w) => w.name),
+      ['w1', 'w2'],
+    );
+    t.true(r[10] as boolean);
+    t.is(r[11], null, 'purged to empty: dropped');
+    t.deepEqual(
+      (r[12] as { queue: string }[]).map((x) => x.queue),
+      ['q'],
+    );
+    const before = await s.queueStat(R, 'q');
+    const store = await h.reopen();
+    t.deepEqual(await store.queueStat(R, 'q'), before);
+    t.is(await store.queueStat(R, 'p'), null);
+    t.true(await store.queueAck(R, 'q', token));
+    t.is(dec((await store.queueGet(R, 'q'))?.value), 'i4');
+    t.is(await store.queueGet(R, 'q'), null);
+    t.deepEqual((await store.queueStat(R, 'q'))?.ready, [0, 0, 0]);
+  });
+
   // ------------------------------------------------------------------ MQTT
 
   const session = {

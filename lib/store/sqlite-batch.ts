@@ -21,6 +21,16 @@ type OpFn<T> = (tx: Tx) => T;
  */
 const MAX_GROUP = 5000;
 
+/**
+ * State an engine part keeps in memory over the database (caches, writes coalesced per
+ * transaction). beforeCommit writes what is still buffered, inside the transaction; afterRollback
+ * forgets whatever the rolled-back operations changed in memory (it is reloaded from the database).
+ */
+export interface TxHook {
+  beforeCommit(): void;
+  afterRollback(): void;
+}
+
 interface Pending {
   fn: OpFn<unknown>;
   resolve: (value: unknown) => void;
@@ -38,6 +48,7 @@ export class GroupCommit {
   private readonly commit: Database.Statement;
   private readonly rollback: Database.Statement;
   private readonly saveRev: Database.Statement;
+  private readonly hooks: TxHook[] = [];
   /** Transactions committed, for metrics and tests. */
   commits = 0;
 
@@ -49,6 +60,11 @@ export class GroupCommit {
     this.rev = Number((db.prepare("SELECT v FROM meta WHERE k = 'rev'").get() as { v: number }).v);
     const seq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'history'").pluck().get();
     this.historyId = seq === undefined ? 0 : Number(seq);
+  }
+
+  /** Registers in-memory state to flush before each COMMIT and to drop after each ROLLBACK. */
+  addHook(hook: TxHook): void {
+    this.hooks.push(hook);
   }
 
   /** Queues an operation for the next group commit. */
@@ -113,6 +129,7 @@ export class GroupCommit {
       }
       if (failed < 0) {
         try {
+          for (const h of this.hooks) h.beforeCommit();
           if (tx.rev !== this.rev) this.saveRev.run(tx.rev);
           this.commit.run();
         } catch (err) {
@@ -142,6 +159,7 @@ export class GroupCommit {
     } catch {
       // the connection already rolled back
     }
+    for (const h of this.hooks) h.afterRollback();
   }
 
   /** Commits what is queued, then refuses new operations. */

@@ -54,6 +54,8 @@ export class SqliteStore implements Store {
       this.retained = new SqliteRetained(this.db);
       this.history = new SqliteHistory(this.db);
       this.queues = new SqliteQueues(this.db, this.config);
+      this.batch.addHook(this.queues);
+      this.batch.addHook(this.queues.workers);
       this.mqtt = new SqliteMqtt(this.db);
       this.replies = new SqliteReplies(this.db);
       // drop what expired while we were down
