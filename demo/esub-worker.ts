@@ -13,6 +13,7 @@
 // A job whose caller gave up gets 404 from esub: the worker logs it (esub keeps it for /rsub).
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { eventLog, fib, sleep } from './common.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -33,17 +34,9 @@ if (!/^[0-9A-Za-z_:.]{1,64}$/.test(queue)) {
   process.exit(2);
 }
 
-function log(event: string, extra: Record<string, unknown> = {}): void {
-  process.stdout.write(JSON.stringify({ event, worker: values.name, at: Date.now(), ...extra }) + '\n');
-}
+const log = eventLog(values.name);
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function fib(n: number): bigint {
-  let [a, b] = [0n, 1n];
-  for (let i = 0; i < n; i++) [a, b] = [b, a + b];
-  return a;
-}
 
 interface Job {
   reply_to: string;

@@ -10,6 +10,7 @@
 //   WS-URL defaults to $KITSUNE_URL or ws://127.0.0.1:8080/ws
 import { parseArgs } from 'node:util';
 import autobahn from 'autobahn';
+import { eventLog, fib } from './common.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -21,15 +22,8 @@ const { values, positionals } = parseArgs({
 });
 const url = positionals[0] ?? process.env.KITSUNE_URL ?? 'ws://127.0.0.1:8080/ws';
 
-function log(event: string, extra: Record<string, unknown> = {}): void {
-  process.stdout.write(JSON.stringify({ event, worker: values.name, at: Date.now(), ...extra }) + '\n');
-}
+const log = eventLog(values.name);
 
-function fib(n: number): bigint {
-  let [a, b] = [0n, 1n];
-  for (let i = 0; i < n; i++) [a, b] = [b, a + b];
-  return a;
-}
 
 // msgpack carries binary values as they are (autobahn's JSON serializer has no binary convention)
 const serializers = (autobahn as unknown as { serializer: Record<string, new () => object> }).serializer;

@@ -6,6 +6,7 @@
 //   node --import tsx demo/hustmq-worker.ts [URL] [--name w1] [--queue fibonacci] [--user u --password p]
 //   URL defaults to $KITSUNE_HUSTMQ_URL or http://127.0.0.1:8080/hustmq (a dedicated --hustmq-port serves it at the root).
 import { parseArgs } from 'node:util';
+import { eventLog, fib, sleep } from './common.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -20,18 +21,9 @@ const base = (positionals[0] ?? process.env.KITSUNE_HUSTMQ_URL ?? 'http://127.0.
 const headers: Record<string, string> = {};
 if (values.user !== undefined) headers.Authorization = 'Basic ' + Buffer.from(`${values.user}:${values.password ?? ''}`).toString('base64');
 
-function log(event: string, extra: Record<string, unknown> = {}): void {
-  process.stdout.write(JSON.stringify({ event, worker: values.name, at: Date.now(), ...extra }) + '\n');
-}
+const log = eventLog(values.name);
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** fib(1) = fib(2) = 1, as do_post.py computes it. */
-function fib(n: number): bigint {
-  let [a, b] = [0n, 1n];
-  for (let i = 0; i < n; i++) [a, b] = [b, a + b];
-  return a;
-}
 
 let stopping = false;
 let current: AbortController | undefined;

@@ -5,6 +5,7 @@
 //   node --import tsx demo/resource-lock.ts [--url ws://127.0.0.1:8080/ws] [--name w1] [--hold-ms 3000] [--cycles N]
 import { parseArgs } from 'node:util';
 import autobahn from 'autobahn';
+import { eventLog, sleep } from './common.ts';
 
 const { values } = parseArgs({
   options: {
@@ -21,11 +22,8 @@ const holdMs = Number(values['hold-ms']);
 const pauseMs = Number(values['pause-ms']);
 const cycles = Number(values.cycles);
 
-function log(event: string, extra: Record<string, unknown> = {}): void {
-  process.stdout.write(JSON.stringify({ event, worker: values.name, at: Date.now(), ...extra }) + '\n');
-}
+const log = eventLog(values.name);
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function work(session: autobahn.Session): Promise<void> {
   for (let n = 1; cycles === 0 || n <= cycles; n++) {
