@@ -20,9 +20,12 @@ export class Subscription {
     readonly shareGroup: string | undefined,
   ) {}
 
+  /** The subscribers in join order, kept alongside the map so a share-group pick allocates nothing. */
+  readonly members: Session[] = [];
+
   /** Round-robin pick among the share group's members that pass `eligible`. */
   pickMember(eligible: (s: Session) => boolean): Session | undefined {
-    const members = [...this.subscribers.keys()];
+    const members = this.members;
     for (let k = 0; k < members.length; k++) {
       const idx = (this.nextMember + k) % members.length;
       const s = members[idx] as Session;
@@ -93,6 +96,7 @@ export class Broker {
     const had = sub.subscribers.has(session);
     sub.subscribers.set(session, info);
     if (!had) {
+      sub.members.push(session);
       session.subscriptions.add(sub);
       if (created) this.events.onCreate(session, sub);
       this.events.onSubscribe(session, sub);
@@ -103,6 +107,7 @@ export class Broker {
   /** Removes the session from the subscription; false when it was not subscribed. */
   unsubscribe(session: Session, sub: Subscription): boolean {
     if (!sub.subscribers.delete(session)) return false;
+    sub.members.splice(sub.members.indexOf(session), 1);
     session.subscriptions.delete(sub);
     this.events.onUnsubscribe(session, sub);
     if (sub.subscribers.size === 0) {

@@ -91,13 +91,9 @@ export class Dealer {
     let best: Registration | undefined;
     let bestRank = -1;
     for (const reg of this.patterns) {
-      if (!patternMatches(reg.pattern, levels)) continue;
-      const p = reg.pattern;
-      const rank = p.match === 'prefix' ? 1_000_000 + p.uri.length : p.levels.filter((l) => l !== null).length;
-      if (rank > bestRank) {
-        best = reg;
-        bestRank = rank;
-      }
+      if (reg.rank <= bestRank || !patternMatches(reg.pattern, levels)) continue;
+      best = reg;
+      bestRank = reg.rank;
     }
     return best;
   }

@@ -47,6 +47,8 @@ export class Registration {
   readonly created = new Date().toISOString();
   /** Calls accepted while every callee was at its concurrency limit, oldest first. */
   readonly waiting: CallRecord[] = [];
+  /** How specific the pattern is, for choosing among matching pattern registrations: longer prefix, more fixed levels. */
+  readonly rank: number;
   private next = 0;
 
   constructor(
@@ -54,7 +56,9 @@ export class Registration {
     readonly pattern: Pattern,
     readonly key: string,
     readonly policy: InvokePolicy,
-  ) {}
+  ) {
+    this.rank = pattern.match === 'prefix' ? 1_000_000 + pattern.uri.length : pattern.levels.filter((l) => l !== null).length;
+  }
 
   callee(session: Session): Callee | undefined {
     return this.callees.find((c) => c.session === session);
