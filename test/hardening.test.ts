@@ -160,3 +160,18 @@ test('an MQTT client id can be taken over only by the same identity', async (t) 
   t.teardown(() => again.end(true));
   t.true(again.connected);
 });
+
+test('one session cannot park more conditional writes than its limit', async (t) => {
+  const router = createRouter({ realms: [openRealm('realm1')], limits: { maxParkedWritesPerSession: 3 } });
+  const holder = router.connect('realm1');
+  const waiter = router.connect('realm1');
+  await holder.lock('res.p');
+  const parked = [0, 1, 2].map(() => waiter.lock('res.p').then((release) => release()));
+  const err = await rejection(waiter.lock('res.p'));
+  t.is((err as { uri?: string }).uri, 'kitsune.error.limit_exceeded');
+  // The parked ones are still served, one after another, once the holder leaves.
+  holder.close();
+  await Promise.all(parked);
+  const release = await waiter.lock('res.p', { wait: false });
+  await release();
+});

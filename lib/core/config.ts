@@ -55,6 +55,8 @@ export interface Limits {
   maxPendingCallsPerSession: number;
   /** Calls waiting for a free callee under a concurrency limit, per registration. */
   maxQueuedCallsPerRegistration: number;
+  /** Conditional writes (`watch`) one session may have parked at once. */
+  maxParkedWritesPerSession: number;
   /** Bytes buffered for sending past which events (QoS 0) to that client are dropped. */
   sendBufferSoftBytes: number;
   /** Bytes buffered for sending past which the client is disconnected. */
@@ -75,6 +77,7 @@ export const defaultLimits: Limits = {
   maxRegistrationsPerSession: 10_000,
   maxPendingCallsPerSession: 10_000,
   maxQueuedCallsPerRegistration: 1_000,
+  maxParkedWritesPerSession: 1_000,
   sendBufferSoftBytes: 4 * 1024 * 1024,
   sendBufferHardBytes: 32 * 1024 * 1024,
 };

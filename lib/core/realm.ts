@@ -50,7 +50,7 @@ export class Realm {
     this.meta = installMetaApi(this);
     this.broker = new Broker(this.meta.broker);
     this.dealer = new Dealer(this.meta.dealer, limits.maxQueuedCallsPerRegistration);
-    this.retention = new Retention(config.name, store, this.publicationIds, this.order, (p, o) => this.deliver(p, o), logger);
+    this.retention = new Retention(config.name, store, this.publicationIds, this.order, (p, o) => this.deliver(p, o), logger, limits.maxParkedWritesPerSession);
     this.history = new History(config.name, store, config.history ?? [], logger);
   }
 

@@ -55,7 +55,11 @@ export class Retention {
     private readonly order: DeliveryOrder,
     private readonly deliver: Deliver,
     private readonly logger: Logger,
+    private readonly maxParkedPerSession = Infinity,
   ) {}
+
+  /** Parked writes per session, bounded so one client cannot pile up memory. */
+  private readonly parked = new Map<number | undefined, number>();
 
   /** Loads retained state from the store; owners from before a restart are gone, so their wills run now. */
   async load(): Promise<void> {
@@ -89,10 +93,26 @@ export class Retention {
       if (!options.watch) {
         return Promise.reject(new RouterError(ErrorUri.conditionFailed, `condition on '${publication.topic.join('.')}' does not hold`));
       }
+      const parked = this.parked.get(sessionId) ?? 0;
+      if (parked >= this.maxParkedPerSession) {
+        return Promise.reject(new RouterError(ErrorUri.limitExceeded, `session has ${parked} conditional writes waiting already`));
+      }
+      this.parked.set(sessionId, parked + 1);
+      const unpark = (): void => {
+        const n = (this.parked.get(sessionId) ?? 1) - 1;
+        if (n > 0) this.parked.set(sessionId, n);
+        else this.parked.delete(sessionId);
+      };
       return new Promise((resolve, reject) => {
         let list = this.waiters.get(key);
         if (!list) this.waiters.set(key, (list = []));
-        list.push({ owner: sessionId, publication, options, resolve, reject });
+        list.push({
+          owner: sessionId,
+          publication,
+          options,
+          resolve: () => (unpark(), resolve()),
+          reject: (err) => (unpark(), reject(err)),
+        });
       });
     }
     return this.apply(sessionId, publication, options);
