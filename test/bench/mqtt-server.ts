@@ -13,28 +13,15 @@
 //                                    written to every subscriber), payloads as mqtt-load.ts makes them
 import net from 'node:net';
 import { createInterface } from 'node:readline';
-import type { Writable } from 'node:stream';
 import { createRouter, openRealm } from '../../lib/index.ts';
 import { encodePublish } from '../../lib/mqtt/encode.ts';
 import { Framer } from '../../lib/mqtt/frame.ts';
 import { createMqttGate } from '../../lib/mqtt/index.ts';
 import { benchPayload } from './mqtt-load.ts';
+import { coalescer } from './coalesce.ts';
 
 type Publish = (topic: string, seq: number) => void;
 
-function coalescer(socket: Writable): () => void {
-  let corked = false;
-  const flush = (): void => {
-    corked = false;
-    socket.uncork();
-  };
-  return () => {
-    if (corked) return;
-    corked = true;
-    socket.cork();
-    process.nextTick(flush);
-  };
-}
 
 async function kitsune(): Promise<{ server: net.Server; publish: Publish }> {
   const router = createRouter({ realms: [openRealm('realm1')] });

@@ -19,23 +19,9 @@
 import http from 'node:http';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
-import type { Writable } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
+import { coalescer } from './coalesce.ts';
 
-/** Corks a socket at its first write of a tick and uncorks it at the end of the tick. */
-function coalescer(socket: Writable): () => void {
-  let corked = false;
-  const flush = (): void => {
-    corked = false;
-    socket.uncork();
-  };
-  return () => {
-    if (corked) return;
-    corked = true;
-    socket.cork();
-    process.nextTick(flush);
-  };
-}
 
 type Role = 'pub' | 'sub' | 'caller' | 'callee';
 
