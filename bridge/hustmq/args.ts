@@ -2,13 +2,19 @@
 // HttpFail naming it; the error boundary answers it as plain text (404 unless said otherwise).
 import type { QueuePriority } from '../../lib/index.ts';
 
-/** A request that fails with `status` and a plain-text body saying why. */
+/**
+ * A request that fails with `status` and a plain-text body saying why. It carries no stack trace:
+ * it is an answer, not a bug, and polling workers make "no message ready" a hot path.
+ */
 export class HttpFail extends Error {
   constructor(
     readonly status: number,
     message: string,
   ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
   }
 }
 

@@ -2,7 +2,6 @@
 // router's public API. Queue Q is a durable queue whose items are also published on `hustmq.Q`;
 // push queue Q is the indexed stream `hustmq.push.Q` (history); do_get/do_post are calls and
 // one-shot registrations of `hustmq.do.Q`.
-import Router from '@koa/router';
 import Koa from 'koa';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KitsuneRouter } from '../../lib/index.ts';
@@ -13,6 +12,7 @@ import { reply } from './http.ts';
 import { type HustmqOptions, resolveOptions } from './options.ts';
 import { INDEX_WRAP, pushRoutes } from './push-routes.ts';
 import { queueRoutes } from './queue-routes.ts';
+import { RouteTable } from './route-table.ts';
 import { RpcHub } from './rpc.ts';
 import { rpcRoutes } from './rpc-routes.ts';
 import { statusRoutes } from './status-routes.ts';
@@ -58,12 +58,12 @@ export function createHustmqBridge(router: KitsuneRouter, options: HustmqOptions
     }
   });
   if (opts.auth) app.use(basicAuth(opts.auth));
-  const routes = new Router();
+  const routes = new RouteTable();
   queueRoutes(routes, h);
   pushRoutes(routes, h);
   rpcRoutes(routes, h);
   statusRoutes(routes, h);
-  app.use(routes.routes());
+  app.use(routes.middleware());
   app.use((ctx) => reply(ctx, 404, `no route ${ctx.path}\n`));
 
   let closed = false;

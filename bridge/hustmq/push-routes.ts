@@ -1,5 +1,5 @@
 // Push queue routes: pub, sub, evsub — an indexed stream on `<prefix>.push.<Q>` kept in history.
-import type Router from '@koa/router';
+import type { RouteTable } from './route-table.ts';
 import { Payload } from '../../lib/index.ts';
 import { fail, intArg, optionalIntArg, queueArg } from './args.ts';
 import { argsOf, type Hustmq } from './context.ts';
@@ -10,7 +10,7 @@ import { itemOf } from './queue-routes.ts';
 export const INDEX_WRAP = 11_000_000;
 const MAX_IDX = 0xffffffff;
 
-export function pushRoutes(r: Router, h: Hustmq): void {
+export function pushRoutes(r: RouteTable, h: Hustmq): void {
   const streams = h.client.streams;
   const queues = h.client.queues;
 

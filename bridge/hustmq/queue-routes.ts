@@ -1,5 +1,5 @@
 // Normal (durable) queue routes: put, get, ack, timeout, lock, max, purge, worker, evget.
-import type Router from '@koa/router';
+import type { RouteTable } from './route-table.ts';
 import type { Context } from 'koa';
 import { parseQueueToken } from '../../lib/index.ts';
 import { type Args, ackArg, fail, intArg, prioriArg, queueArg, workerArg } from './args.ts';
@@ -29,7 +29,7 @@ function atoi(s: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-export function queueRoutes(r: Router, h: Hustmq): void {
+export function queueRoutes(r: RouteTable, h: Hustmq): void {
   const queues = h.client.queues;
 
   r.all('/put', async (ctx) => {

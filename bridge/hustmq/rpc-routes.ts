@@ -1,6 +1,6 @@
 // RPC routes: do_get (a client's task), do_post (a worker claims a task or reports a result),
 // and their status counters.
-import type Router from '@koa/router';
+import type { RouteTable } from './route-table.ts';
 import type { Context } from 'koa';
 import { fail, queueArg } from './args.ts';
 import { argsOf, type Hustmq } from './context.ts';
@@ -19,7 +19,7 @@ function send(ctx: Context, r: Reply | null): void {
   else reply(ctx, 404, 'client gone\n');
 }
 
-export function rpcRoutes(r: Router, h: Hustmq): void {
+export function rpcRoutes(r: RouteTable, h: Hustmq): void {
   const limit = h.opts.maxDoTaskBodyBytes;
 
   r.all('/do_get', async (ctx) => {

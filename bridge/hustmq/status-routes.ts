@@ -1,12 +1,12 @@
 // Status routes: version, autost, stat, stat_all (real time: one node, no cache).
-import type Router from '@koa/router';
+import type { RouteTable } from './route-table.ts';
 import { QUEUE_DEFAULT_TIMEOUT_MS } from '../../lib/index.ts';
 import { fail, queueArg } from './args.ts';
 import { argsOf, type Hustmq } from './context.ts';
 import { reply } from './http.ts';
 import { queueStatJson, streamStatJson } from './stat-json.ts';
 
-export function statusRoutes(r: Router, h: Hustmq): void {
+export function statusRoutes(r: RouteTable, h: Hustmq): void {
   const { queues, streams } = h.client;
   const pushTimeout = Math.round(QUEUE_DEFAULT_TIMEOUT_MS / h.opts.minuteMs);
 

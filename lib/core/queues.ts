@@ -107,7 +107,8 @@ export class QueueService {
     if (result !== 'ok') return result;
     this.release(queue, 1);
     const topic = this.topicOf(queue);
-    if (topic) await this.realm.routePublication(topic, Payload.fromBytes(value), {}, from).catch(() => undefined);
+    // the item is committed: the put is done whatever happens to the publication of it
+    if (topic) this.realm.routePublication(topic, Payload.fromBytes(value), {}, from).catch(() => undefined);
     return result;
   }
 
