@@ -10,11 +10,11 @@
 // which does not depend on how busy the machine is.
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { processCpuSeconds } from './proc-cpu.ts';
 import { formatTable, type BenchRow } from './row.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -108,22 +108,12 @@ interface Measured {
   cpuUs: number;
 }
 
-/** CPU time (user + system) of a process so far, ms (Linux /proc; 0 elsewhere). */
-function cpuMs(pid: number | undefined): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(f[11]) + Number(f[12])) * (1000 / 100);
-  } catch {
-    return 0;
-  }
-}
-
 async function cannon(o: CannonOptions, pid?: number): Promise<Measured> {
-  const c0 = cpuMs(pid);
+  const c0 = processCpuSeconds(pid) ?? NaN;
   const r = await autocannon(o);
   const answered = r['2xx'] + r.non2xx;
   const rate = o.amount !== undefined ? r['2xx'] / Math.max(0.001, r.duration) : r.requests.average;
-  return { rate, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, cpuUs: answered > 0 ? ((cpuMs(pid) - c0) * 1000) / answered : NaN };
+  return { rate, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, cpuUs: answered > 0 ? (((processCpuSeconds(pid) ?? NaN) - c0) * 1e6) / answered : NaN };
 }
 
 /** The best of several runs of one scenario (the machine may be busy with other work). */

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { benchPayload, LoadClient, nowUs, parseBenchPayload, type QoS } from './mqtt-load.ts';
+import { processCpuSeconds } from './proc-cpu.ts';
 import { formatTable, percentile, type BenchRow } from './row.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -40,6 +41,8 @@ type TargetName = 'kitsune' | 'aedes' | 'relay';
 interface Target {
   name: TargetName;
   port: number;
+  /** The server child's pid, for its CPU time. */
+  pid: number | undefined;
   command(line: string): void;
   stop(): Promise<void>;
 }
@@ -58,6 +61,10 @@ interface Result {
   rate: number;
   p50?: number;
   p99?: number;
+  /** Server CPU µs per unit (message or delivery). */
+  cpuUs?: number;
+  /** CPU use of the server and of this (client) process, in % of one core. */
+  cpu: string;
   note?: string;
 }
 
@@ -83,6 +90,7 @@ async function startTarget(name: TargetName): Promise<Target> {
   return {
     name,
     port,
+    pid: proc.pid,
     command: (line) => proc.stdin?.write(`${line}\n`),
     stop: async () => {
       proc.stdin?.end();
@@ -159,6 +167,8 @@ async function run(target: Target, s: Scenario, timing: { durationMs: number; wa
   refill();
   await sleep(timing.warmupMs);
   measuring = true;
+  const s0 = processCpuSeconds(target.pid);
+  const u0 = process.cpuUsage();
   const t0 = performance.now();
   let stalled = false;
   const deadline = t0 + timing.durationMs;
@@ -171,11 +181,17 @@ async function run(target: Target, s: Scenario, timing: { durationMs: number; wa
   }
   measuring = false;
   const seconds = (performance.now() - t0) / 1000;
+  const s1 = processCpuSeconds(target.pid);
+  const u = process.cpuUsage(u0);
   for (const c of [...subs, ...(pub ? [pub] : [])]) c.close();
   await sleep(200);
   const sorted = samples.subarray(0, nSamples).sort();
+  const units = completed * (s.unit === 'deliveries/s' ? s.subs : 1);
+  const serverCpu = s0 !== undefined && s1 !== undefined ? s1 - s0 : undefined;
   return {
-    rate: (completed * (s.unit === 'deliveries/s' ? s.subs : 1)) / seconds,
+    rate: units / seconds,
+    cpuUs: serverCpu !== undefined && units > 0 ? (serverCpu * 1e6) / units : undefined,
+    cpu: `cpu srv ${serverCpu === undefined ? '?' : ((100 * serverCpu) / seconds).toFixed(0)}% cli ${((100 * (u.user + u.system)) / 1e6 / seconds).toFixed(0)}%`,
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
     note: stalled ? 'stalled' : undefined,
@@ -237,7 +253,8 @@ export async function benchMqtt(options: MqttBenchOptions = {}): Promise<BenchRo
         p50: x.p50,
         p99: x.p99,
         ratio: target === 'relay' || r.rate <= 0 ? undefined : x.rate / r.rate,
-        note: [x.note, target === 'kitsune' && a.rate > 0 ? `${(k.rate / a.rate).toFixed(2)}x aedes` : undefined].filter(Boolean).join('; ') || undefined,
+        cpuUs: x.cpuUs,
+        note: [x.note, x.cpu, target === 'kitsune' && a.rate > 0 ? `${(k.rate / a.rate).toFixed(2)}x aedes` : undefined].filter(Boolean).join('; ') || undefined,
       });
       rows.push(row('kitsune', k), row('aedes', a), row('relay', r));
       log(`  ${s.name.padEnd(24)} kitsune ${fmtRate(k.rate).padStart(10)}  aedes ${fmtRate(a.rate).padStart(10)}  relay ${fmtRate(r.rate).padStart(10)} ${s.unit}  kitsune/aedes ${a.rate > 0 ? (k.rate / a.rate).toFixed(2) : '-'}`);

@@ -14,12 +14,12 @@
 // BENCH_FLUSH_EVERY (client writes per syscall, default 32).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
+import { machineCpuSeconds, processCpuSeconds } from './proc-cpu.ts';
 import { percentile, formatTable, type BenchRow } from './row.ts';
 import { MSG, openFrameConn, WampBenchClient, type FrameConn, type SerializerName, type TransportKind } from './wamp-client.ts';
 
@@ -155,38 +155,6 @@ class Latencies {
   percentiles(): { p50: number | undefined; p99: number | undefined } {
     const s = this.buf.subarray(0, this.n).sort();
     return { p50: percentile(s, 50), p99: percentile(s, 99) };
-  }
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
-function processCpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // fields after the ")" that ends the command name: state is field 3, utime 14, stime 15
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
-/**
- * CPU seconds of the whole machine so far (all cores), from /proc/stat: `tasks` is time in processes
- * (user, nice, system, steal), `irq` time in interrupts and softirqs (where loopback TCP delivery runs,
- * not charged to any process). Undefined elsewhere than Linux.
- */
-function machineCpuSeconds(): { tasks: number; irq: number } | undefined {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] as string;
-    const v = line.trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal
-    const tasks = (v[0] ?? 0) + (v[1] ?? 0) + (v[2] ?? 0) + (v[7] ?? 0);
-    const irq = (v[5] ?? 0) + (v[6] ?? 0);
-    return { tasks: tasks / CLOCK_TICKS, irq: irq / CLOCK_TICKS };
-  } catch {
-    return undefined;
   }
 }
 
