@@ -52,6 +52,7 @@ export class Args {
 }
 
 function decode(s: string): string {
+  if (s.indexOf('%') < 0) return s;
   try {
     return decodeURIComponent(s);
   } catch {
