@@ -68,8 +68,17 @@ interface PendingCall {
   onProgress?: (r: ClientResult) => void;
 }
 
+/** Lazy: a caller that only wants the bytes (the HTTP bridges) never parses them. */
 function toResult(payload: Payload): ClientResult {
-  return { args: payload.args ?? [], kwargs: payload.kwargs ?? {}, payload };
+  return {
+    get args() {
+      return payload.args ?? [];
+    },
+    get kwargs() {
+      return payload.kwargs ?? {};
+    },
+    payload,
+  };
 }
 
 function toPayload(value: unknown): Payload {
@@ -243,8 +252,13 @@ export class Client implements Peer {
     if (!set) return;
     const p = d.publication;
     const e: ClientEvent = {
-      args: p.payload.args ?? [],
-      kwargs: p.payload.kwargs ?? {},
+      // lazy, as results are
+      get args() {
+        return p.payload.args ?? [];
+      },
+      get kwargs() {
+        return p.payload.kwargs ?? {};
+      },
       payload: p.payload,
       topic: p.topic.join('.'),
       publication: p.id,

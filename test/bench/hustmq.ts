@@ -6,7 +6,8 @@
 //
 // Knobs: BENCH_HUSTMQ_DURATION_S (per scenario and round, default 4), BENCH_HUSTMQ_ROUNDS (default 2;
 // each scenario's best round counts), BENCH_HUSTMQ_CONNECTIONS (default 50), BENCH_HUSTMQ_WORKERS
-// (parked do_post workers, default 50). Each row's note gives the server's CPU time per request,
+// (parked do_post workers, default 50), BENCH_HUSTMQ_SERVER_NODE_ARGS (extra node flags for the server
+// child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). Each row's note gives the server's CPU time per request,
 // which does not depend on how busy the machine is.
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -45,7 +46,8 @@ interface CannonOptions {
 const autocannon = createRequire(import.meta.url)('autocannon') as (o: CannonOptions) => Promise<CannonResult>;
 
 async function startChild(): Promise<{ kitsune: string; bare: string; pid: number | undefined; stop(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'hustmq-server.ts')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const nodeArgs = (process.env.BENCH_HUSTMQ_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(here, 'hustmq-server.ts')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
   const urls = await new Promise<{ kitsune: string; bare: string }>((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
       try {
