@@ -1,9 +1,11 @@
 // Conformance gaps closed over raw sockets: ill-formed UTF-8 and U+0000 in every MQTT string
 // (MQTT-1.5.4-1/-2), duplicate v5 properties, DUP on QoS 0 (MQTT-3.3.1-2), the MQTT 3.1 client
 // identifier limit, protocol name / level mismatch (MQTT-3.1.2-1) and a 3.1.1 password without a
-// user name (MQTT-3.1.2-22). A malformed v5 CONNECT gets CONNACK 0x81 before the close (MQTT 5
-// §4.13.1: "In the case of an error in a CONNECT packet it MAY send a CONNACK packet containing
-// the Reason Code"); other v5 packets get DISCONNECT with the code; 3.1.1 connections are closed.
+// user name (MQTT-3.1.2-22), bytes after the last CONNECT field, empty topic filters and names
+// (MQTT-4.7.3-1), and v5 Response Topics that are not topic names. A malformed v5 CONNECT gets
+// CONNACK 0x81 before the close (MQTT 5 §4.13.1: "In the case of an error in a CONNECT packet it
+// MAY send a CONNACK packet containing the Reason Code"); other v5 packets get DISCONNECT with the
+// code; 3.1.1 connections are closed.
 // Each case checks that a connected bystander keeps working.
 import test, { type ExecutionContext } from 'ava';
 import mqttPacket, { type IConnackPacket, type IDisconnectPacket } from 'mqtt-packet';
@@ -240,4 +242,83 @@ test('a v5 property not valid in its packet (Topic Alias in CONNECT, Session Exp
 test('v5 PUBLISH with a Payload Format Indicator other than 0 or 1: DISCONNECT 0x81', async (t) => {
   // PUBLISH QoS 0, topic "a", properties: Payload Format Indicator (0x01) = 2, payload "hi"
   await packetCase(t, [0x30, 0x08, 0x00, 0x01, 0x61, 0x02, 0x01, 0x02, 0x68, 0x69], 5);
+});
+
+/** `frame` (a packet with a one-byte remaining length) with `extra` bytes appended inside it. */
+function withTrailing(frame: Buffer, extra: number[]): Buffer {
+  if ((frame[1] as number) + extra.length > 127) throw new Error('test frame too long for a one-byte remaining length');
+  return Buffer.concat([Buffer.from([frame[0] as number, (frame[1] as number) + extra.length]), frame.subarray(2), Buffer.from(extra)]);
+}
+
+test('CONNECT whose remaining length runs past its last field (trailing bytes): v5 CONNACK 0x81, 3.1.1 / 3.1 closed', async (t) => {
+  const will = { topic: 'w/t', payload: Buffer.from('bye'), qos: 0 as const, retain: false };
+  for (const [version, code] of [[5, 0x81], [4, undefined], [3, undefined]] as const) {
+    const gen = (extra: object): Buffer => mqttPacket.generate(connectPacket(version, extra) as mqttPacket.Packet, { protocolVersion: version });
+    await connackCase(t, withTrailing(gen({}), [0x00]), version, code);
+    await connackCase(t, withTrailing(gen({ will }), [0x00, 0x01, 0x61]), version, code);
+    await connackCase(t, withTrailing(gen({ username: 'u', password: Buffer.from('pw') }), [0xff, 0xff]), version, code);
+  }
+  // the same CONNECTs without the extra bytes are accepted
+  const raw = await RawClient.connected(k.port, 5, { username: 'u', password: Buffer.from('pw'), will });
+  t.is((raw.packets[0] as IConnackPacket).reasonCode, 0);
+  raw.close();
+});
+
+// MQTT-4.7.3-1: topic filters are at least one character long. An empty one is not a "correctly
+// formed" filter that SUBACK 0x8F could refuse; like mosquitto, the packet is malformed.
+const EMPTY_FILTER_SUBSCRIBE = (v5: boolean): number[] => {
+  const props = v5 ? [0x00] : [];
+  const body = [0x00, 0x07, ...props, 0x00, 0x01, 0x61, 0x01, 0x00, 0x00, 0x01]; // "a" QoS 1, then "" QoS 1
+  return [0x82, body.length, ...body];
+};
+const EMPTY_FILTER_UNSUBSCRIBE = (v5: boolean): number[] => {
+  const props = v5 ? [0x00] : [];
+  const body = [0x00, 0x08, ...props, 0x00, 0x00];
+  return [0xa2, body.length, ...body];
+};
+
+test('SUBSCRIBE / UNSUBSCRIBE with an empty topic filter: v5 DISCONNECT 0x81, 3.1.1 closed, no SUBACK', async (t) => {
+  for (const version of [5, 4] as const) {
+    await packetCase(t, EMPTY_FILTER_SUBSCRIBE(version === 5), version);
+    await packetCase(t, EMPTY_FILTER_UNSUBSCRIBE(version === 5), version);
+  }
+  // nothing was subscribed on the way: "a" from the refused SUBSCRIBE gets no messages
+  const watcher = await connect(k.url, { protocolVersion: 5 });
+  const got = collect(watcher);
+  await watcher.subscribeAsync('a', { qos: 1 });
+  await bystander.publishAsync('a', 'still routed', { qos: 1 });
+  await got.waitFor(1);
+  t.deepEqual(got.messages.map((m) => m.payload.toString()), ['still routed']);
+  await watcher.endAsync();
+});
+
+test('PUBLISH with an empty topic name: v5 (no alias) DISCONNECT 0x82, 3.1.1 closed; empty will topic refused', async (t) => {
+  // QoS 1 PUBLISH, topic "", packet id 1, payload "x"
+  await packetCase(t, [0x32, 0x06, 0x00, 0x00, 0x00, 0x01, 0x00, 0x78], 5, 0x82);
+  await packetCase(t, [0x32, 0x05, 0x00, 0x00, 0x00, 0x01, 0x78], 4);
+  // CONNECT (will + clean session), client id "x", will topic "", will payload "b" (mqtt-packet
+  // refuses to generate an empty will topic)
+  for (const [version, code] of [[5, 0x90], [4, undefined]] as const) {
+    const props = version === 5 ? [0x00] : [];
+    const body = [0x00, 0x04, ...Buffer.from('MQTT'), version, 0x06, 0x00, 0x00, ...props, 0x00, 0x01, 0x78, ...props, 0x00, 0x00, 0x00, 0x01, 0x62];
+    await connackCase(t, [0x10, body.length, ...body], version, code);
+  }
+});
+
+test('v5 Response Topic that is not a topic name (empty, wildcards) in PUBLISH or the will: DISCONNECT / CONNACK 0x82', async (t) => {
+  const pub = (responseTopic: string): Buffer =>
+    mqttPacket.generate({ cmd: 'publish', topic: 'req/a', payload: Buffer.from('x'), qos: 1, messageId: 4, retain: false, dup: false, properties: { responseTopic } } as mqttPacket.IPublishPacket, { protocolVersion: 5 });
+  const willConnect = (responseTopic: string): Buffer =>
+    mqttPacket.generate(connectPacket(5, { will: { topic: 'w/t', payload: Buffer.from('bye'), qos: 0, retain: false, properties: { responseTopic } } }) as mqttPacket.Packet, { protocolVersion: 5 });
+  for (const bad of ['', 'r/#', 'r/+/x']) {
+    await packetCase(t, pub(bad), 5, 0x82);
+    await connackCase(t, willConnect(bad), 5, 0x82);
+  }
+  // a proper one is accepted in both places
+  const raw = await RawClient.open(k.port, 5);
+  raw.write(willConnect('r/ok'));
+  t.is(((await raw.next('connack')) as IConnackPacket).reasonCode, 0);
+  raw.write(pub('r/ok'));
+  t.is((await raw.next('puback')).cmd, 'puback');
+  raw.close();
 });

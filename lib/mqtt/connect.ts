@@ -11,7 +11,7 @@ import { attachErrorCode, connackV3, MqttError, RC, V3, type ProtocolVersion } f
 import type { Connection } from './connection.ts';
 import { MQTT_MAX_PACKET } from './frame.ts';
 import { attachSession } from './peer.ts';
-import { headersFrom, ownBytes } from './props.ts';
+import { headersFrom, ownBytes, responseTopicProblem } from './props.ts';
 import { MqttSession, NEVER_EXPIRES, type Will } from './session-state.ts';
 
 /** Sends a refusing CONNACK (v3 code undefined: close without one) and ends the connection. */
@@ -23,17 +23,20 @@ function refuse(conn: Connection, v5: number, v3: number | undefined, message: s
   conn.end();
 }
 
-function buildWill(conn: Connection, w: NonNullable<IConnectPacket['will']>): Will | string {
+/** The will, or why the CONNECT is refused: [v5 reason code, message]. */
+function buildWill(conn: Connection, w: NonNullable<IConnectPacket['will']>): Will | [code: number, message: string] {
   if ((w.qos ?? 0) > 2) throw new MqttError(RC.malformed, 'will QoS 3');
   let topic: string[];
   try {
     topic = mqttLevels(w.topic);
   } catch {
-    return `invalid will topic '${w.topic}'`;
+    return [RC.topicNameInvalid, `invalid will topic '${w.topic}'`];
   }
   const payload = ownBytes(Buffer.isBuffer(w.payload) ? w.payload : Buffer.from(w.payload));
   const props = conn.version === 5 ? w.properties : undefined;
-  if (props?.payloadFormatIndicator && !isUtf8(payload)) return 'will payload is not UTF-8';
+  if (props?.payloadFormatIndicator && !isUtf8(payload)) return [RC.payloadFormatInvalid, 'will payload is not UTF-8'];
+  const badResponseTopic = responseTopicProblem(props);
+  if (badResponseTopic) return [RC.protocolError, `will: ${badResponseTopic}`];
   return {
     topic,
     payload: Payload.fromBytes(payload),
@@ -62,7 +65,7 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
   let will: Will | undefined;
   if (packet.will) {
     const w = buildWill(conn, packet.will);
-    if (typeof w === 'string') return refuse(conn, w.includes('UTF-8') ? RC.payloadFormatInvalid : RC.topicNameInvalid, undefined, w);
+    if (Array.isArray(w)) return refuse(conn, w[0], undefined, w[1]);
     will = w;
   }
 

@@ -1,8 +1,9 @@
 // Packet framing ahead of the mqtt-packet parser: splits the byte stream into whole packets by the
 // fixed header, rejects a malformed remaining length or an oversized packet before buffering it,
 // checks what mqtt-packet would silently accept (ill-formed UTF-8 or U+0000 in any MQTT string,
-// repeated v5 properties, DUP on QoS 0, bytes after PINGREQ / 3.1.1 DISCONNECT), and decodes the
-// hot-path packets (PUBLISH without properties, short PUBACK/PUBREC/PUBREL/PUBCOMP) itself.
+// repeated v5 properties, DUP on QoS 0, bytes after PINGREQ / 3.1.1 DISCONNECT / the last CONNECT
+// field, empty SUBSCRIBE / UNSUBSCRIBE filters), and decodes the hot-path packets (PUBLISH without
+// properties, short PUBACK/PUBREC/PUBREL/PUBCOMP) itself.
 import { isUtf8 } from 'node:buffer';
 
 export type FrameError = 'malformed' | 'too-large';
@@ -314,7 +315,8 @@ function checkString(buf: Buffer, pos: number, what: string, binary = false): [n
 
 /**
  * String problems of a CONNECT: client identifier, will properties and topic, user name, and the
- * v5 CONNECT properties. 3.1.1 also forbids a password without a user name (MQTT-3.1.2-22).
+ * v5 CONNECT properties; bytes after the last field. 3.1.1 also forbids a password without a user
+ * name (MQTT-3.1.2-22).
  */
 export function connectProblem(frame: Buffer): StringProblem | undefined {
   const end = frame.length;
@@ -338,6 +340,7 @@ export function connectProblem(frame: Buffer): StringProblem | undefined {
     steps.push(['will topic', false], ['will payload', true]);
   }
   if (flags & 0x80) steps.push(['user name', false]);
+  if (flags & 0x40) steps.push(['password', true]);
   for (const [what, binary] of steps) {
     if (what === 'will properties') {
       const p = checkProps(frame, pos, end, PROPS_IN.will);
@@ -350,12 +353,16 @@ export function connectProblem(frame: Buffer): StringProblem | undefined {
     if (s[1]) return s[1];
     pos = s[0];
   }
+  // The payload ends with its last field: a remaining length that runs past it is malformed
+  // (3.1.1 §3.1.3, 5.0 §3.1.3); mqtt-packet would silently drop the extra bytes.
+  if (pos !== end) return [0x81, `${end - pos} bytes after the last CONNECT field`];
   return undefined;
 }
 
 /**
  * String problems of any packet but CONNECT: the PUBLISH topic name, SUBSCRIBE / UNSUBSCRIBE
- * filters, and v5 properties (PUBLISH, acknowledgements, SUBSCRIBE, UNSUBSCRIBE, DISCONNECT, AUTH).
+ * filters (empty ones too), and v5 properties (PUBLISH, acknowledgements, SUBSCRIBE, UNSUBSCRIBE,
+ * DISCONNECT, AUTH).
  */
 export function packetProblem(frame: Buffer, type: number, v5: boolean): StringProblem | undefined {
   const end = frame.length;
@@ -392,6 +399,9 @@ export function packetProblem(frame: Buffer, type: number, v5: boolean): StringP
         const s = checkString(frame, pos, 'topic filter');
         if (!s) return undefined;
         if (s[1]) return s[1];
+        // MQTT-4.7.3-1: a topic filter is at least one character. An empty one is not a
+        // well-formed filter that SUBACK 0x8F could refuse: malformed, as mosquitto treats it.
+        if (s[0] === pos + 2) return [0x81, 'empty topic filter (MQTT-4.7.3-1)'];
         pos = s[0] + (type === 8 ? 1 : 0);
       }
       return undefined;

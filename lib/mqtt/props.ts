@@ -10,6 +10,20 @@ export interface InboundPublishProperties {
   userProperties?: Record<string, string | string[]>;
 }
 
+/**
+ * Why a v5 Response Topic (PUBLISH or will) is not acceptable, or undefined. It is a Topic Name:
+ * at least one character (MQTT-4.7.3-1), no wildcards (MQTT-3.3.2-14, MQTT-4.7.0-1); a responder
+ * would otherwise be handed a topic it cannot publish to. Refused as a Protocol Error (0x82), the
+ * code mosquitto uses for a Response Topic it rejects.
+ */
+export function responseTopicProblem(p: InboundPublishProperties | undefined): string | undefined {
+  const t = p?.responseTopic;
+  if (t === undefined) return undefined;
+  if (t === '') return 'empty Response Topic';
+  if (/[+#]/.test(t)) return 'wildcards in the Response Topic';
+  return undefined;
+}
+
 /** Headers of an inbound publication (copied: the parsed packet's buffers view the read chunk). */
 export function headersFrom(p: InboundPublishProperties | undefined, now: number): PublicationHeaders | undefined {
   if (!p) return undefined;

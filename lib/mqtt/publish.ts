@@ -10,7 +10,7 @@ import { Payload } from '../core/payload.ts';
 import { mqttLevels } from '../core/topic.ts';
 import { isStoreFailure, MqttError, publishErrorCode, RC } from './codes.ts';
 import type { Connection } from './connection.ts';
-import { headersFrom, ownBytes } from './props.ts';
+import { headersFrom, ownBytes, responseTopicProblem } from './props.ts';
 
 function resolveTopic(conn: Connection, packet: IPublishPacket): string {
   const alias = conn.version === 5 ? packet.properties?.topicAlias : undefined;
@@ -41,7 +41,8 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   }
   const props = v5 ? packet.properties : undefined;
   if (props?.subscriptionIdentifier !== undefined) throw new MqttError(RC.protocolError, 'a client must not send a Subscription Identifier in PUBLISH');
-  if (props?.responseTopic !== undefined && /[+#]/.test(props.responseTopic)) throw new MqttError(RC.protocolError, 'wildcards in the Response Topic');
+  const badResponseTopic = responseTopicProblem(props);
+  if (badResponseTopic) throw new MqttError(RC.protocolError, badResponseTopic);
 
   const qos = packet.qos;
   const id = packet.messageId ?? 0;
