@@ -9,10 +9,19 @@ function invalid(uri: string, why: string): RouterError {
   return new RouterError(ErrorUri.invalidUri, `invalid URI '${uri}': ${why}`);
 }
 
-// Parsed URIs of recent publishes and calls: the same few topics come back all the time. The arrays
-// are shared, so callers never mutate them.
+// Parsed URIs and MQTT topic names of recent publishes and calls: the same few topics come back all
+// the time. The arrays are shared, so callers never mutate them. Sharing also matters to the GC: a
+// fresh array per publish was a new key in the permission cache (a WeakMap) every time, and with
+// QoS 1 messages in flight at each scavenge that kept megabytes of young objects alive per scavenge.
 const levelCache = new Map<string, string[]>();
+const mqttLevelCache = new Map<string, string[]>();
 const LEVEL_CACHE_MAX = 10_000;
+
+function remember(cache: Map<string, string[]>, key: string, levels: string[]): string[] {
+  if (cache.size >= LEVEL_CACHE_MAX) cache.clear();
+  cache.set(key, levels);
+  return levels;
+}
 
 /** Levels of a concrete WAMP URI (topic or procedure). */
 export function wampLevels(uri: unknown): string[] {
@@ -24,9 +33,7 @@ export function wampLevels(uri: unknown): string[] {
     if (level.length === 0) throw invalid(uri, 'empty component');
     if (!LOOSE_COMPONENT.test(level)) throw invalid(uri, 'whitespace or # in a component');
   }
-  if (levelCache.size >= LEVEL_CACHE_MAX) levelCache.clear();
-  levelCache.set(uri, levels);
-  return levels;
+  return remember(levelCache, uri, levels);
 }
 
 /** A WAMP subscription/registration URI with its match policy. */
@@ -53,10 +60,12 @@ export function wampPattern(uri: unknown, match: MatchPolicy = 'exact'): Pattern
 
 /** Levels of an MQTT topic name (PUBLISH): no wildcards, not empty. */
 export function mqttLevels(topic: string): string[] {
+  const cached = mqttLevelCache.get(topic);
+  if (cached) return cached;
   if (topic.length === 0) throw invalid(topic, 'empty topic');
   if (topic.includes('+') || topic.includes('#')) throw invalid(topic, 'wildcards are not allowed in a topic name');
   if (topic.includes('\u0000')) throw invalid(topic, 'NUL character');
-  return topic.split('/');
+  return remember(mqttLevelCache, topic, topic.split('/'));
 }
 
 /** An MQTT topic filter: `+` is one level, a trailing `#` is any number of levels (including none). */
