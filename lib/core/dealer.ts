@@ -5,7 +5,8 @@ import { ErrorUri, RouterError } from './errors.ts';
 import { IdSequence } from './ids.ts';
 import { Payload } from './payload.ts';
 import { type CallRecord, type Invocation, Registration } from './registration.ts';
-import { patternKey, patternMatches } from './topic.ts';
+import { patternKey } from './topic.ts';
+import { PatternTrie } from './trie.ts';
 import type { Session } from './session.ts';
 import type { CallOptions, Dict, InterruptMode, InvocationDetails, Pattern, RegisterOptions } from './types.ts';
 
@@ -20,7 +21,8 @@ export class Dealer {
   readonly byId = new Map<number, Registration>();
   private readonly byKey = new Map<string, Registration>();
   private readonly exact = new Map<string, Registration>();
-  private readonly patterns = new Set<Registration>();
+  /** Prefix and wildcard registrations: a call walks the procedure's levels rather than every pattern. */
+  private readonly patterns = new PatternTrie<Registration>();
   private readonly regIds = new IdSequence();
   private readonly invocationIds = new IdSequence();
 
@@ -53,7 +55,7 @@ export class Dealer {
       this.byKey.set(key, reg);
       this.byId.set(reg.id, reg);
       if (pattern.match === 'exact') this.exact.set(pattern.uri, reg);
-      else this.patterns.add(reg);
+      else this.patterns.add(pattern, reg);
       created = true;
     }
     reg.callees.push({ session, concurrency: options.concurrency ?? 0, running: 0, once: options.once ?? false });
@@ -77,7 +79,7 @@ export class Dealer {
       this.byKey.delete(reg.key);
       this.byId.delete(reg.id);
       if (reg.pattern.match === 'exact') this.exact.delete(reg.pattern.uri);
-      else this.patterns.delete(reg);
+      else this.patterns.remove(reg.pattern, reg);
       for (const waiting of reg.waiting.splice(0)) this.failCall(waiting, ErrorUri.canceled, 'registration removed');
       this.events.onDelete(session, reg);
     }
@@ -88,13 +90,12 @@ export class Dealer {
   lookup(procedure: string, levels: readonly string[]): Registration | undefined {
     const exact = this.exact.get(procedure);
     if (exact) return exact;
+    if (this.patterns.size === 0) return undefined;
     let best: Registration | undefined;
-    let bestRank = -1;
-    for (const reg of this.patterns) {
-      if (reg.rank <= bestRank || !patternMatches(reg.pattern, levels)) continue;
-      best = reg;
-      bestRank = reg.rank;
-    }
+    this.patterns.match(levels, (reg) => {
+      // Equal ranks: the older registration (lower id), as when patterns were scanned in creation order.
+      if (!best || reg.rank > best.rank || (reg.rank === best.rank && reg.id < best.id)) best = reg;
+    });
     return best;
   }
 
@@ -110,7 +111,7 @@ export class Dealer {
     }
     const reg = this.lookup(procedure, levels);
     if (!reg) throw new RouterError(ErrorUri.noSuchProcedure, `no callee registered for procedure '${procedure}'`);
-    const call: CallRecord = { caller, requestId, procedure, payload, options, registration: reg, pendingChunks: [], done: false, disclose };
+    const call: CallRecord = { caller, requestId, procedure, payload, options, registration: reg, done: false, disclose };
     caller.calls.set(requestId, call);
     if (options.timeout && options.timeout > 0) {
       call.timer = setTimeout(() => this.timeout(call), options.timeout);
@@ -216,8 +217,9 @@ export class Dealer {
     if (!progress) call.closedInput = true;
     const inv = call.invocation;
     if (!inv) {
-      if (call.pendingChunks.length >= this.maxQueued) throw new RouterError(ErrorUri.limitExceeded, 'too many progressive chunks waiting for a callee');
-      call.pendingChunks.push({ payload, progress });
+      const chunks = (call.pendingChunks ??= []);
+      if (chunks.length >= this.maxQueued) throw new RouterError(ErrorUri.limitExceeded, 'too many progressive chunks waiting for a callee');
+      chunks.push({ payload, progress });
       return;
     }
     inv.callee.session.peer.invocation(inv.id, call.registration.id, payload, this.details(call, progress));
@@ -232,8 +234,10 @@ export class Dealer {
     callee.session.invocations.set(inv.id, inv);
     const firstProgress = call.options.progress === true;
     callee.session.peer.invocation(inv.id, call.registration.id, call.payload, this.details(call, firstProgress));
-    for (const chunk of call.pendingChunks.splice(0)) {
-      callee.session.peer.invocation(inv.id, call.registration.id, chunk.payload, this.details(call, chunk.progress));
+    const chunks = call.pendingChunks;
+    if (chunks !== undefined) {
+      call.pendingChunks = undefined;
+      for (const chunk of chunks) callee.session.peer.invocation(inv.id, call.registration.id, chunk.payload, this.details(call, chunk.progress));
     }
     if (callee.once) this.unregister(callee.session, call.registration);
     return true;

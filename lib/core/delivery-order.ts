@@ -1,5 +1,5 @@
 // Keeps a realm's deliveries in the order the publications were made, although some wait for a
-// store commit (retained, conditional, history) and others need none. With nothing waiting, a
+// store commit (retained, conditional, history) and others need none. With nothing waiting (idle), a
 // delivery runs at once; otherwise it queues behind the ones waiting.
 export class DeliveryOrder {
   private tail: Promise<void> = Promise.resolve();
@@ -16,12 +16,8 @@ export class DeliveryOrder {
     return result;
   }
 
-  /** Runs `deliver` now if nothing is waiting (undefined), else after what is (settles once it ran). */
-  now(deliver: () => void): Promise<void> | undefined {
-    if (this.waiting === 0) {
-      deliver();
-      return undefined;
-    }
-    return this.after(Promise.resolve(), deliver);
+  /** True when nothing is waiting: a delivery may run at once. */
+  get idle(): boolean {
+    return this.waiting === 0;
   }
 }

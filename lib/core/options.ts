@@ -76,14 +76,14 @@ function jsonValue(o: Dict, name: string): unknown {
   return v;
 }
 
+function isEmpty(o: Dict): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
 export function publishOptions(o: Dict): PublishOptions {
   // Most publishes carry no options at all.
-  let empty = true;
-  for (const _ in o) {
-    empty = false;
-    break;
-  }
-  if (empty) return {};
+  if (isEmpty(o)) return {};
   onlyKnown(o, PUBLISH_KEYS, 'publish');
   const opts: PublishOptions = {
     acknowledge: bool(o, 'acknowledge'),
@@ -124,6 +124,8 @@ export function subscribeOptions(o: Dict): SubscribeOptions {
 const MAX_TIMEOUT_MS = 2_147_483_647;
 
 export function callOptions(o: Dict): CallOptions {
+  // Most calls carry no options at all.
+  if (isEmpty(o)) return {};
   const timeout = num(o, 'timeout');
   if (timeout !== undefined && timeout > MAX_TIMEOUT_MS) throw bad('timeout', `at most ${MAX_TIMEOUT_MS} ms`);
   return { timeout, receiveProgress: bool(o, 'receive_progress'), progress: bool(o, 'progress'), discloseMe: bool(o, 'disclose_me') };

@@ -1,7 +1,7 @@
 // A realm: a routing namespace with its own broker, dealer, retained state, sessions, roles and
 // built-in (meta API) procedures. Every client operation passes through here to be authorized.
 import { Broker, type Subscription } from './broker.ts';
-import type { Action, Limits, RealmConfig } from './config.ts';
+import type { Action, Limits, PermissionConfig, RealmConfig } from './config.ts';
 import { Dealer } from './dealer.ts';
 import { DeliveryOrder } from './delivery-order.ts';
 import { ErrorUri, RouterError } from './errors.ts';
@@ -88,10 +88,16 @@ export class Realm {
   }
 
   authorize(session: Session, action: Action, levels: readonly string[], uri?: string): void {
-    const role = this.roles.get(session.authrole);
-    if (!role || !role.allows(action, levels)) {
+    this.permission(session, action, levels, uri);
+  }
+
+  /** The permission that lets the session do `action` (callers read its disclose flags next); throws when none does. */
+  private permission(session: Session, action: Action, levels: readonly string[], uri?: string): PermissionConfig {
+    const permission = this.roles.get(session.authrole)?.lookup(levels);
+    if (permission?.allow[action] !== true) {
       throw new RouterError(ErrorUri.notAuthorized, `session is not authorized to ${action} '${uri ?? levels.join('.')}'`);
     }
+    return permission;
   }
 
   subscribe(session: Session, pattern: Pattern, options: SubscribeOptions): Subscription {
@@ -167,13 +173,34 @@ export class Realm {
   /** Not `async`: the hot path saves a promise and a frame; a refusal still comes back as a rejection. */
   publish(session: Session, topic: string[], payload: Payload, options: PublishOptions): Promise<number> {
     try {
-      this.authorize(session, 'publish', topic);
-      if (options.force) this.authorize(session, 'force', topic);
-      if (topic[0] === 'wamp') throw new RouterError(ErrorUri.invalidUri, `topic '${topic.join('.')}' is reserved for the router`);
-      return publishBound(this, topic, payload, options, session) ?? this.routePublication(topic, payload, options, session);
+      const outcome = this.admitAndRoute(session, topic, payload, options);
+      return typeof outcome === 'number' ? Promise.resolve(outcome) : outcome;
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * publish() for a publisher that wants no answer (WAMP without `acknowledge`): no promise unless
+   * the publication has to wait for a commit; `refused` hears of a refusal or a failed commit.
+   */
+  publishUnacknowledged(session: Session, topic: string[], payload: Payload, options: PublishOptions, refused: (err: unknown) => void): void {
+    let outcome: number | Promise<number>;
+    try {
+      outcome = this.admitAndRoute(session, topic, payload, options);
+    } catch (err) {
+      refused(err);
+      return;
+    }
+    if (typeof outcome !== 'number') outcome.catch(refused);
+  }
+
+  /** Authorizes a client's publication and routes it: its id, or a promise of it when it waits for a commit. */
+  private admitAndRoute(session: Session, topic: string[], payload: Payload, options: PublishOptions): number | Promise<number> {
+    const permission = this.permission(session, 'publish', topic);
+    if (options.force) this.authorize(session, 'force', topic);
+    if (topic[0] === 'wamp') throw new RouterError(ErrorUri.invalidUri, `topic '${topic.join('.')}' is reserved for the router`);
+    return publishBound(this, topic, payload, options, session) ?? this.route(topic, payload, options, session, permission.disclose?.publisher === true);
   }
 
   /**
@@ -183,7 +210,16 @@ export class Realm {
    * committed too.
    */
   routePublication(topic: string[], payload: Payload, options: PublishOptions, from: Session | undefined): Promise<number> {
-    const disclose = from !== undefined && (options.discloseMe === true || this.discloses(from, 'publisher', topic));
+    const outcome = this.route(topic, payload, options, from);
+    return typeof outcome === 'number' ? Promise.resolve(outcome) : outcome;
+  }
+
+  /**
+   * routePublication's work: the id at once when nothing had to wait (the common case), else a
+   * promise of it. `roleDiscloses`: whether the publisher's role discloses it, when the caller knows.
+   */
+  private route(topic: string[], payload: Payload, options: PublishOptions, from: Session | undefined, roleDiscloses?: boolean): number | Promise<number> {
+    const disclose = from !== undefined && (options.discloseMe === true || (roleDiscloses ?? this.discloses(from, 'publisher', topic)));
     const publication: Publication = {
       id: this.publicationIds.take(),
       topic,
@@ -200,8 +236,9 @@ export class Realm {
       return this.retention.write(from?.id, publication, options).then(() => committed(publication));
     }
     if (this.history.keeps(topic)) return this.order.after(this.history.append(publication), () => void this.broker.publish(publication, options)).then(() => committed(publication));
-    const later = this.order.now(() => this.broker.publish(publication, options));
-    return later ? later.then(() => committed(publication)) : committed(publication);
+    if (!this.order.idle) return this.order.after(Promise.resolve(), () => void this.broker.publish(publication, options)).then(() => committed(publication));
+    this.broker.publish(publication, options);
+    return publication.commits === undefined ? publication.id : committed(publication);
   }
 
   /** Retained writes are delivered through here once committed (and kept in history if a rule says so). */
@@ -239,7 +276,7 @@ export class Realm {
       return;
     }
     const levels = wampLevels(procedure);
-    this.authorize(session, 'call', levels, procedure);
+    const permission = this.permission(session, 'call', levels, procedure);
     const builtin = this.builtins.get(procedure);
     if (builtin) {
       this.callBuiltin(session, requestId, builtin, payload);
@@ -248,7 +285,7 @@ export class Realm {
     if (session.calls.size >= this.limits.maxPendingCallsPerSession) {
       throw new RouterError(ErrorUri.limitExceeded, `session has reached its limit of ${this.limits.maxPendingCallsPerSession} pending calls`);
     }
-    const disclose = options.discloseMe === true || this.discloses(session, 'caller', levels);
+    const disclose = options.discloseMe === true || permission.disclose?.caller === true;
     this.dealer.call(session, requestId, procedure, levels, payload, options, disclose);
   }
 

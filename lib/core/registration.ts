@@ -26,8 +26,8 @@ export interface CallRecord {
   registration: Registration;
   invocation?: Invocation;
   timer?: NodeJS.Timeout;
-  /** Chunks of a progressive invocation that arrived before a callee was free. */
-  pendingChunks: { payload: Payload; progress: boolean }[];
+  /** Chunks of a progressive invocation that arrived before a callee was free (created on the first: most calls have none). */
+  pendingChunks?: { payload: Payload; progress: boolean }[];
   done: boolean;
   disclose: boolean;
   /** A progressive invocation whose final (non-progress) chunk arrived: no more input. */

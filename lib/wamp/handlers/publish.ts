@@ -17,14 +17,14 @@ export function handlePublish(c: Conn, msg: unknown[]): void {
   try {
     opts = publishOptions(options);
     opts.qos = opts.acknowledge ? 2 : 0;
-    const done = session.publish(wampLevels(topic), payload, opts);
     if (opts.acknowledge) {
-      done.then(
+      session.publish(wampLevels(topic), payload, opts).then(
         (publication) => c.send([MessageType.PUBLISHED, request, publication]),
         (err: unknown) => c.sendError(MessageType.PUBLISH, request, err),
       );
     } else {
-      done.catch((err: unknown) => c.ctx.logger.debug({ err, topic }, 'unacknowledged publish refused'));
+      // The common case: no promise per publication.
+      session.publishUnacknowledged(wampLevels(topic), payload, opts, (err: unknown) => c.ctx.logger.debug({ err, topic }, 'unacknowledged publish refused'));
     }
   } catch (err) {
     if (options.acknowledge === true) c.sendError(MessageType.PUBLISH, request, err);
