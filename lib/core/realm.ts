@@ -173,7 +173,7 @@ export class Realm {
   /** Not `async`: the hot path saves a promise and a frame; a refusal still comes back as a rejection. */
   publish(session: Session, topic: string[], payload: Payload, options: PublishOptions): Promise<number> {
     try {
-      const outcome = this.admitAndRoute(session, topic, payload, options);
+      const outcome = this.publishNow(session, topic, payload, options);
       return typeof outcome === 'number' ? Promise.resolve(outcome) : outcome;
     } catch (err) {
       return Promise.reject(err);
@@ -187,7 +187,7 @@ export class Realm {
   publishUnacknowledged(session: Session, topic: string[], payload: Payload, options: PublishOptions, refused: (err: unknown) => void): void {
     let outcome: number | Promise<number>;
     try {
-      outcome = this.admitAndRoute(session, topic, payload, options);
+      outcome = this.publishNow(session, topic, payload, options);
     } catch (err) {
       refused(err);
       return;
@@ -195,8 +195,11 @@ export class Realm {
     if (typeof outcome !== 'number') outcome.catch(refused);
   }
 
-  /** Authorizes a client's publication and routes it: its id, or a promise of it when it waits for a commit. */
-  private admitAndRoute(session: Session, topic: string[], payload: Payload, options: PublishOptions): number | Promise<number> {
+  /**
+   * Authorizes a client's publication and routes it: its id at once, or a promise of it when it
+   * waits for a commit. Throws a refusal (the gates' hot path: no promise in the common case).
+   */
+  publishNow(session: Session, topic: string[], payload: Payload, options: PublishOptions): number | Promise<number> {
     const permission = this.permission(session, 'publish', topic);
     if (options.force) this.authorize(session, 'force', topic);
     if (topic[0] === 'wamp') throw new RouterError(ErrorUri.invalidUri, `topic '${topic.join('.')}' is reserved for the router`);

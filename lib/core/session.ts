@@ -106,6 +106,12 @@ export class Session {
     return this.realm.publish(this, topic, payload, options);
   }
 
+  /** publish() for the gates' hot path: the id at once when nothing waits for a commit; throws a refusal. */
+  publishNow(topic: string[], payload: Payload, options: PublishOptions = {}): number | Promise<number> {
+    this.assertOpen();
+    return this.realm.publishNow(this, topic, payload, options);
+  }
+
   /** publish() without an answer: cheaper (no promise on the hot path); `refused` hears of a refusal. */
   publishUnacknowledged(topic: string[], payload: Payload, options: PublishOptions, refused: (err: unknown) => void): void {
     if (!this.open) refused(new RouterError(ErrorUri.canceled, 'session closed'));

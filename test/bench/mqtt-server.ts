@@ -3,7 +3,7 @@
 //   aedes    aedes 1.x, the reference broker
 //   relay    the ceiling: answers CONNECT/SUBSCRIBE, acknowledges, and forwards every PUBLISH frame
 //            unchanged to every subscriber, with no topic matching, decoding or re-encoding
-//            (writes coalesced per tick, as kitsune does)
+//            (writes coalesced as kitsune's MQTT connections coalesce them)
 //
 //   node --import tsx test/bench/mqtt-server.ts kitsune|aedes|relay
 //
@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { createRouter, openRealm } from '../../lib/index.ts';
 import { encodePublish } from '../../lib/mqtt/encode.ts';
 import { Framer } from '../../lib/mqtt/frame.ts';
+import { MAX_WRITES_PER_FLUSH } from '../../lib/mqtt/connection.ts';
 import { createMqttGate } from '../../lib/mqtt/index.ts';
 import { benchPayload } from './mqtt-load.ts';
 import { coalescer } from './coalesce.ts';
@@ -59,7 +60,7 @@ function relay(): { server: net.Server; publish: Publish } {
   };
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
-    const me: Conn = { socket, touch: coalescer(socket) };
+    const me: Conn = { socket, touch: coalescer(socket, MAX_WRITES_PER_FLUSH) };
     const framer = new Framer(
       () => 1 << 28,
       (f) => {
