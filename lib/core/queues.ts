@@ -39,6 +39,9 @@ interface Waiter {
   settle(outcome: QueueWaitOutcome): void;
 }
 
+/** Queue topics kept by topicOf; past this many distinct queues the cache starts over. */
+const TOPIC_CACHE_MAX = 10_000;
+
 export const QueueErrorUri = {
   noStore: 'kitsune.error.no_store',
   refused: 'kitsune.error.queue_refused',
@@ -59,6 +62,8 @@ export class QueueService {
   private prefix: string[] | undefined;
   private validName: (name: string) => boolean = () => true;
   private readonly waiters = new Map<string, Waiter[]>();
+  /** Queue topics handed out (see topicOf). */
+  private readonly topics = new Map<string, string[]>();
   private recheckMs = 200;
   private timer: NodeJS.Timeout | undefined;
   private rechecking = false;
@@ -78,18 +83,30 @@ export class QueueService {
   /** Binds the queues to `<prefix>.<queue>` topics (WAMP URI; MQTT writes it with '/'). */
   bind(prefix: string, options: QueueBindOptions = {}): void {
     this.prefix = wampLevels(prefix);
+    this.topics.clear();
     if (options.validName) this.validName = options.validName;
     if (options.recheckMs !== undefined && options.recheckMs > 0) this.recheckMs = options.recheckMs;
   }
 
   unbind(): void {
     this.prefix = undefined;
+    this.topics.clear();
     this.validName = () => true;
   }
 
-  /** The topic a queue's items are published on, when bound. */
+  /**
+   * The topic a queue's items are published on, when bound. One shared array per queue: a fresh
+   * one per put missed the role's permission cache (keyed by the array) every time.
+   */
   topicOf(queue: string): string[] | undefined {
-    return this.prefix ? [...this.prefix, queue] : undefined;
+    if (!this.prefix) return undefined;
+    let topic = this.topics.get(queue);
+    if (!topic) {
+      if (this.topics.size >= TOPIC_CACHE_MAX) this.topics.clear();
+      topic = [...this.prefix, queue];
+      this.topics.set(queue, topic);
+    }
+    return topic;
   }
 
   /** The queue a topic names: exactly one level below the prefix, and a valid name. */
