@@ -126,6 +126,13 @@ export class Broker {
     return out;
   }
 
+  /** True when some subscription's pattern matches the topic. */
+  hasMatch(topic: readonly string[]): boolean {
+    let found = false;
+    this.trie.match(topic, () => (found = true));
+    return found;
+  }
+
   lookup(pattern: Pattern, shareGroup?: string): Subscription | undefined {
     return this.byKey.get((shareGroup !== undefined ? `$share/${shareGroup}/` : '') + patternKey(pattern));
   }

@@ -17,6 +17,7 @@ export interface BoundRealm {
   readonly store: Store | undefined;
   readonly history: { addRule(rule: { uri: string; match?: 'exact' | 'prefix' | 'wildcard'; maxCount?: number; maxAgeMs?: number }): void };
   routePublication(topic: string[], payload: Payload, options: PublishOptions, from: Session | undefined): Promise<number>;
+  observed(topic: readonly string[]): boolean;
 }
 
 export interface QueueBindOptions {
@@ -124,8 +125,9 @@ export class QueueService {
     if (result !== 'ok') return result;
     this.release(queue, 1);
     const topic = this.topicOf(queue);
-    // the item is committed: the put is done whatever happens to the publication of it
-    if (topic) this.realm.routePublication(topic, Payload.fromBytes(value), {}, from).catch(() => undefined);
+    // the item is committed: the put is done whatever happens to the publication of it (which is
+    // skipped when nobody would see it: most queues are only read with get)
+    if (topic && this.realm.observed(topic)) this.realm.routePublication(topic, Payload.fromBytes(value), {}, from).catch(() => undefined);
     return result;
   }
 

@@ -244,6 +244,11 @@ export class Realm {
     return publication.commits === undefined ? publication.id : committed(publication);
   }
 
+  /** True when a publication on `topic` would reach a subscriber or be kept in history. */
+  observed(topic: readonly string[]): boolean {
+    return this.history.keeps(topic) || this.broker.hasMatch(topic);
+  }
+
   /** Retained writes are delivered through here once committed (and kept in history if a rule says so). */
   private deliver(publication: Publication, options: PublishOptions): void | Promise<void> {
     if (this.history.keeps(publication.topic)) return this.history.append(publication).then(() => void this.broker.publish(publication, options));
