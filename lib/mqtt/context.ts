@@ -5,6 +5,14 @@ import type { SessionEnv, SessionPersistence, SessionRegistry } from './session-
 
 export type LogFn = (obj: object, msg?: string) => void;
 
+/**
+ * Inbound QoS 1/2 publishes a v5 client may have unfinished. Other brokers announce far less
+ * (mosquitto 20, EMQX 32); the protocol maximum, 65535, let one client hold tens of thousands of
+ * open QoS 2 exchanges, and a client could not even exceed it (packet ids run out first), so the
+ * limit was never enforced in practice.
+ */
+export const DEFAULT_RECEIVE_MAXIMUM = 1024;
+
 export interface Logger {
   warn: LogFn;
   info: LogFn;
@@ -17,7 +25,7 @@ export interface MqttGateOptions {
   defaultRealm?: string;
   /** Default: the router's logger (pino-style `(obj, msg)` calls). */
   logger?: Logger;
-  /** Receive Maximum announced to v5 clients (inbound QoS 1/2 in flight). Default 65535. */
+  /** Receive Maximum announced to v5 clients (inbound QoS 1/2 in flight). Default DEFAULT_RECEIVE_MAXIMUM. */
   receiveMaximum?: number;
   /** Topic Alias Maximum announced to v5 clients (inbound aliases). Default 64. */
   topicAliasMaximum?: number;

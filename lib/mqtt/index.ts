@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Router } from '../core/router.ts';
 import { Connection } from './connection.ts';
-import type { Closable, GateContext, GateStats, Logger, MqttGateOptions, ResolvedOptions } from './context.ts';
+import { type Closable, DEFAULT_RECEIVE_MAXIMUM, type GateContext, type GateStats, type Logger, type MqttGateOptions, type ResolvedOptions } from './context.ts';
 import { MQTT_MAX_PACKET } from './frame.ts';
 import { handlers } from './handlers.ts';
 import { MemorySessionRegistry, NEVER_EXPIRES, type SessionEnv, type SessionRegistry } from './session-state.ts';
@@ -64,7 +64,7 @@ class Gate implements MqttGate, GateContext {
     this.logger = options.logger ?? router.logger ?? silent;
     this.options = {
       defaultRealm: options.defaultRealm ?? 'realm1',
-      receiveMaximum: clamp(options.receiveMaximum ?? 65535, 1, 65535),
+      receiveMaximum: clamp(options.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM, 1, 65535),
       topicAliasMaximum: clamp(options.topicAliasMaximum ?? 64, 0, 65535),
       serverKeepAlive: options.serverKeepAlive === undefined ? undefined : clamp(options.serverKeepAlive, 0, 65535),
       maxSessionExpiry: clamp(options.maxSessionExpiry ?? NEVER_EXPIRES, 0, NEVER_EXPIRES),
