@@ -78,8 +78,13 @@ test('wildcard and prefix matching across protocols', async (t) => {
   await wildcard.waitFor(2);
   t.deepEqual(prefix.list.map((e) => e.args[0]).sort(), [1, 2], 'WAMP prefix (string prefix) sees both MQTT topics');
   t.deepEqual(wildcard.list.map((e) => e.args[0]).sort(), [1, 3]);
-  const msgs = await got.waitFor(4);
-  t.deepEqual(msgs.map((x) => x.payload.toString()).sort(), ['1', '3', '3', '4'], 'room/temp matches both +/temp and room/#');
+  await got.waitFor(3);
+  await sleep(100); // a second copy of room/temp would be here by now
+  t.deepEqual(
+    got.messages.map((x) => x.payload.toString()).sort(),
+    ['1', '3', '4'],
+    'room/temp matches both +/temp and room/#: one copy for the overlapping subscriptions',
+  );
   wamp.close();
   wampPub.close();
   await m.endAsync();

@@ -176,18 +176,42 @@ test('message expiry: expired retained and queued messages are not delivered; re
   await Promise.all([pub.endAsync(), sub.endAsync(), back.endAsync()]);
 });
 
-test('subscription identifiers are sent with each matching subscription', async (t) => {
+test('overlapping subscriptions: one copy carrying every subscription identifier, at the highest QoS', async (t) => {
   const sub = await connect(k.url, { protocolVersion: 5 });
   const got = collect(sub);
   const topic = `subid/${uniqueId()}`;
-  await sub.subscribeAsync(`${topic}/+`, { qos: 1, properties: { subscriptionIdentifier: 42 } });
+  await sub.subscribeAsync(`${topic}/+`, { qos: 0, properties: { subscriptionIdentifier: 42 } });
   await sub.subscribeAsync(`${topic}/#`, { qos: 1, properties: { subscriptionIdentifier: 7 } });
-  await sub.subscribeAsync(`${topic}/a`, { qos: 1 });
+  await sub.subscribeAsync(`${topic}/a`, { qos: 0 });
   const pub = await connect(k.url, { protocolVersion: 5 });
-  await pub.publishAsync(`${topic}/a`, 'x', { qos: 1 });
-  const msgs = await got.waitFor(3);
-  t.deepEqual(msgs.map((m) => m.properties?.subscriptionIdentifier ?? null).sort(), [42, 7, null].sort());
+  await pub.publishAsync(`${topic}/a`, 'x', { qos: 2 });
+  await pub.publishAsync(`${topic}/b/c`, 'y', { qos: 2 });
+  await got.waitFor(2);
+  await sleep(100); // further copies would be here by now
+  t.is(got.messages.length, 2);
+  const [a, bc] = got.messages;
+  t.is(a?.payload.toString(), 'x');
+  t.is(a?.qos, 1, 'the highest QoS of the matching subscriptions');
+  t.deepEqual([a?.properties?.subscriptionIdentifier].flat().sort(), [42, 7].sort());
+  t.is(bc?.payload.toString(), 'y');
+  t.is(bc?.properties?.subscriptionIdentifier, 7, 'only the subscription that matches');
   await Promise.all([sub.endAsync(), pub.endAsync()]);
+});
+
+test('overlapping subscriptions: no local leaves its subscription out of the one copy; a shared subscription gets its own', async (t) => {
+  const c = await connect(k.url, { protocolVersion: 5 });
+  const got = collect(c);
+  const topic = `subid/${uniqueId()}`;
+  await c.subscribeAsync(`${topic}/#`, { qos: 0, nl: true, properties: { subscriptionIdentifier: 1 } });
+  await c.subscribeAsync(`${topic}/+`, { qos: 1, properties: { subscriptionIdentifier: 2 } });
+  await c.subscribeAsync(`$share/g/${topic}/a`, { qos: 0, properties: { subscriptionIdentifier: 3 } });
+  await c.publishAsync(`${topic}/a`, 'own', { qos: 1 });
+  await got.waitFor(2);
+  await sleep(100);
+  t.is(got.messages.length, 2);
+  const ids = got.messages.map((m) => m.properties?.subscriptionIdentifier).sort();
+  t.deepEqual(ids, [2, 3], 'the no-local subscription adds nothing to its own publication; the shared one is separate');
+  await c.endAsync();
 });
 
 test('no local, retain as published and retain handling 0/1/2', async (t) => {

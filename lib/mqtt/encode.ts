@@ -13,7 +13,7 @@ export interface PublishProperties {
   responseTopic?: string;
   correlationData?: Uint8Array;
   userProperties?: UserPropertiesLike;
-  subscriptionIdentifier?: number;
+  subscriptionIdentifier?: number | readonly number[];
   topicAlias?: number;
 }
 
@@ -78,11 +78,12 @@ function encodeProperties(p: PublishProperties): Buffer {
     parts.push(b);
   }
   if (p.subscriptionIdentifier !== undefined) {
-    const n = p.subscriptionIdentifier;
-    const b = Buffer.allocUnsafe(1 + varIntSize(n));
-    b[0] = 0x0b;
-    writeVarInt(b, 1, n);
-    parts.push(b);
+    for (const n of typeof p.subscriptionIdentifier === 'number' ? [p.subscriptionIdentifier] : p.subscriptionIdentifier) {
+      const b = Buffer.allocUnsafe(1 + varIntSize(n));
+      b[0] = 0x0b;
+      writeVarInt(b, 1, n);
+      parts.push(b);
+    }
   }
   if (p.topicAlias !== undefined) {
     const b = Buffer.allocUnsafe(3);

@@ -7,12 +7,16 @@ import { ErrorUri } from '../core/errors.ts';
 import { Payload } from '../core/payload.ts';
 import type { Router } from '../core/router.ts';
 import type { SessionIdentity } from '../core/session.ts';
+import { patternMatches } from '../core/topic.ts';
 import type { Dict, EventDelivery, InterruptMode, Peer, Publication, QoS, ResultDetails } from '../core/types.ts';
 import { RC, type ProtocolVersion } from './codes.ts';
 import { encodePublish, type PublishFrame, type PublishProperties } from './encode.ts';
-import type { MqttSession, Outbound } from './session-state.ts';
+import type { MqttSession, Outbound, SubscriptionEntry } from './session-state.ts';
 
 export class MqttPeer implements Peer {
+  /** The publication last delivered as one copy for overlapping subscriptions. */
+  private mergedId = 0;
+
   constructor(
     private readonly session: MqttSession,
     private readonly warn: (obj: object, msg: string) => void,
@@ -23,21 +27,64 @@ export class MqttPeer implements Peer {
       const pub = d.publication;
       const expiresAt = pub.headers?.expiresAt;
       if (expiresAt !== undefined && expiresAt <= Date.now()) return;
-      const info = d.subscriber;
-      const qos = (info.qos < pub.qos ? info.qos : pub.qos) as QoS;
-      const stored = this.session.deliver({
-        pub,
-        qos,
-        retain: d.retained || (info.retainAsPublished && pub.retain),
-        subscriptionIdentifier: info.subscriptionIdentifier,
-        packetId: 0,
-        state: 'publish',
-      });
+      let out: Outbound | undefined;
+      if (!d.retained && this.session.subs.size > 1 && this.session.wildcardSubs.length > 0) {
+        // one copy for overlapping subscriptions: the core delivers once per subscription
+        if (pub.id === this.mergedId && pub.id !== 0) return;
+        out = this.merged(d);
+      }
+      if (!out) {
+        const info = d.subscriber;
+        out = {
+          pub,
+          qos: (info.qos < pub.qos ? info.qos : pub.qos) as QoS,
+          retain: d.retained || (info.retainAsPublished && pub.retain),
+          subscriptionIdentifier: info.subscriptionIdentifier,
+          packetId: 0,
+          state: 'publish',
+        };
+      }
+      const stored = this.session.deliver(out);
       // Retained replays on subscribe are not part of anyone's publish.
       if (stored !== undefined && !d.retained) (pub.commits ??= []).push(stored);
     } catch (err) {
       this.warn({ clientId: this.session.clientId, err: String(err) }, 'MQTT delivery failed');
     }
+  }
+
+  /**
+   * When the delivering subscription overlaps others of this session (not shared ones), the one
+   * copy that stands for all of them, as mosquitto sends it: the highest of their QoS, every
+   * subscription identifier (MQTT-3.3.4-4), retained if any keeps the retain flag. Undefined when
+   * nothing overlaps. Later deliveries of the same publication are then skipped (mergedId).
+   */
+  private merged(d: EventDelivery): Outbound | undefined {
+    const pub = d.publication;
+    const session = this.session;
+    const matching: SubscriptionEntry[] = [];
+    const exact = session.subs.get(topicOf(pub));
+    if (exact && exact.sub.shareGroup === undefined) matching.push(exact);
+    for (const e of session.wildcardSubs) if (patternMatches(e.sub.pattern, pub.topic)) matching.push(e);
+    if (matching.length < 2 || !matching.some((e) => e.sub.id === d.subscriptionId)) return undefined;
+    const own = pub.publisherSession === session.core.id;
+    let qos = -1;
+    let retain = false;
+    const ids: number[] = [];
+    for (const { record } of matching) {
+      if (own && record.noLocal) continue;
+      if (record.qos > qos) qos = record.qos;
+      if (record.retainAsPublished && pub.retain) retain = true;
+      if (record.subscriptionIdentifier !== undefined) ids.push(record.subscriptionIdentifier);
+    }
+    this.mergedId = pub.id;
+    return {
+      pub,
+      qos: (qos < pub.qos ? qos : pub.qos) as QoS,
+      retain,
+      subscriptionIdentifier: ids.length === 0 ? undefined : ids.length === 1 ? ids[0] : ids,
+      packetId: 0,
+      state: 'publish',
+    };
   }
 
   invocation(invocationId: number): void {

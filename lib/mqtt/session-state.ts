@@ -17,7 +17,8 @@ export interface Outbound {
   pub: Publication | undefined;
   qos: QoS;
   retain: boolean;
-  subscriptionIdentifier?: number;
+  /** Several when one copy stands for overlapping subscriptions (MQTT-3.3.4-4). */
+  subscriptionIdentifier?: number | readonly number[];
   packetId: number;
   state: 'publish' | 'pubrel';
   /** Session-local sequence number, assigned when the journal first stores the message. */
@@ -140,7 +141,9 @@ export const NEVER_EXPIRES = 0xffffffff;
 export class MqttSession {
   core!: Session;
   link: Link | undefined;
+  /** By filter. Change it through setSub / deleteSub (they keep wildcardSubs current). */
   readonly subs = new Map<string, SubscriptionEntry>();
+  private wildcards: SubscriptionEntry[] | undefined;
   readonly inflight = new Map<number, Outbound>();
   readonly inboundQos2 = new Set<number>();
   /** Session Expiry Interval in seconds (0 = ends with the connection, 0xFFFFFFFF = never). */
@@ -343,12 +346,27 @@ export class MqttSession {
     this.env.ended(this);
   }
 
+  setSub(filter: string, entry: SubscriptionEntry): void {
+    this.subs.set(filter, entry);
+    this.wildcards = undefined;
+  }
+
+  deleteSub(filter: string): void {
+    if (this.subs.delete(filter)) this.wildcards = undefined;
+  }
+
+  /** The subscriptions whose filter has a wildcard and is not shared: the only ones that can overlap. */
+  get wildcardSubs(): readonly SubscriptionEntry[] {
+    this.wildcards ??= [...this.subs.values()].filter((e) => e.sub.shareGroup === undefined && e.sub.pattern.match !== 'exact');
+    return this.wildcards;
+  }
+
   /** Forgets a subscription core ended on its own (meta API). */
   forget(subscriptionId: number): void {
     let changed = false;
     for (const [filter, e] of this.subs) {
       if (e.sub.id === subscriptionId) {
-        this.subs.delete(filter);
+        this.deleteSub(filter);
         changed = true;
       }
     }

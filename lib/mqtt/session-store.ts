@@ -32,7 +32,7 @@ interface StoredOutbound {
   /** Retain flag of this delivery. */
   r?: 1;
   /** Subscription identifier (v5). */
-  i?: number;
+  i?: number | number[];
   /** PUBREL sent: only the packet id is left. */
   rel?: 1;
   /** The publication (core codec), absent with `rel`. */
@@ -66,7 +66,7 @@ function encodeOutbound(out: Outbound): Uint8Array {
   }
   rec.p = blob;
   if (out.retain) rec.r = 1;
-  if (out.subscriptionIdentifier !== undefined) rec.i = out.subscriptionIdentifier;
+  if (out.subscriptionIdentifier !== undefined) rec.i = typeof out.subscriptionIdentifier === 'number' ? out.subscriptionIdentifier : [...out.subscriptionIdentifier];
   return packr.pack(rec);
 }
 

@@ -45,7 +45,7 @@ export function subscribeRecord(session: MqttSession, record: MqttSubscriptionRe
     subscriptionIdentifier: record.subscriptionIdentifier,
     shareGroup: parsed.shareGroup,
   });
-  session.subs.set(record.filter, { sub, record });
+  session.setSub(record.filter, { sub, record });
   return sub;
 }
 

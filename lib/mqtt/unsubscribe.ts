@@ -16,7 +16,7 @@ export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket):
       codes.push(RC.noSubscriptionExisted);
       continue;
     }
-    session.subs.delete(filter);
+    session.deleteSub(filter);
     changed = true;
     try {
       session.core.unsubscribe(entry.sub.id);
