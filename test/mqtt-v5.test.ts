@@ -214,6 +214,23 @@ test('overlapping subscriptions: no local leaves its subscription out of the one
   await c.endAsync();
 });
 
+test('overlapping subscriptions: a shared subscription gets its copy whichever the broker visits first', async (t) => {
+  const c = await connect(k.url, { protocolVersion: 5 });
+  const got = collect(c);
+  const topic = `subid/${uniqueId()}`;
+  await c.subscribeAsync(`$share/g/${topic}/+`, { qos: 0, properties: { subscriptionIdentifier: 5 } });
+  await c.subscribeAsync(`$share/h/${topic}/#`, { qos: 0, properties: { subscriptionIdentifier: 6 } });
+  await c.subscribeAsync(`${topic}/a`, { qos: 0, properties: { subscriptionIdentifier: 7 } });
+  await c.subscribeAsync(`${topic}/#`, { qos: 0, properties: { subscriptionIdentifier: 8 } });
+  const pub = await connect(k.url, { protocolVersion: 5 });
+  await pub.publishAsync(`${topic}/a`, 'x', { qos: 1 });
+  await got.waitFor(3);
+  await sleep(100);
+  const ids = got.messages.map((m) => [m.properties?.subscriptionIdentifier].flat().sort().join('+')).sort();
+  t.deepEqual(ids, ['5', '6', '7+8']);
+  await Promise.all([c.endAsync(), pub.endAsync()]);
+});
+
 test('no local, retain as published and retain handling 0/1/2', async (t) => {
   const topic = `opts/${uniqueId()}`;
   const c = await connect(k.url, { protocolVersion: 5 });

@@ -14,8 +14,9 @@ import { encodePublish, type PublishFrame, type PublishProperties } from './enco
 import type { MqttSession, Outbound, SubscriptionEntry } from './session-state.ts';
 
 export class MqttPeer implements Peer {
-  /** The publication last delivered as one copy for overlapping subscriptions. */
+  /** The publication last delivered as one copy for overlapping subscriptions, and those subscriptions. */
   private mergedId = 0;
+  private mergedSubs: number[] = [];
 
   constructor(
     private readonly session: MqttSession,
@@ -30,7 +31,7 @@ export class MqttPeer implements Peer {
       let out: Outbound | undefined;
       if (!d.retained && this.session.subs.size > 1 && this.session.wildcardSubs.length > 0) {
         // one copy for overlapping subscriptions: the core delivers once per subscription
-        if (pub.id === this.mergedId && pub.id !== 0) return;
+        if (pub.id === this.mergedId && this.mergedSubs.includes(d.subscriptionId)) return;
         out = this.merged(d);
       }
       if (!out) {
@@ -56,7 +57,8 @@ export class MqttPeer implements Peer {
    * When the delivering subscription overlaps others of this session (not shared ones), the one
    * copy that stands for all of them, as mosquitto sends it: the highest of their QoS, every
    * subscription identifier (MQTT-3.3.4-4), retained if any keeps the retain flag. Undefined when
-   * nothing overlaps. Later deliveries of the same publication are then skipped (mergedId).
+   * nothing overlaps. Later deliveries of the same publication for those subscriptions are then
+   * skipped (mergedId, mergedSubs); a shared subscription's delivery never is.
    */
   private merged(d: EventDelivery): Outbound | undefined {
     const pub = d.publication;
@@ -77,6 +79,7 @@ export class MqttPeer implements Peer {
       if (record.subscriptionIdentifier !== undefined) ids.push(record.subscriptionIdentifier);
     }
     this.mergedId = pub.id;
+    this.mergedSubs = matching.map((e) => e.sub.id);
     return {
       pub,
       qos: (qos < pub.qos ? qos : pub.qos) as QoS,
