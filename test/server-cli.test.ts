@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callError, openAutobahn } from './helpers/autobahn.ts';
+import { connectRaw } from './helpers/mqtt-harness.ts';
 import { RawWamp, T } from './helpers/raw-wamp.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -143,6 +144,31 @@ test('--config FILE: realms, roles and ticket auth from a JSON file', async (t) 
   t.is((realm1 as unknown as { details: { reason: string } }).details.reason, 'wamp.error.no_such_realm');
   server.child.kill('SIGTERM');
   t.is((await server.exit).code, 0);
+});
+
+test('--config FILE: the "mqtt" section sets the MQTT gate options; a bad one is refused', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kitsune-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'kitsune.json');
+  writeFileSync(file, JSON.stringify({ mqtt: { receiveMaximum: 20, serverKeepAlive: 30 } }));
+  const server = await start(t, ['--config', file]);
+  const { client, connack: connacked } = connectRaw(server.urls.mqtt as string, { protocolVersion: 5, keepalive: 120 });
+  const connack = await connacked;
+  t.is(connack.properties?.receiveMaximum, 20);
+  t.is(connack.properties?.serverKeepAlive, 30);
+  await client.endAsync();
+  server.child.kill('SIGTERM');
+  t.is((await server.exit).code, 0);
+
+  for (const [mqttSection, says] of [
+    [{ receiveMaximum: 'many' }, /receiveMaximum.*non-negative integer/],
+    [{ recieveMaximum: 20 }, /unknown mqtt option "recieveMaximum"/],
+  ] as const) {
+    writeFileSync(file, JSON.stringify({ mqtt: mqttSection }));
+    const bad = run(t, ['--config', file, '--memory', '--port', '0', '--mqtt-port', '0']);
+    t.is((await bad.exit).code, 2);
+    t.regex(bad.stderr(), says);
+  }
 });
 
 test('bad command lines exit with status 2 and a message', async (t) => {

@@ -4,6 +4,11 @@ import { parseArgs } from 'node:util';
 import type { HustmqOptions } from '../../bridge/hustmq/index.ts';
 import type { EsubOptions } from '../../bridge/esub/index.ts';
 import { openRealm, type RouterConfig } from '../core/config.ts';
+import type { MqttGateOptions } from '../mqtt/index.ts';
+
+/** The MQTT gate options a config file may set (all numbers; see MqttGateOptions). */
+export type MqttSettings = Omit<MqttGateOptions, 'defaultRealm' | 'logger'>;
+const MQTT_SETTINGS: readonly (keyof MqttSettings)[] = ['receiveMaximum', 'topicAliasMaximum', 'serverKeepAlive', 'maxSessionExpiry', 'maxQueuedMessages', 'connectTimeoutMs', 'maxPacketSize'];
 
 export interface ServerConfig {
   host: string;
@@ -11,6 +16,8 @@ export interface ServerConfig {
   port: number;
   /** Dedicated MQTT TCP port; null = none. */
   mqttPort: number | null;
+  /** MQTT gate options (Receive Maximum, Server Keep Alive, session limits...). */
+  mqtt?: MqttSettings;
   dataDir: string;
   memory: boolean;
   redis: string | null;
@@ -62,10 +69,23 @@ export function readConfigFile(path: string, base: ServerConfig): ServerConfig {
   for (const key of ['host', 'port', 'mqttPort', 'dataDir', 'memory', 'redis', 'hustmqPort', 'hustdbPort', 'esubPort', 'logLevel', 'hustmq', 'esub'] as const) {
     if (key in raw) (cfg as unknown as Record<string, unknown>)[key] = raw[key];
   }
+  if ('mqtt' in raw) cfg.mqtt = mqttSettings(raw.mqtt, path);
   if (Array.isArray(raw.realms)) cfg.router.realms = raw.realms as RouterConfig['realms'];
   if (raw.limits && typeof raw.limits === 'object') cfg.router.limits = raw.limits as RouterConfig['limits'];
   if (typeof raw.autoCreateRealms === 'boolean') cfg.router.autoCreateRealms = raw.autoCreateRealms;
   return cfg;
+}
+
+/** The `mqtt` section: known keys only, each a non-negative integer. */
+function mqttSettings(value: unknown, path: string): MqttSettings {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${path}: "mqtt" must be an object`);
+  const out: MqttSettings = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (!(MQTT_SETTINGS as readonly string[]).includes(key)) throw new Error(`${path}: unknown mqtt option "${key}" (known: ${MQTT_SETTINGS.join(', ')})`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`${path}: mqtt option "${key}" must be a non-negative integer`);
+    out[key as keyof MqttSettings] = v;
+  }
+  return out;
 }
 
 export function configFromArgs(argv: string[]): ServerConfig {

@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '../core/log.ts';
 import type { Router } from '../core/router.ts';
 import { createMqttGate, type MqttGate } from '../mqtt/index.ts';
+import type { MqttSettings } from './config.ts';
 
 export interface MqttListeners {
   gate: MqttGate;
@@ -19,8 +20,8 @@ export interface MqttListeners {
   close(): Promise<void>;
 }
 
-export function createMqttListeners(router: Router, defaultRealm: string, logger: Logger): MqttListeners {
-  const gate = createMqttGate(router, { defaultRealm, logger });
+export function createMqttListeners(router: Router, defaultRealm: string, logger: Logger, settings: MqttSettings = {}): MqttListeners {
+  const gate = createMqttGate(router, { ...settings, defaultRealm, logger });
   const ws = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
