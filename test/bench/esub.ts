@@ -7,16 +7,13 @@
 // Knobs: BENCH_ESUB_IDLE (subs left waiting the whole time, default 1000), BENCH_ESUB_ROUNDS
 // (sequential round trips, default 2000), BENCH_ESUB_BATCH (reps in the concurrent pass, default
 // 5000), BENCH_ESUB_INFLIGHT (default 64).
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { startHttpBenchChild } from './http-child.ts';
 import { formatTable, percentile, type BenchRow } from './row.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../..');
 const num = (name: string, dflt: number): number => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && v > 0 ? v : dflt;
@@ -41,22 +38,6 @@ function request(method: string, url: string, body?: string): Promise<Answer> {
     if (method !== 'GET' || !url.includes('/sub/')) req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${url} timed out`)));
     req.end(body);
   });
-}
-
-async function startChild(): Promise<{ kitsune: string; bare: string; stop(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'esub-server.ts')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
-  const urls = await new Promise<{ kitsune: string; bare: string }>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        const msg = JSON.parse(line) as { event?: string; kitsune: string; bare: string };
-        if (msg.event === 'listening') resolve(msg);
-      } catch {
-        // not JSON
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`bench server exited (${code})`)));
-  });
-  return { ...urls, stop: () => void child.kill('SIGTERM') };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -185,7 +166,7 @@ export async function benchEsub(log: (line: string) => void = console.log): Prom
   const rounds = num('BENCH_ESUB_ROUNDS', 2000);
   const batch = num('BENCH_ESUB_BATCH', 5000);
   const inflight = num('BENCH_ESUB_INFLIGHT', 64);
-  const child = await startChild();
+  const child = await startHttpBenchChild('esub-server.ts');
   const rows: BenchRow[] = [];
   try {
     const targets = [

@@ -9,17 +9,14 @@
 // (parked do_post workers, default 50), BENCH_HUSTMQ_SERVER_NODE_ARGS (extra node flags for the server
 // child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). Each row's note gives the server's CPU time per request,
 // which does not depend on how busy the machine is.
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { processCpuSeconds } from './proc-cpu.ts';
+import { startHttpBenchChild } from './http-child.ts';
 import { formatTable, type BenchRow } from './row.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../..');
 const num = (name: string, dflt: number): number => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && v > 0 ? v : dflt;
@@ -42,23 +39,6 @@ interface CannonOptions {
   headers?: Record<string, string>;
 }
 const autocannon = createRequire(import.meta.url)('autocannon') as (o: CannonOptions) => Promise<CannonResult>;
-
-async function startChild(): Promise<{ kitsune: string; bare: string; pid: number | undefined; stop(): void }> {
-  const nodeArgs = (process.env.BENCH_HUSTMQ_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(here, 'hustmq-server.ts')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
-  const urls = await new Promise<{ kitsune: string; bare: string }>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        const msg = JSON.parse(line) as { event?: string; kitsune: string; bare: string };
-        if (msg.event === 'listening') resolve(msg);
-      } catch {
-        // not JSON
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`bench server exited (${code})`)));
-  });
-  return { ...urls, pid: child.pid, stop: () => void child.kill('SIGTERM') };
-}
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 
@@ -126,7 +106,7 @@ export async function benchHustmq(log: (line: string) => void = console.log): Pr
   const connections = num('BENCH_HUSTMQ_CONNECTIONS', 50);
   const workers = num('BENCH_HUSTMQ_WORKERS', 50);
   const rounds = num('BENCH_HUSTMQ_ROUNDS', 2);
-  const child = await startChild();
+  const child = await startHttpBenchChild('hustmq-server.ts', (process.env.BENCH_HUSTMQ_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean));
   const pid = child.pid;
   const rows: BenchRow[] = [];
   const body = 'test_body_0123456789abcdef';
