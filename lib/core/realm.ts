@@ -181,21 +181,6 @@ export class Realm {
   }
 
   /**
-   * publish() for a publisher that wants no answer (WAMP without `acknowledge`): no promise unless
-   * the publication has to wait for a commit; `refused` hears of a refusal or a failed commit.
-   */
-  publishUnacknowledged(session: Session, topic: string[], payload: Payload, options: PublishOptions, refused: (err: unknown) => void): void {
-    let outcome: number | Promise<number>;
-    try {
-      outcome = this.publishNow(session, topic, payload, options);
-    } catch (err) {
-      refused(err);
-      return;
-    }
-    if (typeof outcome !== 'number') outcome.catch(refused);
-  }
-
-  /**
    * Authorizes a client's publication and routes it: its id at once, or a promise of it when it
    * waits for a commit. Throws a refusal (the gates' hot path: no promise in the common case).
    */

@@ -112,12 +112,6 @@ export class Session {
     return this.realm.publishNow(this, topic, payload, options);
   }
 
-  /** publish() without an answer: cheaper (no promise on the hot path); `refused` hears of a refusal. */
-  publishUnacknowledged(topic: string[], payload: Payload, options: PublishOptions, refused: (err: unknown) => void): void {
-    if (!this.open) refused(new RouterError(ErrorUri.canceled, 'session closed'));
-    else this.realm.publishUnacknowledged(this, topic, payload, options, refused);
-  }
-
   register(pattern: Pattern, options: RegisterOptions = {}): Registration {
     this.assertOpen();
     return this.realm.register(this, pattern, options);

@@ -23,10 +23,12 @@ export function handlePublish(c: Conn, msg: unknown[]): void {
         (err: unknown) => c.sendError(MessageType.PUBLISH, request, err),
       );
     } else {
-      // The common case: no promise per publication.
-      session.publishUnacknowledged(wampLevels(topic), payload, opts, (err: unknown) => c.ctx.logger.debug({ err, topic }, 'unacknowledged publish refused'));
+      // The common case: no promise per publication unless it waits for a commit.
+      const outcome = session.publishNow(wampLevels(topic), payload, opts);
+      if (typeof outcome !== 'number') outcome.catch((err: unknown) => c.ctx.logger.debug({ err, topic }, 'unacknowledged publish refused'));
     }
   } catch (err) {
     if (options.acknowledge === true) c.sendError(MessageType.PUBLISH, request, err);
+    else c.ctx.logger.debug({ err, topic }, 'unacknowledged publish refused');
   }
 }
