@@ -9,7 +9,7 @@ function run(args: string[]): { done: Promise<{ code: number | null; out: string
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  return { done: new Promise((resolve) => child.once('exit', (code) => resolve({ code, out }))), kill: () => void child.kill('SIGTERM') };
+  return { done: new Promise((resolve) => child.once('close', (code) => resolve({ code, out }))), kill: () => void child.kill('SIGTERM') };
 }
 
 test('a worker answers the esub reply key of every job it takes from the hustmq queue', async (t) => {

@@ -51,7 +51,7 @@ function runCli(env: Record<string, string>): Promise<{ urls?: Record<string, st
         // not JSON
       }
     });
-    child.once('exit', (code) => resolve({ exit: code, stderr, kill }));
+    child.once('close', (code) => resolve({ exit: code, stderr, kill }));
   });
 }
 

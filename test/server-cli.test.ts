@@ -26,7 +26,7 @@ function run(t: ExecutionContext, args: string[]): { child: ChildProcess; exit: 
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -203,7 +203,7 @@ test('an unusable data directory stops the server at start with a message naming
     let stdout = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     t.not(code, 0, 'it does not start');
     t.false(stdout.includes('"listening"'), 'it never says it is listening');
     t.true(stderr.includes(path) || stderr.includes(notADir), `the message names the path: ${stderr}`);

@@ -35,7 +35,7 @@ function runAndKill(dataDir: string, round: number, killAfterMs: number): Promis
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.on('error', reject);
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       clearTimeout(guard);
       if (timer) clearTimeout(timer);
       if (signal !== 'SIGKILL') return reject(new Error(`writer exited with ${code}/${signal}: ${err}`));
