@@ -9,12 +9,13 @@ import { clientGone, locationOf, readBody, reply } from './http.ts';
 const MAX_ITEMS = 5_000_000;
 
 /** The item of put/pub: the body, else the `item` argument. */
-export async function itemOf(ctx: Context, args: Args, limit: number): Promise<Buffer> {
-  const body = await readBody(ctx, limit);
-  if (body.length > 0) return body;
-  const item = args.get('item');
-  if (item === undefined || item === '') throw fail("missing item: send a body or the 'item' argument");
-  return Buffer.from(item);
+export function itemOf(ctx: Context, args: Args, limit: number): Promise<Buffer> {
+  return readBody(ctx, limit).then((body) => {
+    if (body.length > 0) return body;
+    const item = args.get('item');
+    if (item === undefined || item === '') throw fail("missing item: send a body or the 'item' argument");
+    return Buffer.from(item);
+  });
 }
 
 function notPush(h: Hustmq, queue: string): void {
