@@ -30,12 +30,25 @@ export function jsonWithBinary(value: unknown): string {
   });
 }
 
+/**
+ * Arguments exactly as a peer sent them, in a gate's wire format: a gate sending them to a peer of
+ * the same format copies the bytes instead of encoding the values again. Opaque to core.
+ */
+export interface EncodedArgs {
+  /** The gate's name for the format, e.g. 'wamp.json'. */
+  readonly format: string;
+  /** The encoded elements: Arguments, then ArgumentsKw if present. */
+  readonly bytes: Uint8Array;
+  /** How many elements `bytes` holds (1 or 2). */
+  readonly count: number;
+}
+
 export class Payload {
   private _args: unknown[] | undefined;
   private _kwargs: Dict | undefined;
   private _bytes: Uint8Array | undefined;
   private _hasArgs: boolean;
-  private _cache: Map<string, unknown> | undefined;
+  private _encoded: EncodedArgs | undefined;
 
   private constructor(hasArgs: boolean, args?: unknown[], kwargs?: Dict, bytes?: Uint8Array) {
     this._hasArgs = hasArgs;
@@ -58,9 +71,18 @@ export class Payload {
     return new Payload(true);
   }
 
-  /** Per-encoding cache that gates may use (e.g. a serialized args list); created on first use (a Map per payload was measurable garbage). */
-  get cache(): Map<string, unknown> {
-    return (this._cache ??= new Map<string, unknown>());
+  /**
+   * Records the arguments as a gate received them, still encoded (see EncodedArgs). Only for a
+   * payload made by fromArgs from exactly those arguments.
+   */
+  setEncoded(encoded: EncodedArgs): void {
+    this._encoded = encoded;
+  }
+
+  /** The arguments as received, if they were encoded in `format`. */
+  encodedAs(format: string): EncodedArgs | undefined {
+    const e = this._encoded;
+    return e !== undefined && e.format === format ? e : undefined;
   }
 
   /** True when the payload was created from bytes (MQTT/HTTP-native). */

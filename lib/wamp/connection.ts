@@ -44,6 +44,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   session: Session | undefined;
   /** Set while a CHALLENGE waits for AUTHENTICATE. */
   pendingAuth: PendingAuth | undefined;
+  frame: Buffer | undefined;
   private goodbyeTimer: NodeJS.Timeout | undefined;
   /** The EVENT frame-cache key (see event()) of the last subscription this connection got an event for. */
   private frameKeySubscription = -1;
@@ -66,7 +67,8 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
 
   // --- transport events ---
 
-  onMessage(msg: unknown[]): void {
+  onMessage(msg: unknown[], frame: Buffer): void {
+    this.frame = frame;
     try {
       this.dispatch(msg);
     } catch (err) {
@@ -77,6 +79,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
         this.abort(ErrorUri.protocolViolation, 'internal error handling the message');
       }
     }
+    this.frame = undefined;
   }
 
   onProtocolError(message: string): void {
@@ -144,6 +147,18 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     if (this.state !== 'closed') this.transport.send(msg);
   }
 
+  /** Sends `head` followed by the payload's arguments (see encodeWithPayload). */
+  private sendWithPayload(head: unknown[], payload: Payload): void {
+    if (this.state !== 'closed') this.transport.sendEncoded(this.encodeWithPayload(head, payload));
+  }
+
+  /** Encodes `head` + arguments, copying the arguments' bytes when they arrived in this serializer. */
+  private encodeWithPayload(head: unknown[], payload: Payload): Buffer {
+    const s = this.transport.serializer;
+    const encoded = s.passthrough && payload.encodedAs(s.subprotocol);
+    return encoded ? s.passthrough!.encodeWithTail(head, encoded.bytes, encoded.count) : s.encode(withPayload(head, payload));
+  }
+
   /** ERROR answering one request; core RouterErrors carry the URI and args. */
   sendError(requestType: number, requestId: number, err: unknown): void {
     if (err instanceof ProtocolViolation) throw err;
@@ -188,7 +203,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     }
     const pub = d.publication;
     if (d.retained) {
-      t.send(this.eventMessage(d));
+      t.sendEncoded(this.encodeWithPayload(this.eventHead(d), pub.payload));
       return;
     }
     // Every subscriber of one subscription gets the same EVENT: encode it once per serializer.
@@ -201,13 +216,13 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     const key = this.frameKey;
     let frame = pub.frames.get(key) as Buffer | undefined;
     if (!frame) {
-      frame = t.serializer.encode(this.eventMessage(d));
+      frame = this.encodeWithPayload(this.eventHead(d), pub.payload);
       pub.frames.set(key, frame);
     }
     t.sendEncoded(frame);
   }
 
-  private eventMessage(d: EventDelivery): unknown[] {
+  private eventHead(d: EventDelivery): unknown[] {
     const pub = d.publication;
     const details: Dict = {};
     if (pub.publisher) {
@@ -217,7 +232,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     }
     if (d.pattern) details.topic = pub.topic.join('.');
     if (d.retained) details.retained = true;
-    return withPayload([MessageType.EVENT, d.subscriptionId, pub.id, details], pub.payload);
+    return [MessageType.EVENT, d.subscriptionId, pub.id, details];
   }
 
   invocation(invocationId: number, registrationId: number, payload: Payload, d: InvocationDetails): void {
@@ -231,7 +246,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     if (d.receiveProgress) details.receive_progress = true;
     if (d.progress) details.progress = true;
     if (d.timeout) details.timeout = d.timeout;
-    this.send(withPayload([MessageType.INVOCATION, invocationId, registrationId, details], payload));
+    this.sendWithPayload([MessageType.INVOCATION, invocationId, registrationId, details], payload);
   }
 
   interrupt(invocationId: number, mode: InterruptMode, reason: string): void {
@@ -239,11 +254,11 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   }
 
   result(requestId: number, payload: Payload, details: ResultDetails): void {
-    this.send(withPayload([MessageType.RESULT, requestId, details.progress ? { progress: true } : {}], payload));
+    this.sendWithPayload([MessageType.RESULT, requestId, details.progress ? { progress: true } : {}], payload);
   }
 
   callError(requestId: number, error: string, payload: Payload, details: Dict): void {
-    this.send(withPayload([MessageType.ERROR, MessageType.CALL, requestId, details, error], payload));
+    this.sendWithPayload([MessageType.ERROR, MessageType.CALL, requestId, details, error], payload);
   }
 
   unsubscribed(subscriptionId: number, reason: string): void {

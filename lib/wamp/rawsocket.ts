@@ -266,7 +266,7 @@ class RawSocketConnection implements WampTransport {
         return false;
       }
       try {
-        this.handler?.onMessage(msg);
+        this.handler?.onMessage(msg, payload);
       } catch (err) {
         this.fail(err);
       }

@@ -2,6 +2,7 @@
 // message type) into bytes and back; transports pick one by WebSocket subprotocol or RawSocket id.
 import { Packr } from 'msgpackr';
 import { Encoder as CborEncoder } from 'cbor-x';
+import { jsonTail } from './json-tail.ts';
 import { WireError, prepareBinaryFormat, prepareJson, reviveJson, sanitizeDecoded } from './wire-values.ts';
 
 export { WireError } from './wire-values.ts';
@@ -20,6 +21,19 @@ export interface Serializer {
   encode(msg: unknown[]): Buffer;
   /** Throws WireError unless `data` holds exactly one non-empty array whose first element is an integer. */
   decode(data: Buffer): unknown[];
+  /** Present when arguments can be passed through in this format without re-encoding. */
+  readonly passthrough?: ArgsPassthrough;
+}
+
+export interface ArgsPassthrough {
+  /**
+   * `count` elements from `index` of the message in `frame` (a frame decode() accepted), still
+   * encoded: the arguments as the sender wrote them. `count` is 1 (Arguments only) or the number of
+   * elements left. Undefined when they cannot be cut out.
+   */
+  tail(frame: Buffer, index: number, count: number): Buffer | undefined;
+  /** Encodes `head` followed by `count` elements already encoded in this format (a tail()). */
+  encodeWithTail(head: unknown[], tail: Uint8Array, count: number): Buffer;
 }
 
 function checkEnvelope(v: unknown): unknown[] {
@@ -60,6 +74,26 @@ const json: Serializer = {
       throw asWireError(err, 'invalid JSON');
     }
     return reviveJson(checkEnvelope(v), 0, text.includes(NUL_ESCAPE)) as unknown[];
+  },
+  passthrough: {
+    tail: jsonTail,
+    encodeWithTail(head, tail, count) {
+      if (count === 0) return json.encode(head);
+      let text: string;
+      try {
+        text = JSON.stringify(prepareJson(head));
+      } catch (err) {
+        throw asWireError(err, 'cannot encode JSON');
+      }
+      // "[head" + "," + tail + "]", written straight into one buffer
+      const n = Buffer.byteLength(text);
+      const out = Buffer.allocUnsafe(n + tail.length + 1);
+      out.write(text, 0);
+      out[n - 1] = 0x2c;
+      out.set(tail, n);
+      out[n + tail.length] = 0x5d;
+      return out;
+    },
   },
 };
 

@@ -170,7 +170,7 @@ class WebSocketConnection implements WampTransport {
       return;
     }
     try {
-      this.handler?.onMessage(msg);
+      this.handler?.onMessage(msg, buf);
     } catch (err) {
       this.fail(err);
     }

@@ -1,7 +1,7 @@
 // CALL / CANCEL from a caller.
-import { Payload } from '../../core/payload.ts';
 import { callOptions, cancelMode } from '../../core/options.ts';
 import type { Conn } from '../conn.ts';
+import { argsPayload } from './args.ts';
 import { MessageType } from '../message-types.ts';
 import * as v from '../validate.ts';
 
@@ -10,7 +10,7 @@ export function handleCall(c: Conn, msg: unknown[]): void {
   const request = v.requestId(msg, 1);
   const options = v.dict(msg, 2, 'CALL.Options');
   const procedure = v.uri(msg, 3, 'CALL.Procedure');
-  const payload = Payload.fromArgs(v.args(msg, 4), v.kwargs(msg, 5));
+  const payload = argsPayload(c, msg, 4);
   try {
     c.session!.call(request, procedure, payload, callOptions(options));
   } catch (err) {

@@ -1,8 +1,8 @@
 // PUBLISH: route through the broker; PUBLISHED only if acknowledged, once the publication is routed.
-import { Payload } from '../../core/payload.ts';
 import { publishOptions } from '../../core/options.ts';
 import { wampLevels } from '../../core/topic.ts';
 import type { Conn } from '../conn.ts';
+import { argsPayload } from './args.ts';
 import { MessageType } from '../message-types.ts';
 import * as v from '../validate.ts';
 
@@ -11,7 +11,7 @@ export function handlePublish(c: Conn, msg: unknown[]): void {
   const request = v.requestId(msg, 1);
   const options = v.dict(msg, 2, 'PUBLISH.Options');
   const topic = v.uri(msg, 3, 'PUBLISH.Topic');
-  const payload = Payload.fromArgs(v.args(msg, 4), v.kwargs(msg, 5));
+  const payload = argsPayload(c, msg, 4);
   const session = c.session!;
   let opts;
   try {

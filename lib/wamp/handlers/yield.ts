@@ -1,6 +1,6 @@
 // YIELD and ERROR(INVOCATION) from a callee.
-import { Payload } from '../../core/payload.ts';
 import type { Conn } from '../conn.ts';
+import { argsPayload } from './args.ts';
 import { MessageType } from '../message-types.ts';
 import { ProtocolViolation } from '../validate.ts';
 import * as v from '../validate.ts';
@@ -9,7 +9,7 @@ export function handleYield(c: Conn, msg: unknown[]): void {
   v.length(msg, 3, 5, 'YIELD');
   const invocation = v.requestId(msg, 1, 'YIELD.INVOCATION.Request');
   const options = v.dict(msg, 2, 'YIELD.Options');
-  const payload = Payload.fromArgs(v.args(msg, 3), v.kwargs(msg, 4));
+  const payload = argsPayload(c, msg, 3);
   c.session!.yield(invocation, payload, options.progress === true);
 }
 
@@ -20,6 +20,6 @@ export function handleError(c: Conn, msg: unknown[]): void {
   const invocation = v.requestId(msg, 2, 'ERROR.Request');
   const details = v.dict(msg, 3, 'ERROR.Details');
   const error = v.uri(msg, 4, 'ERROR.Error');
-  const payload = Payload.fromArgs(v.args(msg, 5), v.kwargs(msg, 6));
+  const payload = argsPayload(c, msg, 5);
   c.session!.invocationError(invocation, error, payload, details);
 }

@@ -1,0 +1,138 @@
+// JSON arguments pass through the router as the sender wrote them: a JSON peer receives the exact
+// bytes of the publisher's (or caller's, or callee's) Arguments and ArgumentsKw in its EVENT,
+// INVOCATION and RESULT, while peers of other serializers get them decoded and re-encoded, and
+// frames whose bytes a receiver could not take (invalid UTF-8) are re-encoded instead.
+import test, { type ExecutionContext } from 'ava';
+import { once } from 'node:events';
+import WebSocket from 'ws';
+import { jsonTail } from '../lib/wamp/json-tail.ts';
+import { RawWamp, T } from './helpers/raw-wamp.ts';
+import { startTestServer } from './helpers/server.ts';
+import { connectAutobahn } from './helpers/wamp.ts';
+import { collect } from './helpers/autobahn.ts';
+
+const text = (b: Buffer | undefined): string | undefined => b?.toString('utf8');
+
+test('jsonTail cuts out the arguments, from the envelope it skips and from the end', (t) => {
+  const f = (s: string, index: number, count: number): string | undefined => text(jsonTail(Buffer.from(s), index, count));
+  // strings holding brackets, commas and escaped quotes in the envelope
+  t.is(f('[16, 7, {"a": "]}\\",["}, "x.y", [1, "two"]]', 4, 1), '[1, "two"]');
+  t.is(f('[16,7,{},"t",[1],{"k":[{"]":1}]}]', 4, 2), '[1],{"k":[{"]":1}]}');
+  // only the Arguments when the ArgumentsKw that follows is empty, whatever the spacing
+  t.is(f('[16,7,{},"t",[1,{}] , { } ]', 4, 1), '[1,{}]');
+  t.is(f(' [ 70 , 3 , {} , ["a"] ] ', 3, 1), '["a"]');
+  // refused: too few elements, not an array, invalid UTF-8
+  t.is(f('[16,7,{}]', 4, 1), undefined);
+  t.is(f('{"a":1}', 1, 1), undefined);
+  t.is(jsonTail(Buffer.concat([Buffer.from('[16,7,{},"t",["'), Buffer.from([0xff, 0xfe]), Buffer.from('"]]')]), 4, 1), undefined);
+});
+
+test('a JSON subscriber receives the publisher’s argument bytes unchanged; msgpack and cbor subscribers get the same values', async (t) => {
+  const { urls } = await startTestServer(t);
+  const jsonSub = await RawWamp.session(t, urls, { serializer: 'json' });
+  const rawSub = await RawWamp.session(t, urls, { serializer: 'json', rawsocket: true });
+  const msgpackSub = await RawWamp.session(t, urls, { serializer: 'msgpack' });
+  const cborSub = await connectAutobahn(t, urls, { serializer: 'cbor' });
+  for (const s of [jsonSub, rawSub, msgpackSub]) await s.subscribe('com.pass.topic');
+  const cborEvents = await collect(cborSub, 'com.pass.topic');
+  const pub = await RawWamp.session(t, urls, { serializer: 'json' });
+
+  // spacing, key order, a unicode escape, an escaped quote, a float with many digits and a binary
+  // value ("\u0000" + base64): a re-encoding would change the bytes, passing them through does not
+  const args = '[ 1.0000000000000002, "caf\\u00e9 \\"q\\"", {"z": 1, "a": [true, null]}, "\\u0000AAH+/w==" ]';
+  const kwargs = '{ "b": 2,  "a": "x" }';
+  pub.sendBytes(Buffer.from(`[16, ${pub.id()}, {"acknowledge": true}, "com.pass.topic", ${args}, ${kwargs}]`));
+  const published = await pub.nextOf(T.PUBLISHED);
+
+  for (const s of [jsonSub, rawSub]) {
+    const event = await s.nextOf(T.EVENT);
+    t.is(event[2], published[2]);
+    const frame = text(s.rawFrames.find((f) => f.toString().startsWith('[36,')));
+    t.truthy(frame?.endsWith(`,${args}, ${kwargs}]`), frame);
+    const [a0, a1, a2, blob] = event[4] as unknown[];
+    t.deepEqual([a0, a1, a2, event[5]], [1.0000000000000002, 'café "q"', { z: 1, a: [true, null] }, { b: 2, a: 'x' }]);
+    t.deepEqual(blob, Buffer.from('AAH+/w==', 'base64'), 'the binary value is revived as binary');
+  }
+  const m = await msgpackSub.nextOf(T.EVENT);
+  t.deepEqual((m[4] as unknown[]).slice(0, 3), [1.0000000000000002, 'café "q"', { z: 1, a: [true, null] }]);
+  t.deepEqual(Buffer.from((m[4] as Uint8Array[])[3] as Uint8Array), Buffer.from('AAH+/w==', 'base64'));
+  t.deepEqual(m[5], { b: 2, a: 'x' });
+  const [c] = await cborEvents.waitFor(1);
+  t.is(c?.args[1], 'café "q"');
+  t.deepEqual(c?.kwargs, { b: 2, a: 'x' });
+});
+
+test('an empty ArgumentsKw is dropped, and a publication without arguments has none', async (t) => {
+  const { urls } = await startTestServer(t);
+  const sub = await RawWamp.session(t, urls, { serializer: 'json' });
+  await sub.subscribe('com.pass.kw');
+  const pub = await RawWamp.session(t, urls, { serializer: 'json' });
+  pub.sendBytes(Buffer.from(`[16, ${pub.id()}, {}, "com.pass.kw", ["only"], { }]`));
+  pub.sendBytes(Buffer.from(`[16, ${pub.id()}, {}, "com.pass.kw", [], {}]`));
+  pub.sendBytes(Buffer.from(`[16, ${pub.id()}, {}, "com.pass.kw", [], {"k": 1}]`));
+  const e1 = await sub.nextOf(T.EVENT);
+  const e2 = await sub.nextOf(T.EVENT);
+  const e3 = await sub.nextOf(T.EVENT);
+  t.deepEqual(e1.slice(4), [['only']]);
+  t.is(e2.length, 4);
+  t.deepEqual(e3.slice(4), [[], { k: 1 }]);
+  const frames = sub.rawFrames.map((f) => f.toString()).filter((f) => f.startsWith('[36,'));
+  t.true(frames[0]?.endsWith(',["only"]]'), frames[0]);
+  t.true(frames[2]?.endsWith(',[], {"k": 1}]'), frames[2]);
+});
+
+test('calls: the caller’s arguments reach the callee and the callee’s reach the caller byte for byte, errors included', async (t) => {
+  const { urls } = await startTestServer(t);
+  const callee = await RawWamp.session(t, urls, { serializer: 'json', rawsocket: true });
+  const registration = await callee.register('com.pass.proc');
+  const caller = await RawWamp.session(t, urls, { serializer: 'json' });
+  const callArgs = '[ {"n": 1e3} , "x" ]';
+  const request = caller.id();
+  caller.sendBytes(Buffer.from(`[48, ${request}, {}, "com.pass.proc", ${callArgs}]`));
+  const invocation = await callee.nextOf(T.INVOCATION);
+  t.is(invocation[2], registration);
+  t.true(text(callee.rawFrames.find((f) => f.toString().startsWith('[68,')))?.endsWith(`,${callArgs}]`));
+  const yieldArgs = '["r" ,  2]';
+  const yieldKw = '{"why":  "because"}';
+  callee.sendBytes(Buffer.from(`[70, ${invocation[1] as number}, {}, ${yieldArgs}, ${yieldKw}]`));
+  const result = await caller.nextOf(T.RESULT, request);
+  t.deepEqual(result.slice(3), [['r', 2], { why: 'because' }]);
+  t.true(text(caller.rawFrames.find((f) => f.toString().startsWith('[50,')))?.endsWith(`,${yieldArgs}, ${yieldKw}]`));
+
+  const second = caller.id();
+  caller.sendBytes(Buffer.from(`[48, ${second}, {}, "com.pass.proc", []]`));
+  const inv2 = await callee.nextOf(T.INVOCATION);
+  t.is(inv2.length, 4, 'no arguments: none in the INVOCATION');
+  callee.sendBytes(Buffer.from(`[8, 68, ${inv2[1] as number}, {}, "com.pass.failed", [ "no" ]]`));
+  const error = await caller.nextOf(T.ERROR, second, 2);
+  t.deepEqual(error.slice(4), ['com.pass.failed', ['no']]);
+  t.true(text(caller.rawFrames.find((f) => f.toString().startsWith('[8,')))?.endsWith(',"com.pass.failed",[ "no" ]]'));
+});
+
+/** A JSON publisher over WebSocket that sends its frames as binary frames (no UTF-8 check by ws). */
+async function binaryFramePublisher(t: ExecutionContext, url: string): Promise<(frame: Buffer) => void> {
+  const ws = new WebSocket(url, ['wamp.2.json']);
+  t.teardown(() => ws.terminate());
+  await once(ws, 'open');
+  const welcome = once(ws, 'message');
+  ws.send(Buffer.from('[1, "realm1", {"roles": {"publisher": {}}}]'), { binary: true });
+  t.is(JSON.parse(String((await welcome)[0]))[0], T.WELCOME);
+  return (frame) => ws.send(frame, { binary: true });
+}
+
+test('JSON with invalid UTF-8 (a binary WebSocket frame, a RawSocket frame) is re-encoded: subscribers get valid UTF-8 and stay connected', async (t) => {
+  const { urls } = await startTestServer(t);
+  const wsSub = await RawWamp.session(t, urls, { serializer: 'json' });
+  await wsSub.subscribe('com.pass.utf8');
+  const rawPub = await RawWamp.session(t, urls, { serializer: 'json', rawsocket: true });
+  const publishers = [await binaryFramePublisher(t, urls.wamp as string), (frame: Buffer) => rawPub.sendBytes(frame)];
+  for (const [i, send] of publishers.entries()) {
+    send(Buffer.concat([Buffer.from(`[16, ${i + 1}, {}, "com.pass.utf8", ["a`), Buffer.from([0xc3, 0x28]), Buffer.from('b"]]')]));
+    const event = await wsSub.nextOf(T.EVENT);
+    t.is((event[4] as string[])[0], 'a\ufffd(b');
+  }
+  const frames = wsSub.rawFrames.filter((f) => f.toString().startsWith('[36,'));
+  t.is(frames.length, 2);
+  for (const f of frames) t.true(Buffer.from(f.toString('utf8'), 'utf8').equals(f), 'valid UTF-8 on the wire');
+  t.false(wsSub.isClosed);
+});
