@@ -73,7 +73,7 @@ export class Payload {
 
   /**
    * Records the arguments as a gate received them, still encoded (see EncodedArgs). Only for a
-   * payload made by fromArgs from exactly those arguments.
+   * payload made by fromArgs from exactly those arguments, which must not be changed afterwards.
    */
   setEncoded(encoded: EncodedArgs): void {
     this._encoded = encoded;

@@ -5,7 +5,10 @@
 //
 // The frame has already been decoded (and so validated) as a whole; the scanner only finds
 // boundaries. It still checks bounds, and refuses (undefined) what a receiver could choke on that
-// decoding let through: invalid UTF-8 (decoded with replacement characters).
+// decoding let through: invalid UTF-8 (decoded with replacement characters). The JSON serializer
+// refuses more before asking (binary values, infinite numbers: see serializers.ts). What does pass
+// through as written: spacing, escapes, number spelling, duplicate keys (a receiver's parser picks
+// one, as ours did), integers beyond 2^53 (exact for JSON peers, rounded for the others).
 //
 // JSON only: MessagePack's encoder is fast enough that cutting out and checking the arguments (their
 // strings must be valid UTF-8 too) cost more than encoding them again, measured on payloads from
@@ -89,5 +92,8 @@ export function jsonTail(frame: Buffer, index: number, count: number): Buffer | 
   }
   if (end <= start) return undefined;
   const tail = frame.subarray(start, end);
-  return isUtf8(tail) ? tail : undefined;
+  if (!isUtf8(tail)) return undefined;
+  // A frame is often a view into a 64 KiB socket read; a payload kept for long (a retained event,
+  // a queued MQTT message) must not hold all of that.
+  return tail.length * 2 < tail.buffer.byteLength ? Buffer.from(tail) : tail;
 }

@@ -53,6 +53,15 @@ function asWireError(err: unknown, what: string): WireError {
 // Buffer#indexOf for it cost more than the utf8 decode itself on small messages.
 const NUL_ESCAPE = '\\u0000';
 
+/**
+ * The last frame decode() accepted whose arguments may go to other JSON peers as written. Not a
+ * frame holding binary values (a sender's sloppy base64 would reach strict receivers, which reject
+ * it; decoding and encoding again makes it canonical) or numbers beyond the float64 range (strict
+ * parsers reject those; encoding again writes null). A handler asks for the tail of the frame it
+ * is handling, right after it was decoded.
+ */
+let verbatimFrame: Buffer | undefined;
+
 const json: Serializer = {
   name: 'json',
   subprotocol: 'wamp.2.json',
@@ -73,10 +82,14 @@ const json: Serializer = {
     } catch (err) {
       throw asWireError(err, 'invalid JSON');
     }
-    return reviveJson(checkEnvelope(v), 0, text.includes(NUL_ESCAPE)) as unknown[];
+    const msg = checkEnvelope(v);
+    const binary = text.includes(NUL_ESCAPE);
+    const infinite = reviveJson(msg, 0, binary);
+    verbatimFrame = binary || infinite ? undefined : data;
+    return msg;
   },
   passthrough: {
-    tail: jsonTail,
+    tail: (frame, index, count) => (frame === verbatimFrame ? jsonTail(frame, index, count) : undefined),
     encodeWithTail(head, tail, count) {
       if (count === 0) return json.encode(head);
       let text: string;

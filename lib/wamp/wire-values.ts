@@ -69,28 +69,33 @@ function fromBase64(s: string): Buffer {
 
 /**
  * Walks a JSON.parse result in place: enforces MAX_DEPTH and, when `binary` is set, turns WAMP's
- * "\u0000" + base64 strings back into Buffers.
+ * "\u0000" + base64 strings back into Buffers. Returns true when it met a number JSON.parse made
+ * infinite (a literal beyond the float64 range, which encoding again turns into null).
  */
-export function reviveJson(v: unknown, depth: number, binary: boolean): unknown {
-  if (typeof v !== 'object' || v === null) {
-    return binary && typeof v === 'string' && v.charCodeAt(0) === 0 ? fromBase64(v) : v;
-  }
+export function reviveJson(v: object, depth: number, binary: boolean): boolean {
   if (depth >= MAX_DEPTH) tooDeep();
+  let infinite = false;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const x: unknown = v[i];
-      if (typeof x === 'object' && x !== null) reviveJson(x, depth + 1, binary);
-      else if (binary && typeof x === 'string' && x.charCodeAt(0) === 0) v[i] = fromBase64(x);
+      if (typeof x === 'object') {
+        if (x !== null && reviveJson(x, depth + 1, binary)) infinite = true;
+      } else if (typeof x === 'number') {
+        if (x - x !== 0) infinite = true;
+      } else if (binary && typeof x === 'string' && x.charCodeAt(0) === 0) v[i] = fromBase64(x);
     }
-    return v;
+    return infinite;
   }
   const o = v as Record<string, unknown>;
   for (const k in o) {
     const x = o[k];
-    if (typeof x === 'object' && x !== null) reviveJson(x, depth + 1, binary);
-    else if (binary && typeof x === 'string' && x.charCodeAt(0) === 0) o[k] = fromBase64(x);
+    if (typeof x === 'object') {
+      if (x !== null && reviveJson(x, depth + 1, binary)) infinite = true;
+    } else if (typeof x === 'number') {
+      if (x - x !== 0) infinite = true;
+    } else if (binary && typeof x === 'string' && x.charCodeAt(0) === 0) o[k] = fromBase64(x);
   }
-  return v;
+  return infinite;
 }
 
 // The two encode-side rewrites below are written out separately rather than as one walker taking a
