@@ -3,22 +3,9 @@
 import test, { type ExecutionContext } from 'ava';
 import mqttPacket, { type IDisconnectPacket, type IPubcompPacket } from 'mqtt-packet';
 import WebSocket from 'ws';
-import { assertHealthy, collect, connect, RawClient, sleep, startKitsune, uniqueId, type Kitsune } from './helpers/mqtt-harness.ts';
-import type { MqttClient } from 'mqtt';
+import { assertHealthy, collect, connect, RawClient, sleep, uniqueId, withBystander } from './helpers/mqtt-harness.ts';
 
-let k: Kitsune;
-let bystander: MqttClient;
-let bystanderTopic: string;
-test.before(async () => {
-  k = await startKitsune({}, { maxPacketSize: 4096, connectTimeoutMs: 500 });
-  bystander = await connect(k.url, { protocolVersion: 5 });
-  bystanderTopic = `bystander/${uniqueId()}`;
-  await bystander.subscribeAsync(bystanderTopic, { qos: 1 });
-});
-test.after.always(async () => {
-  await bystander?.endAsync();
-  await k?.stop();
-});
+const fx = withBystander(test, { maxPacketSize: 4096, connectTimeoutMs: 500 });
 
 const gen = (packet: object, version = 5): number[] => [...mqttPacket.generate(packet as mqttPacket.Packet, { protocolVersion: version })];
 
@@ -52,17 +39,17 @@ async function expectClosedSilently(t: ExecutionContext, raw: RawClient, before 
 }
 
 async function healthy(t: ExecutionContext, loggedBefore: number): Promise<void> {
-  t.true(k.logs.filter((l) => l.level === 'warn').length > loggedBefore, 'the failure was logged');
-  await assertHealthy(k.url);
-  t.true(bystander.connected, 'a connected bystander is untouched');
+  t.true(fx.k.logs.filter((l) => l.level === 'warn').length > loggedBefore, 'the failure was logged');
+  await assertHealthy(fx.k.url);
+  t.true(fx.bystander.connected, 'a connected bystander is untouched');
 }
 
-const warns = (): number => k.logs.filter((l) => l.level === 'warn').length;
+const warns = (): number => fx.k.logs.filter((l) => l.level === 'warn').length;
 
 /** Runs one v5 case: connect, send `bytes`, expect DISCONNECT `code`. */
 async function v5Case(t: ExecutionContext, bytes: number[], code: number, connect: Partial<mqttPacket.IConnectPacket> = {}): Promise<void> {
   const before = warns();
-  const raw = await RawClient.connected(k.port, 5, connect);
+  const raw = await RawClient.connected(fx.k.port, 5, connect);
   raw.write(bytes);
   await expectDisconnect(t, raw, code);
   await healthy(t, before);
@@ -71,7 +58,7 @@ async function v5Case(t: ExecutionContext, bytes: number[], code: number, connec
 /** Runs one 3.1.1 case: connect, send `bytes`, expect the connection closed with nothing sent. */
 async function v4Case(t: ExecutionContext, bytes: number[]): Promise<void> {
   const before = warns();
-  const raw = await RawClient.connected(k.port, 4);
+  const raw = await RawClient.connected(fx.k.port, 4);
   const n = raw.bytes.length;
   raw.write(bytes);
   await expectClosedSilently(t, raw, n);
@@ -80,7 +67,7 @@ async function v4Case(t: ExecutionContext, bytes: number[]): Promise<void> {
 
 test('garbage bytes as the first packet: closed, nothing sent', async (t) => {
   const before = warns();
-  const raw = await RawClient.open(k.port);
+  const raw = await RawClient.open(fx.k.port);
   raw.write([0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02, 0x03]);
   await expectClosedSilently(t, raw);
   await healthy(t, before);
@@ -89,7 +76,7 @@ test('garbage bytes as the first packet: closed, nothing sent', async (t) => {
 test('first packet not CONNECT: closed, nothing sent', async (t) => {
   for (const bytes of [[0xc0, 0x00], gen({ cmd: 'publish', topic: 'a', payload: Buffer.from('x'), qos: 0 }, 4)]) {
     const before = warns();
-    const raw = await RawClient.open(k.port);
+    const raw = await RawClient.open(fx.k.port);
     raw.write(bytes);
     await expectClosedSilently(t, raw);
     await healthy(t, before);
@@ -97,7 +84,7 @@ test('first packet not CONNECT: closed, nothing sent', async (t) => {
 });
 
 test('no CONNECT within the connect timeout: closed', async (t) => {
-  const raw = await RawClient.open(k.port);
+  const raw = await RawClient.open(fx.k.port);
   const start = Date.now();
   await raw.waitClosed();
   t.true(Date.now() - start >= 400);
@@ -112,14 +99,14 @@ test('malformed remaining length: v5 DISCONNECT 0x81, before CONNECT closed', as
   await v5Case(t, [0x30, 0xff, 0xff, 0xff, 0xff, 0x01], 0x81);
   await v4Case(t, [0x30, 0xff, 0xff, 0xff, 0xff, 0x01]);
   const before = warns();
-  const raw = await RawClient.open(k.port);
+  const raw = await RawClient.open(fx.k.port);
   raw.write([0x10, 0x80, 0x80, 0x80, 0x80, 0x01]);
   await expectClosedSilently(t, raw);
   await healthy(t, before);
 });
 
 test('packet over the maximum size: v5 DISCONNECT 0x95 before it is buffered', async (t) => {
-  const raw = await RawClient.connected(k.port, 5);
+  const raw = await RawClient.connected(fx.k.port, 5);
   t.is((raw.packets[0] as mqttPacket.IConnackPacket).properties?.maximumPacketSize, 4096);
   raw.close();
   // Only the fixed header of a 1 MB PUBLISH is sent: the length alone is enough to refuse it.
@@ -155,7 +142,7 @@ test('reserved flag bits set: v5 DISCONNECT 0x81', async (t) => {
 test('CONNECT with the reserved flag bit, or will QoS 3: closed, nothing sent', async (t) => {
   for (const flags of [0x03, 0x1e]) {
     const before = warns();
-    const raw = await RawClient.open(k.port);
+    const raw = await RawClient.open(fx.k.port);
     // CONNECT 3.1.1, client id "x"; 0x1e = will flag + will QoS 3 + clean (with will topic "w", payload "")
     const tail = flags === 0x1e ? [0x00, 0x01, 0x78, 0x00, 0x01, 0x77, 0x00, 0x00] : [0x00, 0x01, 0x78];
     const body = [0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, flags, 0x00, 0x00, ...tail];
@@ -166,7 +153,7 @@ test('CONNECT with the reserved flag bit, or will QoS 3: closed, nothing sent', 
 });
 
 test('PUBREL for an unknown packet id: PUBCOMP 0x92 (v5) / PUBCOMP (3.1.1) as the spec prescribes; the connection stays', async (t) => {
-  const raw = await RawClient.connected(k.port, 5);
+  const raw = await RawClient.connected(fx.k.port, 5);
   raw.send({ cmd: 'pubrel', messageId: 42, reasonCode: 0 });
   const comp = (await raw.next('pubcomp')) as IPubcompPacket;
   t.is(comp.messageId, 42);
@@ -175,7 +162,7 @@ test('PUBREL for an unknown packet id: PUBCOMP 0x92 (v5) / PUBCOMP (3.1.1) as th
   await raw.next('pingresp');
   t.false(raw.isClosed);
   raw.close();
-  const raw4 = await RawClient.connected(k.port, 4);
+  const raw4 = await RawClient.connected(fx.k.port, 4);
   const n = raw4.bytes.length;
   raw4.send({ cmd: 'pubrel', messageId: 42 }, 4);
   await raw4.next('pubcomp');
@@ -235,7 +222,7 @@ test('SUBSCRIBE / UNSUBSCRIBE without filters, packet identifier 0: DISCONNECT 0
 });
 
 test('a CONNECT split into single bytes is reassembled (framing across reads)', async (t) => {
-  const raw = await RawClient.open(k.port, 5);
+  const raw = await RawClient.open(fx.k.port, 5);
   const bytes = gen({ cmd: 'connect', protocolVersion: 5, protocolId: 'MQTT', clientId: uniqueId('split'), clean: true, keepalive: 0 });
   for (const b of bytes) {
     raw.write([b]);
@@ -248,7 +235,7 @@ test('a CONNECT split into single bytes is reassembled (framing across reads)', 
 
 test('a non-binary WebSocket message closes that connection', async (t) => {
   const before = warns();
-  const ws = new WebSocket(k.wsUrl, 'mqtt');
+  const ws = new WebSocket(fx.k.wsUrl, 'mqtt');
   await new Promise((r) => ws.once('open', r));
   const closed = new Promise<void>((r) => ws.once('close', () => r()));
   ws.send('CONNECT please');
@@ -270,7 +257,7 @@ test('fuzz: random bytes before and after CONNECT never crash the gate', async (
     const version = ([3, 4, 5] as const)[i % 3];
     cases.push(
       (async () => {
-        const raw = i % 2 === 0 ? await RawClient.connected(k.port, version) : await RawClient.open(k.port, version);
+        const raw = i % 2 === 0 ? await RawClient.connected(fx.k.port, version) : await RawClient.open(fx.k.port, version);
         raw.write(bytes);
         await Promise.race([raw.closed, sleep(700)]);
         raw.close();
@@ -278,11 +265,11 @@ test('fuzz: random bytes before and after CONNECT never crash the gate', async (
     );
   }
   await Promise.all(cases);
-  await assertHealthy(k.url);
-  const got = collect(bystander);
-  const pub = await connect(k.url);
-  await pub.publishAsync(bystanderTopic, 'still here', { qos: 1 });
+  await assertHealthy(fx.k.url);
+  const got = collect(fx.bystander);
+  const pub = await connect(fx.k.url);
+  await pub.publishAsync(fx.topic, 'still here', { qos: 1 });
   await got.waitFor(1);
-  t.true(bystander.connected);
+  t.true(fx.bystander.connected);
   await pub.endAsync();
 });

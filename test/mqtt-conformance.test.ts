@@ -9,22 +9,9 @@
 // Each case checks that a connected bystander keeps working.
 import test, { type ExecutionContext } from 'ava';
 import mqttPacket, { type IConnackPacket, type IDisconnectPacket } from 'mqtt-packet';
-import type { MqttClient } from 'mqtt';
-import { assertHealthy, collect, connect, RawClient, startKitsune, uniqueId, type Kitsune } from './helpers/mqtt-harness.ts';
+import { assertHealthy, collect, connect, RawClient, uniqueId, withBystander } from './helpers/mqtt-harness.ts';
 
-let k: Kitsune;
-let bystander: MqttClient;
-let bystanderTopic: string;
-test.before(async () => {
-  k = await startKitsune({}, { maxPacketSize: 4096, connectTimeoutMs: 1000 });
-  bystander = await connect(k.url, { protocolVersion: 5 });
-  bystanderTopic = `bystander/${uniqueId()}`;
-  await bystander.subscribeAsync(bystanderTopic, { qos: 1 });
-});
-test.after.always(async () => {
-  await bystander?.endAsync();
-  await k?.stop();
-});
+const fx = withBystander(test, { maxPacketSize: 4096, connectTimeoutMs: 1000 });
 
 const MARK = Buffer.from('QQQ');
 const BAD = {
@@ -52,18 +39,18 @@ const connectPacket = (version: number, extra: object = {}): object => ({
   ...extra,
 });
 
-const warns = (): number => k.logs.filter((l) => l.level === 'warn').length;
+const warns = (): number => fx.k.logs.filter((l) => l.level === 'warn').length;
 
 async function healthy(t: ExecutionContext, loggedBefore: number): Promise<void> {
   t.true(warns() > loggedBefore, 'the failure was logged');
-  await assertHealthy(k.url);
-  t.true(bystander.connected, 'a connected bystander is untouched');
+  await assertHealthy(fx.k.url);
+  t.true(fx.bystander.connected, 'a connected bystander is untouched');
 }
 
 /** Sends a CONNECT; expects CONNACK `expected` (exact bytes of its fixed header and code) then close. */
 async function connackCase(t: ExecutionContext, bytes: Buffer | number[], version: number, code: number | undefined): Promise<void> {
   const before = warns();
-  const raw = await RawClient.open(k.port, version);
+  const raw = await RawClient.open(fx.k.port, version);
   raw.write(bytes);
   await raw.waitClosed();
   const got = raw.bytes;
@@ -81,7 +68,7 @@ async function connackCase(t: ExecutionContext, bytes: Buffer | number[], versio
 /** Connected client sends `bytes`; v5 expects DISCONNECT `code` last, 3.1.1 a silent close. */
 async function packetCase(t: ExecutionContext, bytes: Buffer | number[], version: 4 | 5, code = 0x81): Promise<void> {
   const before = warns();
-  const raw = await RawClient.connected(k.port, version);
+  const raw = await RawClient.connected(fx.k.port, version);
   const n = raw.bytes.length;
   raw.write(bytes);
   await raw.waitClosed();
@@ -118,11 +105,11 @@ test('v5 CONNECT and will properties with ill-formed UTF-8 (user property, conte
 test('MQTT 3.1: a client identifier over 23 characters gets CONNACK 0x02; 23 is accepted', async (t) => {
   const long = 'a'.repeat(24);
   await connackCase(t, mqttPacket.generate(connectPacket(3, { clientId: long }) as mqttPacket.Packet, { protocolVersion: 3 }), 3, 0x02);
-  const raw = await RawClient.connected(k.port, 3, { clientId: `${uniqueId('x')}`.slice(0, 10).padEnd(23, 'z') });
+  const raw = await RawClient.connected(fx.k.port, 3, { clientId: `${uniqueId('x')}`.slice(0, 10).padEnd(23, 'z') });
   t.is((raw.packets[0] as IConnackPacket).returnCode, 0);
   raw.close();
   // 3.1.1 has no such limit
-  const raw4 = await RawClient.connected(k.port, 4, { clientId: `${uniqueId('long')}-${long}` });
+  const raw4 = await RawClient.connected(fx.k.port, 4, { clientId: `${uniqueId('long')}-${long}` });
   t.is((raw4.packets[0] as IConnackPacket).returnCode, 0);
   raw4.close();
 });
@@ -180,9 +167,9 @@ test('a v5 property other than User Property included twice: DISCONNECT 0x82', a
   // PUBLISH QoS 0 "a" with Content Type "x" twice
   await packetCase(t, [0x30, 0x0e, 0x00, 0x01, 0x61, 0x08, 0x03, 0x00, 0x01, 0x78, 0x03, 0x00, 0x01, 0x78, 0x68, 0x69], 5, 0x82);
   // two User Properties with the same name are allowed
-  const raw = await RawClient.connected(k.port, 5);
-  const got = collect(bystander);
-  raw.send({ cmd: 'publish', topic: bystanderTopic, payload: Buffer.from('twice'), qos: 0, retain: false, dup: false, properties: { userProperties: { a: ['1', '2'] } } } as mqttPacket.IPublishPacket);
+  const raw = await RawClient.connected(fx.k.port, 5);
+  const got = collect(fx.bystander);
+  raw.send({ cmd: 'publish', topic: fx.topic, payload: Buffer.from('twice'), qos: 0, retain: false, dup: false, properties: { userProperties: { a: ['1', '2'] } } } as mqttPacket.IPublishPacket);
   await got.waitFor(1);
   t.false(raw.isClosed);
   raw.close();
@@ -195,8 +182,8 @@ test('QoS 0 PUBLISH with DUP set: v5 DISCONNECT 0x81, 3.1.1 closed (MQTT-3.3.1-2
 });
 
 test('well-formed multi-byte strings (and U+FFFD itself) are still accepted everywhere', async (t) => {
-  const topic = `${bystanderTopic}`;
-  const raw = await RawClient.connected(k.port, 5, {
+  const topic = fx.topic;
+  const raw = await RawClient.connected(fx.k.port, 5, {
     clientId: `é-€-\ufffd-${uniqueId()}`,
     username: 'ü',
     properties: { userProperties: { 'ключ': '值' } },
@@ -204,7 +191,7 @@ test('well-formed multi-byte strings (and U+FFFD itself) are still accepted ever
   } as Partial<mqttPacket.IConnectPacket>);
   raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'ü/€/+', qos: 1 }], properties: { userProperties: { 'ü': '\ufffd' } } } as mqttPacket.ISubscribePacket);
   await raw.next('suback');
-  const got = collect(bystander);
+  const got = collect(fx.bystander);
   raw.send({ cmd: 'publish', topic, payload: Buffer.from('ok'), qos: 1, messageId: 5, retain: false, dup: false, properties: { contentType: 'täxt', responseTopic: 'r/ü', userProperties: { '€': 'ü' } } } as mqttPacket.IPublishPacket);
   await raw.next('puback');
   await got.waitFor(1);
@@ -224,7 +211,7 @@ test('v5 CONNECT with Request Problem / Response Information other than 0 or 1: 
     await connackCase(t, [0x10, body.length, ...body], 5, 0x82);
   }
   // 0 and 1 are fine
-  const raw = await RawClient.connected(k.port, 5, { properties: { requestProblemInformation: false, requestResponseInformation: true } });
+  const raw = await RawClient.connected(fx.k.port, 5, { properties: { requestProblemInformation: false, requestResponseInformation: true } });
   t.is((raw.packets[0] as IConnackPacket).reasonCode, 0);
   raw.close();
 });
@@ -259,7 +246,7 @@ test('CONNECT whose remaining length runs past its last field (trailing bytes): 
     await connackCase(t, withTrailing(gen({ username: 'u', password: Buffer.from('pw') }), [0xff, 0xff]), version, code);
   }
   // the same CONNECTs without the extra bytes are accepted
-  const raw = await RawClient.connected(k.port, 5, { username: 'u', password: Buffer.from('pw'), will });
+  const raw = await RawClient.connected(fx.k.port, 5, { username: 'u', password: Buffer.from('pw'), will });
   t.is((raw.packets[0] as IConnackPacket).reasonCode, 0);
   raw.close();
 });
@@ -283,10 +270,10 @@ test('SUBSCRIBE / UNSUBSCRIBE with an empty topic filter: v5 DISCONNECT 0x81, 3.
     await packetCase(t, EMPTY_FILTER_UNSUBSCRIBE(version === 5), version);
   }
   // nothing was subscribed on the way: "a" from the refused SUBSCRIBE gets no messages
-  const watcher = await connect(k.url, { protocolVersion: 5 });
+  const watcher = await connect(fx.k.url, { protocolVersion: 5 });
   const got = collect(watcher);
   await watcher.subscribeAsync('a', { qos: 1 });
-  await bystander.publishAsync('a', 'still routed', { qos: 1 });
+  await fx.bystander.publishAsync('a', 'still routed', { qos: 1 });
   await got.waitFor(1);
   t.deepEqual(got.messages.map((m) => m.payload.toString()), ['still routed']);
   await watcher.endAsync();
@@ -315,7 +302,7 @@ test('v5 Response Topic that is not a topic name (empty, wildcards) in PUBLISH o
     await connackCase(t, willConnect(bad), 5, 0x82);
   }
   // a proper one is accepted in both places
-  const raw = await RawClient.open(k.port, 5);
+  const raw = await RawClient.open(fx.k.port, 5);
   raw.write(willConnect('r/ok'));
   t.is(((await raw.next('connack')) as IConnackPacket).reasonCode, 0);
   raw.write(pub('r/ok'));

@@ -1,5 +1,6 @@
 // Shared helpers for the MQTT tests: a router + MQTT gate on ephemeral ports (TCP and WebSocket),
 // mqtt.js clients, message collectors, raw sockets speaking bytes, and an aedes reference broker.
+import type { TestFn } from 'ava';
 import http from 'node:http';
 import net from 'node:net';
 import mqttPacket, { type IConnackPacket, type Packet } from 'mqtt-packet';
@@ -287,4 +288,28 @@ export async function assertHealthy(url: string): Promise<void> {
     await sub.endAsync();
     await pub.endAsync();
   }
+}
+
+/** A server shared by a test file, and a subscribed bystander whose service bad clients must not disturb. */
+export interface BystanderFixture {
+  k: Kitsune;
+  bystander: MqttClient;
+  /** The topic the bystander subscribes to (QoS 1). */
+  topic: string;
+}
+
+/** Starts the fixture before the file's tests and stops it after them; its fields are set once they run. */
+export function withBystander(test: TestFn, gateOptions: MqttGateOptions): BystanderFixture {
+  const fx = {} as BystanderFixture;
+  test.before(async () => {
+    fx.k = await startKitsune({}, gateOptions);
+    fx.bystander = await connect(fx.k.url, { protocolVersion: 5 });
+    fx.topic = `bystander/${uniqueId()}`;
+    await fx.bystander.subscribeAsync(fx.topic, { qos: 1 });
+  });
+  test.after.always(async () => {
+    await fx.bystander?.endAsync();
+    await fx.k?.stop();
+  });
+  return fx;
 }
