@@ -39,8 +39,6 @@ export interface EncodedArgs {
   readonly format: string;
   /** The encoded elements: Arguments, then ArgumentsKw if present. */
   readonly bytes: Uint8Array;
-  /** How many elements `bytes` holds (1 or 2). */
-  readonly count: number;
 }
 
 export class Payload {

@@ -44,6 +44,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   session: Session | undefined;
   /** Set while a CHALLENGE waits for AUTHENTICATE. */
   pendingAuth: PendingAuth | undefined;
+  /** The frame of the message being handled (see Conn.frame). */
   frame: Buffer | undefined;
   private goodbyeTimer: NodeJS.Timeout | undefined;
   /** The EVENT frame-cache key (see event()) of the last subscription this connection got an event for. */
@@ -155,8 +156,9 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   /** Encodes `head` + arguments, copying the arguments' bytes when they arrived in this serializer. */
   private encodeWithPayload(head: unknown[], payload: Payload): Buffer {
     const s = this.transport.serializer;
-    const encoded = s.passthrough && payload.encodedAs(s.subprotocol);
-    return encoded ? s.passthrough!.encodeWithTail(head, encoded.bytes, encoded.count) : s.encode(withPayload(head, payload));
+    const pass = s.passthrough;
+    const encoded = pass && payload.encodedAs(s.subprotocol);
+    return pass && encoded ? pass.encodeWithTail(head, encoded.bytes) : s.encode(withPayload(head, payload));
   }
 
   /** ERROR answering one request; core RouterErrors carry the URI and args. */

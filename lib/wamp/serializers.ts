@@ -32,8 +32,8 @@ export interface ArgsPassthrough {
    * elements left. Undefined when they cannot be cut out.
    */
   tail(frame: Buffer, index: number, count: number): Buffer | undefined;
-  /** Encodes `head` followed by `count` elements already encoded in this format (a tail()). */
-  encodeWithTail(head: unknown[], tail: Uint8Array, count: number): Buffer;
+  /** Encodes `head` followed by the elements of a (non-empty) tail() already encoded in this format. */
+  encodeWithTail(head: unknown[], tail: Uint8Array): Buffer;
 }
 
 function checkEnvelope(v: unknown): unknown[] {
@@ -90,8 +90,7 @@ const json: Serializer = {
   },
   passthrough: {
     tail: (frame, index, count) => (frame === verbatimFrame ? jsonTail(frame, index, count) : undefined),
-    encodeWithTail(head, tail, count) {
-      if (count === 0) return json.encode(head);
+    encodeWithTail(head, tail) {
       let text: string;
       try {
         text = JSON.stringify(prepareJson(head));

@@ -13,7 +13,7 @@ export function argsPayload(c: Conn, msg: unknown[], i: number): Payload {
     // An empty ArgumentsKw is dropped, as re-encoding would drop it.
     const count = payload.kwargs === undefined ? 1 : 2;
     const bytes = s.passthrough.tail(frame, i, count);
-    if (bytes !== undefined) payload.setEncoded({ format: s.subprotocol, bytes, count });
+    if (bytes !== undefined) payload.setEncoded({ format: s.subprotocol, bytes });
   }
   return payload;
 }
