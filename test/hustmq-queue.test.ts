@@ -35,6 +35,18 @@ test('put by item, GET/PUT/POST body; body wins over item; stat fields in hustmq
   t.regex(empty.text, /no message ready/);
 });
 
+test('get answers the exact bytes put: invalid UTF-8, NUL bytes and multi-byte characters', async (t) => {
+  const h = await startHustmq(t);
+  const items = [Buffer.from([0xff, 0x00, 0xfe, 0x80, 0x41]), Buffer.from('héllo ✓ 🦊', 'utf8'), Buffer.alloc(9000, 0xe9), Buffer.alloc(9000, 'ü')];
+  for (const item of items) t.is((await h.req('/put?queue=bytes', { method: 'PUT', body: item })).status, 200);
+  for (const item of items) {
+    const r = await fetch(`${h.base}/get?queue=bytes&worker=worker1`);
+    t.is(r.status, 200);
+    t.is(r.headers.get('content-length'), String(item.length));
+    t.deepEqual(Buffer.from(await r.arrayBuffer()), item);
+  }
+});
+
 test('FIFO: 100 puts come back in order', async (t) => {
   const h = await startHustmq(t);
   for (let i = 0; i < 100; i++) t.is((await h.req('/put?queue=hustmqhaqueue', { method: 'PUT', body: `test_body_${i}` })).status, 200);

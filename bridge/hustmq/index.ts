@@ -49,13 +49,12 @@ export function createHustmqBridge(router: KitsuneRouter, options: HustmqOptions
   app.silent = true;
   // Error boundary: every failure is a plain-text answer naming the problem (404 unless said otherwise).
   // Not an async function: a put or get is a handful of promises, and one more per request showed.
-  app.use((ctx, next) => {
-    const failed = (err: unknown): void => {
+  app.use((ctx, next) =>
+    (isReady ? next() : ready.then(() => next())).catch((err: unknown) => {
       if (err instanceof HttpFail) reply(ctx, err.status, `${err.message}\n`);
       else reply(ctx, 404, `error: ${err instanceof Error ? err.message : String(err)}\n`);
-    };
-    return (isReady ? next() : ready.then(() => next())).catch(failed);
-  });
+    }),
+  );
   if (opts.auth) app.use(basicAuth(opts.auth));
   const routes = new RouteTable();
   queueRoutes(routes, h);

@@ -120,15 +120,16 @@ export class QueueService {
   }
 
   /** Enqueues, then (when bound) publishes the item on the queue's topic. Resolves once committed. */
-  async put(queue: string, value: Uint8Array, priority: QueuePriority = 0, from?: Session): Promise<QueuePutResult> {
-    const result = await this.store.queuePut(this.r, queue, value, priority);
-    if (result !== 'ok') return result;
-    this.release(queue, 1);
-    const topic = this.topicOf(queue);
-    // the item is committed: the put is done whatever happens to the publication of it (which is
-    // skipped when nobody would see it: most queues are only read with get)
-    if (topic && this.realm.observed(topic)) this.realm.routePublication(topic, Payload.fromBytes(value), {}, from).catch(() => undefined);
-    return result;
+  put(queue: string, value: Uint8Array, priority: QueuePriority = 0, from?: Session): Promise<QueuePutResult> {
+    return this.store.queuePut(this.r, queue, value, priority).then((result) => {
+      if (result !== 'ok') return result;
+      this.release(queue, 1);
+      const topic = this.topicOf(queue);
+      // the item is committed: the put is done whatever happens to the publication of it (which is
+      // skipped when nobody would see it: most queues are only read with get)
+      if (topic && this.realm.observed(topic)) this.realm.routePublication(topic, Payload.fromBytes(value), {}, from).catch(() => undefined);
+      return result;
+    });
   }
 
   /**
