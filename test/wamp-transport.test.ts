@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import autobahn from 'autobahn';
 import { WebSocket } from 'ws';
 import { createSharedListener, type SharedListenerOptions } from '../lib/server/listener.ts';
-import { acceptRawSocket } from '../lib/wamp/rawsocket.ts';
+import { acceptRawSocket, type RawSocketOptions } from '../lib/wamp/rawsocket.ts';
 import { serializerByName, type SerializerName } from '../lib/wamp/serializers.ts';
 import { WriteCoalescer, type AcceptWampTransport, type WampTransport } from '../lib/wamp/transport.ts';
 import { createWampWebSocketServer } from '../lib/wamp/websocket.ts';
@@ -51,7 +51,7 @@ function echoRouter(ev: Events): AcceptWampTransport {
   };
 }
 
-async function start(t: ExecutionContext, extra: Partial<SharedListenerOptions> = {}, maxMessageBytes = 1 << 20) {
+async function start(t: ExecutionContext, extra: Partial<SharedListenerOptions> = {}, maxMessageBytes = 1 << 20, raw: Partial<RawSocketOptions> = {}) {
   const ev: Events = { opened: [], protocolErrors: [], closed: [] };
   const accept = echoRouter(ev);
   const wss = createWampWebSocketServer(accept, { maxMessageBytes });
@@ -63,7 +63,7 @@ async function start(t: ExecutionContext, extra: Partial<SharedListenerOptions> 
       res.end(req.url === '/healthz' ? 'ok' : 'not found');
     },
     onWampUpgrade: wss.handleUpgrade,
-    onRawSocket: (socket, first) => acceptRawSocket(socket, first, accept, { maxMessageBytes }),
+    onRawSocket: (socket, first) => acceptRawSocket(socket, first, accept, { maxMessageBytes, ...raw }),
     ...extra,
   });
   const { port } = await listener.listen();
@@ -311,10 +311,12 @@ test('WebSocket: an undecodable message is a protocol error: ABORT, then close 1
 
 type AutobahnOptions = autobahn.IConnectionOptions & { serializers?: unknown[]; transports?: unknown[] };
 
-function autobahnCall(options: AutobahnOptions, args: unknown[], kwargs: Record<string, unknown>): Promise<{ args: unknown[]; kwargs: Record<string, unknown> }> {
+/** Opens a session, calls echo (after `delayMs`), closes. */
+function autobahnCall(options: AutobahnOptions, args: unknown[], kwargs: Record<string, unknown>, delayMs = 0): Promise<{ args: unknown[]; kwargs: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const connection = new autobahn.Connection({ ...options, realm: 'realm1', max_retries: 0, retry_if_unreachable: false } as autobahn.IConnectionOptions);
-    connection.onopen = (session) => {
+    connection.onopen = async (session) => {
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
       session.call<{ args: unknown[]; kwargs: Record<string, unknown> } | unknown>('com.example.echo', args, kwargs).then(
         (res) => {
           connection.close();
@@ -478,6 +480,50 @@ test('RawSocket: PING is answered with a PONG echoing the payload; PONG is ignor
   t.is(pong2.type, 2);
   t.true(pong2.payload.equals(big));
   c.socket.end();
+});
+
+test('RawSocket keepalive: the router PINGs; a peer that sends nothing back for an interval is dropped', async (t) => {
+  const { port, ev } = await start(t, {}, 1 << 20, { keepaliveMs: 100 });
+  const c = new RawClient(port);
+  await c.handshake([0x7f, 0xf1, 0, 0]);
+  const ping = await c.frame();
+  t.is(ping.type, 1);
+  t.true(ping.payload.length > 0);
+  // no PONG, nothing else: dropped at the next tick of the interval
+  await c.closed;
+  await until(() => ev.closed.length === 1);
+});
+
+test('RawSocket keepalive: autobahn answers the PINGs and keeps its session through many intervals', async (t) => {
+  const { port, ev } = await start(t, {}, 1 << 20, { keepaliveMs: 100 });
+  const res = await autobahnCall({ realm: 'realm1', transports: [{ type: 'rawsocket', host: '127.0.0.1', port }] }, ['still here'], {}, 700);
+  t.deepEqual(res.args, ['still here']);
+  t.is(ev.opened.length, 1, 'one connection, never dropped and reopened');
+});
+
+test('RawSocket: a peer that PINGs without reading is dropped before its PONGs pass the buffered limit; others go on', async (t) => {
+  const { port, ev } = await start(t, {}, 1 << 20, { maxBufferedBytes: 256 * 1024 });
+  const flooder = new RawClient(port);
+  await flooder.handshake([0x7f, 0xf1, 0, 0]);
+  flooder.socket.pause(); // never reads again: every PONG stays with the router
+  const ping = RawClient.frameBytes(1, Buffer.alloc(64 * 1024, 1));
+  let sent = 0;
+  const flood = (async () => {
+    while (!flooder.ended && sent < 1000) {
+      sent++;
+      if (!flooder.socket.write(ping)) await Promise.race([new Promise((r) => flooder.socket.once('drain', r)), flooder.closed]);
+    }
+  })();
+  await flood;
+  await Promise.race([flooder.closed, new Promise((r) => setTimeout(r, 2000))]);
+  t.true(flooder.ended, 'the flooder was dropped');
+  t.true(sent < 1000, `dropped after ${sent} PINGs of 64 KiB`);
+  const other = new RawClient(port);
+  await other.handshake([0x7f, 0xf1, 0, 0]);
+  other.send('json', [16, 1, {}, 'still.served']);
+  t.deepEqual(await other.message('json'), [16, 1, {}, 'still.served']);
+  other.socket.end();
+  await until(() => ev.closed.length === 2);
 });
 
 test('RawSocket: handshake and frames split byte by byte across chunks', async (t) => {

@@ -65,7 +65,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     onMqttUpgrade: mqtt.onUpgrade,
     onMqtt: mqtt.onSniffed,
     onOtherUpgrade: (req, socket, head) => esubShared.handleUpgrade(req, socket, head),
-    onRawSocket: (socket, first) => acceptRawSocket(socket, first, acceptWamp, { maxMessageBytes, onError: (err) => logger.error({ err }, 'WAMP RawSocket handler error') }),
+    onRawSocket: (socket, first) => acceptRawSocket(socket, first, acceptWamp, { maxMessageBytes, maxBufferedBytes: router.limits.sendBufferHardBytes, onError: (err) => logger.error({ err }, 'WAMP RawSocket handler error') }),
     onError: (err) => logger.error({ err }, 'listener handler error'),
   });
   const { port } = await shared.listen();

@@ -32,6 +32,9 @@ const MAX_FRAME = 2 ** 24 - 1;
 const LINGER_MS = 5000;
 /** Below this size header and payload are copied into one buffer; above, written as two chunks. */
 const COPY_BELOW = 1024;
+const KEEPALIVE_MS = 30_000;
+const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+const PING_PAYLOAD = Buffer.from('kitsune');
 
 /** The handshake exponent L announcing the largest 2^(9+L) that does not exceed maxBytes. */
 export function lengthExponent(maxBytes: number): number {
@@ -74,6 +77,9 @@ class RawSocketConnection implements WampTransport {
   /** False once a protocol error was reported: later input is ignored. */
   private reading = true;
   private timer: NodeJS.Timeout | undefined;
+  private pinger: NodeJS.Timeout | undefined;
+  /** Whether anything arrived since the last keepalive PING. */
+  private heard = true;
   // Frame reassembly: chunks of the current incomplete frame, concatenated once when it completes.
   private stash: Buffer[] = [];
   private stashed = 0;
@@ -145,6 +151,7 @@ class RawSocketConnection implements WampTransport {
   // --- input ---
 
   private onData(chunk: Buffer): void {
+    this.heard = true;
     try {
       if (this.state === 'handshake') chunk = this.handshake(chunk);
       if (this.state === 'open' && this.reading && chunk.length > 0) this.parse(chunk);
@@ -179,6 +186,8 @@ class RawSocketConnection implements WampTransport {
     this.txMax = Math.min(2 ** (9 + (hs[1] >> 4)), MAX_FRAME);
     this.state = 'open';
     this.socket.write(Buffer.from([RAWSOCKET_MAGIC, (this.rxExponent << 4) | serializer.rawSocketId, 0, 0]));
+    this.pinger = setInterval(() => this.keepalive(), this.opts.keepaliveMs ?? KEEPALIVE_MS);
+    this.pinger.unref();
     try {
       this.handler = this.accept(this);
     } catch (err) {
@@ -256,6 +265,11 @@ class RawSocketConnection implements WampTransport {
   /** Handles one complete frame; false when input should stop. */
   private dispatch(payload: Buffer): boolean {
     if (this.frameType === FRAME_PING) {
+      // a peer that pings without reading would have us buffer its PONGs without end
+      if (this.socket.writableLength + payload.length > (this.opts.maxBufferedBytes ?? MAX_BUFFERED_BYTES)) {
+        this.terminate();
+        return false;
+      }
       this.writeFrame(FRAME_PONG, payload);
     } else if (this.frameType === FRAME_MESSAGE) {
       let msg: unknown[];
@@ -270,11 +284,26 @@ class RawSocketConnection implements WampTransport {
       } catch (err) {
         this.fail(err);
       }
-    } // PONG: we never ping, nothing to match
+    } // PONG: any frame proves the peer alive (onData), there is nothing more to match
     return this.state === 'open' && this.reading;
   }
 
   // --- output and teardown ---
+
+  /**
+   * Half-open peers (a pulled cable, a killed laptop) never close: PING every interval and drop a
+   * peer that sent nothing, not even the PONG, since the previous one, so its session ends and its
+   * testament and wills run.
+   */
+  private keepalive(): void {
+    if (this.state !== 'open') return;
+    if (!this.heard) {
+      this.terminate();
+      return;
+    }
+    this.heard = false;
+    this.writeFrame(FRAME_PING, PING_PAYLOAD);
+  }
 
   private writeFrame(type: number, payload: Buffer): void {
     const len = payload.length;
@@ -321,6 +350,7 @@ class RawSocketConnection implements WampTransport {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.timer);
+    clearInterval(this.pinger);
     this.stash = [];
     const handler = this.handler;
     this.handler = undefined;

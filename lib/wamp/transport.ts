@@ -37,8 +37,17 @@ export interface WampTransportOptions {
   maxMessageBytes: number;
   /** Told about exceptions thrown by the handler (a bug in the session layer); the connection is dropped. */
   onError?: (err: unknown) => void;
-  /** WebSocket ping interval; a peer that misses a whole interval is dropped (default 30 s). */
+  /**
+   * Ping interval (WebSocket pings, RawSocket PING frames); a peer that sends nothing back for a
+   * whole interval is dropped (default 30 s).
+   */
   keepaliveMs?: number;
+  /**
+   * RawSocket: output buffered for a peer past which answering its PINGs would only grow the buffer
+   * (it does not read): such a peer is dropped instead (default 32 MiB, the router's default hard
+   * send limit). ws bounds its automatic pongs itself.
+   */
+  maxBufferedBytes?: number;
 }
 
 /**
