@@ -1,6 +1,6 @@
-// WAMP benchmark: pub/sub 1->1 and 1->N, and RPC with many calls in flight, over WebSocket and
-// RawSocket with JSON and MessagePack, each against kitsune and against a relay that forwards the
-// same frames without routing work (the transport ceiling).
+// WAMP benchmark: pub/sub 1->1 (small and 2 KiB payloads) and 1->N, and RPC with many calls in
+// flight, over WebSocket and RawSocket with JSON and MessagePack, each against kitsune and against a
+// relay that forwards the same frames without routing work (the transport ceiling).
 //
 //   node --import tsx test/bench/wamp.ts        (or `npm run bench` for every bench module)
 //
@@ -213,6 +213,17 @@ function cpuNote(w: Window): string {
 }
 
 const PAD = 'kitsune-benchmark-payload'; // a small string next to the timestamp in every message
+/**
+ * A realistic application payload of about 2 KiB (a reading with its metadata): what most of an
+ * EVENT costs to decode and encode once it is more than a few bytes, and what JSON passthrough saves.
+ */
+const LARGE_PAD = {
+  device: 'kitchen-sensor-0042',
+  site: { building: 'B7', floor: 3, room: 'lab-3.14' },
+  tags: ['temperature', 'humidity', 'calibrated', 'v2'],
+  readings: Array.from({ length: 60 }, (_, i) => ({ t: 1_700_000_000 + i, v: Math.round(Math.sin(i) * 1000) / 100 })),
+  note: 'n'.repeat(200),
+};
 
 async function runPubSub(
   target: Target,
@@ -221,6 +232,7 @@ async function runPubSub(
   subscribers: number,
   window: number,
   opts: Required<Pick<WampBenchOptions, 'durationMs' | 'warmupMs'>>,
+  pad: unknown = PAD,
 ): Promise<Measured> {
   const room = `bench.pubsub.r${++roomSeq}`;
   const clients: WampBenchClient[] = [];
@@ -252,7 +264,7 @@ async function runPubSub(
     const pump = (): void => {
       while (running && sent - seen < window) {
         sent++;
-        conn.send(codec.encode([MSG.PUBLISH, sent, {}, room, [performance.now(), sent, PAD]]));
+        conn.send(codec.encode([MSG.PUBLISH, sent, {}, room, [performance.now(), sent, pad]]));
       }
     };
     const tracker = subs[subs.length - 1] as WampBenchClient;
@@ -425,6 +437,7 @@ export async function benchWamp(options: WampBenchOptions = {}): Promise<BenchRo
       const t = `${kind}/${ser}`;
       scenarios.push(
         { name: `pubsub 1->1 ${t}`, kind, ser, unit: 'msgs/s', run: (tg) => runPubSub(tg, kind, ser, 1, pubWindow, timing) },
+        { name: `pubsub 1->1 2KiB ${t}`, kind, ser, unit: 'msgs/s', run: (tg) => runPubSub(tg, kind, ser, 1, pubWindow, timing, LARGE_PAD) },
         { name: `pubsub 1->${fanout} ${t}`, kind, ser, unit: 'deliveries/s', run: (tg) => runPubSub(tg, kind, ser, fanout, fanoutWindow, timing) },
         { name: `rpc window ${rpcWindow} ${t}`, kind, ser, unit: 'calls/s', run: (tg) => runRpc(tg, kind, ser, rpcWindow, timing, log) },
       );
