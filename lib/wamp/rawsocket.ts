@@ -293,7 +293,7 @@ class RawSocketConnection implements WampTransport {
   /**
    * Half-open peers (a pulled cable, a killed laptop) never close: PING every interval and drop a
    * peer that sent nothing, not even the PONG, since the previous one, so its session ends and its
-   * testament and wills run.
+   * testament runs.
    */
   private keepalive(): void {
     if (this.state !== 'open') return;
