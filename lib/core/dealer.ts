@@ -203,14 +203,7 @@ export class Dealer {
     if (call.done) return;
     if (call.options.progress !== true || call.closedInput) {
       // A reused request id: end that call for both sides rather than guess what was meant.
-      const inv = call.invocation;
-      if (inv) {
-        this.endInvocation(inv);
-        inv.callee.session.peer.interrupt(inv.id, 'killnowait', ErrorUri.invalidArgument);
-      } else {
-        this.dropWaiting(call);
-      }
-      this.failCall(call, ErrorUri.invalidArgument, `request id ${call.requestId} was reused while its call was pending`);
+      this.abort(call, ErrorUri.invalidArgument, `request id ${call.requestId} was reused while its call was pending`);
       return;
     }
     const progress = options.progress === true;
@@ -265,14 +258,19 @@ export class Dealer {
 
   private timeout(call: CallRecord): void {
     if (call.done) return;
+    this.abort(call, ErrorUri.timeout, `call to '${call.procedure}' timed out after ${call.options.timeout} ms`);
+  }
+
+  /** Ends a call for both sides: the callee gets INTERRUPT (killnowait, `uri`), the caller ERROR `uri`. */
+  private abort(call: CallRecord, uri: string, message: string): void {
     const inv = call.invocation;
     if (inv) {
       this.endInvocation(inv);
-      inv.callee.session.peer.interrupt(inv.id, 'killnowait', ErrorUri.timeout);
+      inv.callee.session.peer.interrupt(inv.id, 'killnowait', uri);
     } else {
       this.dropWaiting(call);
     }
-    this.failCall(call, ErrorUri.timeout, `call to '${call.procedure}' timed out after ${call.options.timeout} ms`);
+    this.failCall(call, uri, message);
   }
 
   private endInvocation(inv: Invocation): void {
