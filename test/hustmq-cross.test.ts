@@ -68,7 +68,7 @@ test('the in-process client API: put/get/stat and a publish from another in-proc
   t.is(await a.queues.put('local', Buffer.from('p1'), 1), 'ok');
   await a.publishBytes('hustmq.local', Buffer.from('p0'), { acknowledge: true });
   t.like(await a.queues.stat('local'), { ready: [1, 1, 0] });
-  t.is(new TextDecoder().decode((await a.queues.get('local'))?.value), 'p1');
+  t.is(Buffer.from((await a.queues.get('local'))?.value ?? '').toString(), 'p1');
   t.is((await h.req('/get?queue=local&worker=worker1')).text, 'p0');
   t.deepEqual(seen, ['p1', 'p0']);
   // streams through the same API

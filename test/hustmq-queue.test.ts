@@ -1,5 +1,8 @@
 // hustmq bridge: normal queues — put/get/ack/timeout/lock/max/purge/worker/stat/stat_all/version/
 // autost, with every status code of the spec, bad input, basic auth and both mount points.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { sleep, startHustmq } from './helpers/hustmq.ts';
 
@@ -35,17 +38,33 @@ test('put by item, GET/PUT/POST body; body wins over item; stat fields in hustmq
   t.regex(empty.text, /no message ready/);
 });
 
-test('get answers the exact bytes put: invalid UTF-8, NUL bytes and multi-byte characters', async (t) => {
-  const h = await startHustmq(t);
-  const items = [Buffer.from([0xff, 0x00, 0xfe, 0x80, 0x41]), Buffer.from('héllo ✓ 🦊', 'utf8'), Buffer.alloc(9000, 0xe9), Buffer.alloc(9000, 'ü')];
-  for (const item of items) t.is((await h.req('/put?queue=bytes', { method: 'PUT', body: item })).status, 200);
-  for (const item of items) {
-    const r = await fetch(`${h.base}/get?queue=bytes&worker=worker1`);
-    t.is(r.status, 200);
-    t.is(r.headers.get('content-length'), String(item.length));
-    t.deepEqual(Buffer.from(await r.arrayBuffer()), item);
-  }
-});
+for (const engine of ['memory', 'SQLite'] as const) {
+  test(`get answers the exact bytes put (${engine} store): invalid UTF-8, NUL bytes, multi-byte characters, sizes around 4 KiB`, async (t) => {
+    let overrides = {};
+    if (engine === 'SQLite') {
+      const dataDir = mkdtempSync(path.join(tmpdir(), 'kitsune-hustmq-bytes-'));
+      t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+      overrides = { memory: false, dataDir };
+    }
+    const h = await startHustmq(t, {}, overrides);
+    const items = [
+      Buffer.from([0xff, 0x00, 0xfe, 0x80, 0x41]),
+      Buffer.from('héllo ✓ 🦊\0end', 'utf8'),
+      Buffer.from([0xed, 0xa0, 0x80]), // an encoded surrogate: not UTF-8
+      Buffer.alloc(4096, 'a'),
+      Buffer.alloc(4097, 'a'),
+      Buffer.alloc(9000, 0xe9),
+      Buffer.alloc(9000, 'ü'),
+    ];
+    for (const item of items) t.is((await h.req('/put?queue=bytes', { method: 'PUT', body: item })).status, 200);
+    for (const item of items) {
+      const r = await fetch(`${h.base}/get?queue=bytes&worker=worker1`);
+      t.is(r.status, 200);
+      t.is(r.headers.get('content-length'), String(item.length));
+      t.deepEqual(Buffer.from(await r.arrayBuffer()), item);
+    }
+  });
+}
 
 test('FIFO: 100 puts come back in order', async (t) => {
   const h = await startHustmq(t);

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 
 const R = 'realm1';
 const enc = (s: string): Uint8Array => Buffer.from(s);
-const dec = (b: Uint8Array | null | undefined): string | undefined => (b ? Buffer.from(b).toString() : undefined);
+const dec = (b: Uint8Array | string | null | undefined): string | undefined => (b ? Buffer.from(b).toString() : undefined);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Clock {

@@ -91,7 +91,8 @@ export interface QueueGetOptions {
 }
 
 export interface QueueItem {
-  value: Uint8Array;
+  /** The item's bytes; a string stands for its UTF-8 bytes (an engine may keep small text items as text). */
+  value: Uint8Array | string;
   priority: QueuePriority;
   /** `<priority>:<seq>`, the hustmq Ack-Token. Only present when taken with ack=false. */
   token?: string;

@@ -19,6 +19,11 @@
 // exactly the ready ones up to that id: gets take the ready items in id order, and a put's id is
 // larger than every id ever used (AUTOINCREMENT). Anything else that looks at the ready items
 // (ack=false gets, purge) deletes the queue's taken items first.
+//
+// An item of up to TEXT_MAX bytes that is valid UTF-8 is stored as TEXT (the column has no type
+// affinity): reading it makes a JS string, which costs about half a microsecond less than the
+// Buffer a BLOB makes, and a string is what the hustmq reply sends anyway.
+import { isUtf8 } from 'node:buffer';
 import type Database from 'better-sqlite3';
 import type { QueueGetOptions, QueueItem, QueuePriority, QueuePutResult, QueueStat } from '../core/store.ts';
 import { QUEUE_DEFAULT_TIMEOUT_MS, formatQueueToken, parseQueueToken } from '../core/store.ts';
@@ -44,7 +49,7 @@ interface QueueRow {
 interface ItemRow {
   id: number;
   priority: QueuePriority;
-  value: Buffer;
+  value: Buffer | string;
   delivered_at: number | null;
 }
 
@@ -67,6 +72,13 @@ const readyTotal = (q: QueueRow): number => q.ready0 + q.ready1 + q.ready2;
 /** Rows per INSERT statement at most; smaller batches take the power-of-two sizes below it. */
 const MAX_ROWS = 32;
 const PARAMS_PER_ROW = 4;
+
+const TEXT_MAX = 4096;
+
+/** How an item is stored: small UTF-8 text as a string (TEXT), anything else as bytes (BLOB). */
+function storedValue(value: Uint8Array): Uint8Array | string {
+  return value.length <= TEXT_MAX && isUtf8(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString() : value;
+}
 
 export class SqliteQueues implements TxHook {
   readonly workers: SqliteWorkers;
@@ -214,7 +226,7 @@ export class SqliteQueues implements TxHook {
     if (q.locked) return 'locked';
     const ready = readyTotal(q);
     if ((q.max > 0 && ready >= q.max) || ready + q.unacked >= this.config.maxQueueItems) return 'full';
-    this.unwritten.push(realm, name, priority, value);
+    this.unwritten.push(realm, name, priority, storedValue(value));
     if (priority === 0) {
       q.ready0++;
       q.ci++;
