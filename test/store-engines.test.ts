@@ -559,6 +559,62 @@ function engineSuite(engine: Engine): void {
     t.is(await store.queueStat(R, 'q'), null);
   });
 
+  test(name('queue: items of every size keep their bytes and their order, through ack=false, redelivery and purge'), async (t) => {
+    const { store, clock } = await engine.open(t);
+    const items = [
+      Buffer.from('small'),
+      Buffer.alloc(300, 'b'), // over the SQLite engine's inline size
+      Buffer.from([0xff, 0xfe, 0x00]),
+      Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) & 0xff)),
+      Buffer.alloc(256, 'c'),
+      Buffer.alloc(257, 'd'),
+    ];
+    for (const item of items) t.is(await store.queuePut(R, 'q', item), 'ok');
+    t.is(await store.queuePut(R, 'q', Buffer.alloc(1000, 'p'), 1), 'ok');
+    const bytes = (v: Uint8Array | string | undefined): Buffer => Buffer.from(v ?? '');
+    t.deepEqual(bytes((await store.queueGet(R, 'q'))?.value), Buffer.alloc(1000, 'p'), 'priority 1 first');
+    t.deepEqual(bytes((await store.queueGet(R, 'q'))?.value), items[0]);
+    const big = await store.queueGet(R, 'q', { ack: false });
+    t.deepEqual(bytes(big?.value), items[1]);
+    await store.queueSetTimeout(R, 'q', 1000);
+    clock.t += 1000;
+    const again = await store.queueGet(R, 'q', { ack: false });
+    t.true(again?.redelivered);
+    t.deepEqual(bytes(again?.value), items[1], 'a large unacked item is served again whole');
+    t.true(await store.queueAck(R, 'q', again!.token!));
+    t.deepEqual(bytes((await store.queueGet(R, 'q'))?.value), items[2]);
+    t.deepEqual(bytes((await store.queueGet(R, 'q'))?.value), items[3]);
+    t.deepEqual((await store.queueStat(R, 'q'))?.ready, [2, 0, 0]);
+    t.true(await store.queuePurge(R, 'q', 0));
+    t.is(await store.queueStat(R, 'q'), null);
+    t.is(await store.queuePut(R, 'q', items[5]), 'ok');
+    t.deepEqual(bytes((await store.queueGet(R, 'q'))?.value), items[5], 'a new queue of the name has only its own items');
+    t.is(await store.queueGet(R, 'q'), null);
+  });
+
+  durable(name('queue: ack tokens are never reused, across a dropped queue and a restart'), async (t) => {
+    const h = await engine.open(t);
+    const seq = (token: string | undefined): number => Number(token?.split(':')[1]);
+    await h.store.queuePut(R, 'q', enc('one'));
+    const first = await h.store.queueGet(R, 'q', { ack: false });
+    t.true(await h.store.queuePurge(R, 'q'));
+    t.is(await h.store.queueStat(R, 'q'), null, 'dropped with its unacked item');
+    await h.store.queuePut(R, 'q', enc('two'));
+    const second = await h.store.queueGet(R, 'q', { ack: false });
+    t.true(seq(second?.token) > seq(first?.token));
+    t.false(await h.store.queueAck(R, 'q', first!.token!), 'the token of the dropped item names nothing');
+    await h.store.queuePut(R, 'q', enc('three'));
+    const store = await h.reopen();
+    await store.queuePut(R, 'q', enc('four'));
+    t.is(dec((await store.queueGet(R, 'q'))?.value), 'three');
+    const fourth = await store.queueGet(R, 'q', { ack: false });
+    t.is(dec(fourth?.value), 'four');
+    t.true(seq(fourth?.token) > seq(second?.token), 'ids go on above every id used before the restart');
+    t.true(await store.queueAck(R, 'q', second!.token!), 'an unacked item survives the restart');
+    t.true(await store.queueAck(R, 'q', fourth!.token!));
+    t.is((await store.queueStat(R, 'q'))?.unacked, 0);
+  });
+
   test(name('queue: workers are recorded on get and expire after 512 s'), async (t) => {
     const { store, clock } = await engine.open(t);
     t.false(await store.touchWorker(R, 'q', 'early'), 'unknown queue');
@@ -927,6 +983,67 @@ test('sqlite group commit: an operation that throws is rolled back alone', async
   t.deepEqual(db.prepare('SELECT x FROM t ORDER BY rowid').pluck().all(), ['a', 'b']);
   t.is(db.prepare("SELECT v FROM meta WHERE k = 'rev'").pluck().get(), 2);
   t.is(gc.commits, 1);
+});
+
+test('sqlite: taking or purging items leaves none of their values behind', async (t) => {
+  const dir = tempDir(t);
+  const store = await openStore({ dataDir: dir });
+  for (let i = 0; i < 40; i++) await store.queuePut(R, i < 20 ? 'a' : 'b', Buffer.alloc(300 + i, i), (i % 3) as 0 | 1 | 2);
+  for (let i = 0; i < 10; i++) await store.queueGet(R, 'a');
+  const unacked = await store.queueGet(R, 'a', { ack: false });
+  t.true(await store.queueAck(R, 'a', unacked!.token!));
+  await store.queueGet(R, 'a', { ack: false });
+  t.true(await store.queuePurge(R, 'b', 1));
+  await store.close();
+  const db = new Database(join(dir, 'kitsune.db'));
+  t.teardown(() => db.close());
+  const count = (sql: string): number => db.prepare(sql).pluck().get() as number;
+  t.is(count('SELECT count(*) FROM queue_items'), 8 + 14);
+  t.is(count('SELECT count(*) FROM queue_values'), 8 + 14, 'one value per ready item');
+  t.is(count('SELECT count(*) FROM queue_values WHERE id NOT IN (SELECT id FROM queue_items)'), 0);
+  t.is(count('SELECT count(*) FROM queue_unacked'), 1);
+});
+
+test('sqlite: a schema 1 database is upgraded with its queues, items and ack tokens', async (t) => {
+  const dir = tempDir(t);
+  const v1 = new Database(join(dir, 'kitsune.db'));
+  v1.exec(`
+    CREATE TABLE queues (realm TEXT NOT NULL, name TEXT NOT NULL, created_at INTEGER NOT NULL, timeout_ms INTEGER NOT NULL,
+      locked INTEGER NOT NULL DEFAULT 0, max INTEGER NOT NULL DEFAULT 0, ready0 INTEGER NOT NULL DEFAULT 0,
+      ready1 INTEGER NOT NULL DEFAULT 0, ready2 INTEGER NOT NULL DEFAULT 0, unacked INTEGER NOT NULL DEFAULT 0,
+      si INTEGER NOT NULL DEFAULT 0, ci INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (realm, name));
+    CREATE TABLE queue_items (id INTEGER PRIMARY KEY AUTOINCREMENT, realm TEXT NOT NULL, queue TEXT NOT NULL,
+      priority INTEGER NOT NULL, value BLOB NOT NULL, delivered_at INTEGER);
+    CREATE INDEX queue_ready ON queue_items (realm, queue, priority DESC, id) WHERE delivered_at IS NULL;
+    CREATE INDEX queue_unacked ON queue_items (realm, queue, delivered_at, id) WHERE delivered_at IS NOT NULL;
+    INSERT INTO queues VALUES ('${R}', 'jobs', 1000, 60000, 0, 5, 2, 1, 0, 1, 4, 6);
+    INSERT INTO queues VALUES ('${R}', 'empty', 2000, 30000, 1, 0, 0, 0, 0, 0, 0, 0);
+    INSERT INTO queue_items (id, realm, queue, priority, value, delivered_at) VALUES
+      (7, '${R}', 'jobs', 0, CAST('done long ago' AS BLOB), 1500),
+      (8, '${R}', 'jobs', 0, CAST('first' AS BLOB), NULL),
+      (9, '${R}', 'jobs', 1, CAST('urgent' AS BLOB), NULL),
+      (10, '${R}', 'jobs', 0, zeroblob(400), NULL);
+    DELETE FROM sqlite_sequence; INSERT INTO sqlite_sequence (name, seq) VALUES ('queue_items', 42);
+    PRAGMA user_version = 1;`);
+  v1.close();
+  const clock = makeClock();
+  const store = await openStore({ dataDir: dir, now: clock.now });
+  t.teardown(() => store.close());
+  t.deepEqual(
+    (await store.queueStatAll(R)).map((s) => [s.queue, s.ready, s.unacked, s.max, s.locked, s.timeoutMs, s.si, s.ci, s.createdAt]),
+    [
+      ['empty', [0, 0, 0], 0, 0, true, 30000, 0, 0, 2000],
+      ['jobs', [2, 1, 0], 1, 5, false, 60000, 4, 6, 1000],
+    ],
+  );
+  t.true(await store.queueAck(R, 'jobs', '0:7'), 'an ack token given out before the upgrade still works');
+  t.is(dec((await store.queueGet(R, 'jobs'))?.value), 'urgent');
+  t.is(dec((await store.queueGet(R, 'jobs'))?.value), 'first');
+  t.deepEqual(Buffer.from((await store.queueGet(R, 'jobs'))?.value ?? ''), Buffer.alloc(400));
+  await store.queuePut(R, 'jobs', enc('new'));
+  const item = await store.queueGet(R, 'jobs', { ack: false });
+  t.is(dec(item?.value), 'new');
+  t.true(Number(item?.token?.split(':')[1]) > 42, 'new ids start above the largest id ever used');
 });
 
 test('sqlite: a corrupt database file is reported with its path', async (t) => {

@@ -21,7 +21,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const DB_FILE = 'kitsune.db';
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+/** Values of up to this many bytes are kept in the queue_items row itself. */
+export const QUEUE_INLINE_MAX = 256;
 
 export interface SqliteOpenOptions {
   dataDir: string;
@@ -62,7 +64,11 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE INDEX IF NOT EXISTS history_realm ON history (realm, id);
 CREATE INDEX IF NOT EXISTS history_topic ON history (realm, topic, id);
 
+-- hustmq durable queues (see sqlite-queues.ts). qid keys a queue's items; item ids are assigned by
+-- the engine, grow forever across queues and restarts (meta 'queue_id' is the high-water mark) and
+-- order the items of a queue and priority.
 CREATE TABLE IF NOT EXISTS queues (
+  qid INTEGER PRIMARY KEY,
   realm TEXT NOT NULL,
   name TEXT NOT NULL,
   created_at INTEGER NOT NULL,
@@ -75,18 +81,31 @@ CREATE TABLE IF NOT EXISTS queues (
   unacked INTEGER NOT NULL DEFAULT 0,
   si INTEGER NOT NULL DEFAULT 0,
   ci INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (realm, name)
+  UNIQUE (realm, name)
 );
+INSERT OR IGNORE INTO meta (k, v) VALUES ('queue_id', 0);
+-- ready items, clustered in delivery order; a value over QUEUE_INLINE_MAX (256) bytes is NULL here, kept in
+-- queue_values (large rows in a WITHOUT ROWID b-tree cost more than the second lookup)
 CREATE TABLE IF NOT EXISTS queue_items (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  realm TEXT NOT NULL,
-  queue TEXT NOT NULL,
+  qid INTEGER NOT NULL,
+  priority INTEGER NOT NULL,
+  id INTEGER NOT NULL,
+  value BLOB,
+  PRIMARY KEY (qid, priority, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS queue_values (
+  id INTEGER PRIMARY KEY,
+  value BLOB NOT NULL
+);
+-- items served with ack=false, until acknowledged or served again after the queue's timeout
+CREATE TABLE IF NOT EXISTS queue_unacked (
+  id INTEGER PRIMARY KEY,
+  qid INTEGER NOT NULL,
   priority INTEGER NOT NULL,
   value BLOB NOT NULL,
-  delivered_at INTEGER
+  delivered_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS queue_ready ON queue_items (realm, queue, priority DESC, id) WHERE delivered_at IS NULL;
-CREATE INDEX IF NOT EXISTS queue_unacked ON queue_items (realm, queue, delivered_at, id) WHERE delivered_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS queue_unacked_due ON queue_unacked (qid, delivered_at, id);
 CREATE TABLE IF NOT EXISTS queue_workers (
   realm TEXT NOT NULL,
   queue TEXT NOT NULL,
@@ -128,6 +147,34 @@ CREATE INDEX IF NOT EXISTS replies_key ON replies (realm, key, id);
 CREATE INDEX IF NOT EXISTS replies_expiry ON replies (expires_at);
 `;
 
+// Schema 1 kept every item in one rowid table keyed by an AUTOINCREMENT id, with realm and queue
+// names in each row and partial indexes for ready and unacked items. Version 2 moves the tables
+// aside, creates the new ones and copies the queues and items over, keeping item ids (ack tokens
+// stay valid) and continuing above the largest id ever used.
+const QUEUES_V1_ASIDE = `
+ALTER TABLE queues RENAME TO queues_v1;
+ALTER TABLE queue_items RENAME TO queue_items_v1;
+DROP INDEX IF EXISTS queue_ready;
+DROP INDEX IF EXISTS queue_unacked;
+`;
+const QUEUES_V1_TO_V2 = `
+INSERT INTO queues (realm, name, created_at, timeout_ms, locked, max, ready0, ready1, ready2, unacked, si, ci)
+  SELECT realm, name, created_at, timeout_ms, locked, max, ready0, ready1, ready2, unacked, si, ci FROM queues_v1 ORDER BY realm, name;
+INSERT INTO queue_items (qid, priority, id, value)
+  SELECT q.qid, i.priority, i.id, CASE WHEN length(CAST(i.value AS BLOB)) <= ${QUEUE_INLINE_MAX} THEN i.value END
+  FROM queue_items_v1 i JOIN queues q ON q.realm = i.realm AND q.name = i.queue WHERE i.delivered_at IS NULL;
+INSERT INTO queue_values (id, value)
+  SELECT id, value FROM queue_items_v1 WHERE delivered_at IS NULL AND length(CAST(value AS BLOB)) > ${QUEUE_INLINE_MAX};
+INSERT INTO queue_unacked (id, qid, priority, value, delivered_at)
+  SELECT i.id, q.qid, i.priority, i.value, i.delivered_at
+  FROM queue_items_v1 i JOIN queues q ON q.realm = i.realm AND q.name = i.queue WHERE i.delivered_at IS NOT NULL;
+UPDATE meta SET v = max(v,
+  coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name IN ('queue_items', 'queue_items_v1')), 0),
+  coalesce((SELECT max(id) FROM queue_items_v1), 0)) WHERE k = 'queue_id';
+DROP TABLE queue_items_v1;
+DROP TABLE queues_v1;
+`;
+
 function describe(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
@@ -156,7 +203,9 @@ export function openDatabase(options: SqliteOpenOptions): Database.Database {
     const version = Number(db.pragma('user_version', { simple: true }));
     if (version > SCHEMA_VERSION) throw new Error(`schema version ${version} is newer than this kitsune (${SCHEMA_VERSION})`);
     db.transaction(() => {
+      if (version === 1) db!.exec(QUEUES_V1_ASIDE);
       db!.exec(SCHEMA);
+      if (version === 1) db!.exec(QUEUES_V1_TO_V2);
       db!.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
     return db;
