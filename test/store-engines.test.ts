@@ -8,7 +8,10 @@ import type { Store } from '../lib/core/store.ts';
 import { QUEUE_DEFAULT_TIMEOUT_MS, QUEUE_WORKER_TTL_MS } from '../lib/core/store.ts';
 import { openStore } from '../lib/store/open.ts';
 import type { SqliteStore } from '../lib/store/sqlite.ts';
+import type { EngineConfig } from '../lib/store/common.ts';
 import { GroupCommit } from '../lib/store/sqlite-batch.ts';
+import { SqliteQueues } from '../lib/store/sqlite-queues.ts';
+import { openDatabase } from '../lib/store/sqlite-schema.ts';
 import Database from 'better-sqlite3';
 
 const R = 'realm1';
@@ -994,6 +997,14 @@ test('sqlite: taking or purging items leaves none of their values behind', async
   t.true(await store.queueAck(R, 'a', unacked!.token!));
   await store.queueGet(R, 'a', { ack: false });
   t.true(await store.queuePurge(R, 'b', 1));
+  // in one transaction: items taken with ack, then an ack=false get and a purge of the same queue
+  for (let i = 0; i < 6; i++) await store.queuePut(R, 'c', Buffer.alloc(500, i), 0);
+  const same = await Promise.all([store.queueGet(R, 'c'), store.queueGet(R, 'c'), store.queueGet(R, 'c', { ack: false }), store.queuePurge(R, 'c', 0)]);
+  t.deepEqual(
+    same.slice(0, 3).map((item) => Buffer.from((item as { value: Uint8Array }).value)[0]),
+    [0, 1, 2],
+  );
+  t.is(await store.queueStat(R, 'c'), null, 'dropped: nothing left ready');
   await store.close();
   const db = new Database(join(dir, 'kitsune.db'));
   t.teardown(() => db.close());
@@ -1001,7 +1012,43 @@ test('sqlite: taking or purging items leaves none of their values behind', async
   t.is(count('SELECT count(*) FROM queue_items'), 8 + 14);
   t.is(count('SELECT count(*) FROM queue_values'), 8 + 14, 'one value per ready item');
   t.is(count('SELECT count(*) FROM queue_values WHERE id NOT IN (SELECT id FROM queue_items)'), 0);
-  t.is(count('SELECT count(*) FROM queue_unacked'), 1);
+  t.is(count('SELECT count(*) FROM queue_unacked'), 1, 'the unacked item of c went with its queue');
+});
+
+test('sqlite: ids drawn in a rolled-back transaction are not handed out again, nor after a restart', async (t) => {
+  const dir = tempDir(t);
+  const config: EngineConfig = { maxQueues: 10, maxQueueItems: 100, now: Date.now };
+  const open = (): { db: Database.Database; gc: GroupCommit; queues: SqliteQueues } => {
+    const db = openDatabase({ dataDir: dir });
+    const gc = new GroupCommit(db);
+    const queues = new SqliteQueues(db, config);
+    gc.addHook(queues);
+    gc.addHook(queues.workers);
+    return { db, gc, queues };
+  };
+  const first = open();
+  const take = (q: SqliteQueues): Promise<number> => first.gc.write(() => Number(q.get(R, 'q', { ack: false }, Date.now())?.token?.split(':')[1]));
+  const results = await Promise.allSettled([
+    first.gc.write(() => first.queues.put(R, 'q', enc('a'), 0, Date.now())),
+    first.gc.write(() => {
+      throw new Error('boom');
+    }),
+    first.gc.write(() => first.queues.put(R, 'q', enc('b'), 0, Date.now())),
+  ]);
+  t.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
+  const a = await take(first.queues);
+  const b = await take(first.queues);
+  t.true(b > a);
+  t.true(a > 1, 'the id drawn by the rolled-back run (1) is not handed out again');
+  first.db.close();
+  const second = open();
+  await second.gc.write(() => second.queues.put(R, 'q', enc('c'), 0, Date.now()));
+  const c = await second.gc.write(() => Number(second.queues.get(R, 'q', { ack: false }, Date.now())?.token?.split(':')[1]));
+  t.true(c > b, 'ids go on above the mark written after the rollback');
+  second.db.close();
 });
 
 test('sqlite: a schema 1 database is upgraded with its queues, items and ack tokens', async (t) => {
@@ -1016,7 +1063,7 @@ test('sqlite: a schema 1 database is upgraded with its queues, items and ack tok
       priority INTEGER NOT NULL, value BLOB NOT NULL, delivered_at INTEGER);
     CREATE INDEX queue_ready ON queue_items (realm, queue, priority DESC, id) WHERE delivered_at IS NULL;
     CREATE INDEX queue_unacked ON queue_items (realm, queue, delivered_at, id) WHERE delivered_at IS NOT NULL;
-    INSERT INTO queues VALUES ('${R}', 'jobs', 1000, 60000, 0, 5, 2, 1, 0, 1, 4, 6);
+    INSERT INTO queues VALUES ('${R}', 'jobs', 1000, 60000, 0, 5, 2, 9, 0, 1, 4, 6); -- ready1 is wrong: 1 item
     INSERT INTO queues VALUES ('${R}', 'empty', 2000, 30000, 1, 0, 0, 0, 0, 0, 0, 0);
     INSERT INTO queue_items (id, realm, queue, priority, value, delivered_at) VALUES
       (7, '${R}', 'jobs', 0, CAST('done long ago' AS BLOB), 1500),
@@ -1044,6 +1091,16 @@ test('sqlite: a schema 1 database is upgraded with its queues, items and ack tok
   const item = await store.queueGet(R, 'jobs', { ack: false });
   t.is(dec(item?.value), 'new');
   t.true(Number(item?.token?.split(':')[1]) > 42, 'new ids start above the largest id ever used');
+  await store.close();
+  const db = new Database(join(dir, 'kitsune.db'));
+  t.teardown(() => db.close());
+  t.deepEqual(
+    db.prepare("SELECT name FROM sqlite_schema WHERE name LIKE '%v1' OR name IN ('queue_ready', 'queue_unacked') ORDER BY name").pluck().all(),
+    ['queue_unacked'],
+    'the schema 1 tables and indexes are gone (queue_unacked is now the table of unacked items)',
+  );
+  t.is(db.prepare("SELECT type FROM sqlite_schema WHERE name = 'queue_unacked'").pluck().get(), 'table');
+  t.is(db.prepare('PRAGMA user_version').pluck().get(), 2);
 });
 
 test('sqlite: a corrupt database file is reported with its path', async (t) => {

@@ -93,7 +93,8 @@ export class GroupCommit {
   /**
    * Runs everything queued in one transaction. An operation that throws is rolled back alone: the
    * transaction is rolled back, that operation is rejected and the others run again (operations
-   * are pure functions of the database state). A failed COMMIT rejects the whole group.
+   * depend only on the database state, apart from ids, which a re-run draws anew). A failed COMMIT
+   * rejects the whole group.
    */
   readonly flush = (): void => {
     this.scheduled = false;

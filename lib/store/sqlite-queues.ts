@@ -1,6 +1,7 @@
 // SQLite engine: hustmq durable queues. Ready items live in queue_items, a WITHOUT ROWID table
-// clustered by (queue id, priority, item id): a put writes one b-tree, and a get reads the next
-// entry of it. Values over QUEUE_INLINE_MAX bytes are kept in queue_values by item id. Items served
+// clustered by (queue id, priority, item id): a put of a small item writes one b-tree, and a get
+// reads the next entry of it. Values over QUEUE_INLINE_MAX bytes are kept in queue_values by item
+// id (inserted at put time, one statement each). Items served
 // with ack=false move to queue_unacked until acknowledged (or served again after the timeout).
 // The queue row keeps the counters that stat needs, updated in the same transaction, so stat_all
 // costs one row per queue.
@@ -11,11 +12,11 @@
 // committed before the operation's promise resolves; a ROLLBACK drops the cache, which is
 // reloaded from the database.
 //
-// Item ids are assigned here, in put order, and never reused: meta 'queue_id' holds a mark above
-// every id handed out, moved up by ID_BLOCK whenever an id reaches it (in the transaction of that
-// put), so a stale ack token can never name a newer item.
+// Item ids are assigned here, in put order, and never reused: meta 'queue_id' holds a bound above
+// every id handed out; an id that passes it moves it to that id + ID_BLOCK (in the transaction of
+// that put), so a stale ack token can never name a newer item, even after a restart.
 //
-// Puts are written together: put() only queues its row, and the queued rows go in with multi-row
+// Puts are written together: put() queues its queue_items row, and the queued rows go in with multi-row
 // INSERTs (up to MAX_ROWS per statement) before anything that reads the items and before COMMIT.
 // One statement per item cost about as much as the rest of SQLite's work on a put.
 //
@@ -63,7 +64,6 @@ interface ReadyRow {
 interface UnackedRow {
   id: number;
   priority: QueuePriority;
-  value: Buffer | string;
   delivered_at: number;
 }
 
@@ -115,7 +115,6 @@ export class SqliteQueues implements TxHook {
   private idMark: number;
   /** INSERT statements by row count (powers of two up to MAX_ROWS). */
   private readonly insertRows = new Map<number, Database.Statement>();
-  private readonly readMark: Database.Statement;
   private readonly saveMark: Database.Statement;
   private readonly findAll: Database.Statement;
   private readonly create: Database.Statement;
@@ -133,19 +132,21 @@ export class SqliteQueues implements TxHook {
   private readonly purgeReady: Database.Statement;
   private readonly insertUnacked: Database.Statement;
   private readonly oldestUnacked: Database.Statement;
+  private readonly unackedValue: Database.Statement;
   private readonly deleteUnacked: Database.Statement;
   private readonly markDelivered: Database.Statement;
   private readonly ackItem: Database.Statement;
   private readonly dropUnacked: Database.Statement;
+  private readonly dropValues: Database.Statement;
+  private readonly dropItems: Database.Statement;
 
   constructor(
     private readonly db: Database.Database,
     private readonly config: EngineConfig,
   ) {
     this.workers = new SqliteWorkers(db);
-    this.readMark = db.prepare("SELECT v FROM meta WHERE k = 'queue_id'").pluck();
     this.saveMark = db.prepare("UPDATE meta SET v = ? WHERE k = 'queue_id'");
-    this.idMark = Number(this.readMark.get());
+    this.idMark = Number(db.prepare("SELECT v FROM meta WHERE k = 'queue_id'").pluck().get());
     this.lastId = this.idMark;
     this.findAll = db.prepare('SELECT * FROM queues WHERE realm = ? ORDER BY name');
     this.create = db.prepare('INSERT INTO queues (realm, name, created_at, timeout_ms) VALUES (?, ?, ?, ?)');
@@ -167,11 +168,14 @@ export class SqliteQueues implements TxHook {
     );
     this.purgeReady = db.prepare('DELETE FROM queue_items WHERE qid = ? AND priority = ?');
     this.insertUnacked = db.prepare('INSERT INTO queue_unacked (id, qid, priority, value, delivered_at) VALUES (?, ?, ?, ?, ?)');
-    this.oldestUnacked = db.prepare('SELECT id, priority, value, delivered_at FROM queue_unacked WHERE qid = ? ORDER BY delivered_at, id LIMIT 1');
+    this.oldestUnacked = db.prepare('SELECT id, priority, delivered_at FROM queue_unacked WHERE qid = ? ORDER BY delivered_at, id LIMIT 1');
+    this.unackedValue = db.prepare('SELECT value FROM queue_unacked WHERE id = ?').pluck();
     this.deleteUnacked = db.prepare('DELETE FROM queue_unacked WHERE id = ?');
     this.markDelivered = db.prepare('UPDATE queue_unacked SET delivered_at = ? WHERE id = ?');
     this.ackItem = db.prepare('DELETE FROM queue_unacked WHERE id = ? AND qid = ? AND priority = ?');
     this.dropUnacked = db.prepare('DELETE FROM queue_unacked WHERE qid = ?');
+    this.dropValues = db.prepare('DELETE FROM queue_values WHERE id IN (SELECT id FROM queue_items WHERE qid = ? AND value IS NULL)');
+    this.dropItems = db.prepare('DELETE FROM queue_items WHERE qid = ?');
   }
 
   /** The realm's queues (loaded on first use). */
@@ -255,9 +259,10 @@ export class SqliteQueues implements TxHook {
     this.cache.clear();
     this.dirty.clear();
     this.taken.clear();
-    // ids handed out stay used (rolled back, so never seen); the mark is what the database has
-    this.idMark = Number(this.readMark.get());
-    if (this.lastId < this.idMark) this.lastId = this.idMark;
+    // Ids handed out stay used (rolled back, never seen). The mark written in this transaction is
+    // gone: the next put writes a new one, above every earlier mark (each was an earlier id plus
+    // ID_BLOCK). Not read back here: a rollback may follow an I/O error that a read would meet too.
+    this.idMark = -1;
   }
 
   put(realm: string, name: string, value: Uint8Array, priority: QueuePriority, now: number): QueuePutResult {
@@ -297,14 +302,15 @@ export class SqliteQueues implements TxHook {
     if (q.unacked > 0) {
       const old = this.oldestUnacked.get(q.qid) as UnackedRow | undefined;
       if (old && now - old.delivered_at >= q.timeout_ms) {
+        const value = this.unackedValue.get(old.id) as Buffer | string;
         if (ack) {
           this.deleteUnacked.run(old.id);
           q.unacked--;
           this.save(q);
-          return { value: old.value, priority: old.priority, redelivered: true };
+          return { value, priority: old.priority, redelivered: true };
         }
         this.markDelivered.run(now, old.id);
-        return { value: old.value, priority: old.priority, token: formatQueueToken(old.priority, old.id), redelivered: true };
+        return { value, priority: old.priority, token: formatQueueToken(old.priority, old.id), redelivered: true };
       }
     }
     if (readyTotal(q) === 0) return null;
@@ -388,7 +394,10 @@ export class SqliteQueues implements TxHook {
       else q.ready2 = 0;
     }
     if (readyTotal(q) === 0) {
-      // nothing ready in any priority, so queue_items and queue_values hold nothing of it
+      // Nothing is ready, so queue_items and queue_values should hold nothing of it; they are
+      // cleared anyway, as the next queue created may get this qid.
+      this.dropValues.run(q.qid);
+      this.dropItems.run(q.qid);
       this.dropUnacked.run(q.qid);
       this.workers.drop(realm, name);
       this.dropQueue.run(q.qid);

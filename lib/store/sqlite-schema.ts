@@ -65,8 +65,8 @@ CREATE INDEX IF NOT EXISTS history_realm ON history (realm, id);
 CREATE INDEX IF NOT EXISTS history_topic ON history (realm, topic, id);
 
 -- hustmq durable queues (see sqlite-queues.ts). qid keys a queue's items; item ids are assigned by
--- the engine, grow forever across queues and restarts (meta 'queue_id' is the high-water mark) and
--- order the items of a queue and priority.
+-- the engine, grow forever across queues and restarts (meta 'queue_id' is a bound above every id
+-- handed out) and order the items of a queue and priority.
 CREATE TABLE IF NOT EXISTS queues (
   qid INTEGER PRIMARY KEY,
   realm TEXT NOT NULL,
@@ -162,12 +162,20 @@ INSERT INTO queues (realm, name, created_at, timeout_ms, locked, max, ready0, re
   SELECT realm, name, created_at, timeout_ms, locked, max, ready0, ready1, ready2, unacked, si, ci FROM queues_v1 ORDER BY realm, name;
 INSERT INTO queue_items (qid, priority, id, value)
   SELECT q.qid, i.priority, i.id, CASE WHEN length(CAST(i.value AS BLOB)) <= ${QUEUE_INLINE_MAX} THEN i.value END
-  FROM queue_items_v1 i JOIN queues q ON q.realm = i.realm AND q.name = i.queue WHERE i.delivered_at IS NULL;
+  FROM queue_items_v1 i JOIN queues q ON q.realm = i.realm AND q.name = i.queue WHERE i.delivered_at IS NULL
+  ORDER BY q.qid, i.priority, i.id;
 INSERT INTO queue_values (id, value)
-  SELECT id, value FROM queue_items_v1 WHERE delivered_at IS NULL AND length(CAST(value AS BLOB)) > ${QUEUE_INLINE_MAX};
+  SELECT i.id, i.value FROM queue_items_v1 i JOIN queues q ON q.realm = i.realm AND q.name = i.queue
+  WHERE i.delivered_at IS NULL AND length(CAST(i.value AS BLOB)) > ${QUEUE_INLINE_MAX};
 INSERT INTO queue_unacked (id, qid, priority, value, delivered_at)
   SELECT i.id, q.qid, i.priority, i.value, i.delivered_at
   FROM queue_items_v1 i JOIN queues q ON q.realm = i.realm AND q.name = i.queue WHERE i.delivered_at IS NOT NULL;
+-- the counters as the items are (the engine trusts them to pick a priority and to drop a queue)
+UPDATE queues SET
+  ready0 = (SELECT count(*) FROM queue_items i WHERE i.qid = queues.qid AND i.priority = 0),
+  ready1 = (SELECT count(*) FROM queue_items i WHERE i.qid = queues.qid AND i.priority = 1),
+  ready2 = (SELECT count(*) FROM queue_items i WHERE i.qid = queues.qid AND i.priority = 2),
+  unacked = (SELECT count(*) FROM queue_unacked u WHERE u.qid = queues.qid);
 UPDATE meta SET v = max(v,
   coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name IN ('queue_items', 'queue_items_v1')), 0),
   coalesce((SELECT max(id) FROM queue_items_v1), 0)) WHERE k = 'queue_id';
