@@ -1015,6 +1015,24 @@ test('sqlite: taking or purging items leaves none of their values behind', async
   t.is(count('SELECT count(*) FROM queue_unacked'), 1, 'the unacked item of c went with its queue');
 });
 
+test('sqlite: a ready counter that disagrees with the items is corrected by the next get', async (t) => {
+  const dir = tempDir(t);
+  let store = await openStore({ dataDir: dir });
+  await store.queuePut(R, 'q', enc('low1'), 0);
+  await store.queuePut(R, 'q', enc('low2'), 0);
+  await store.close();
+  const db = new Database(join(dir, 'kitsune.db'));
+  db.prepare("UPDATE queues SET ready1 = 3, ready2 = 1 WHERE name = 'q'").run();
+  db.close();
+  store = await openStore({ dataDir: dir });
+  t.teardown(() => store.close());
+  t.is(dec((await store.queueGet(R, 'q'))?.value), 'low1', 'not "no message" while priority 0 holds items');
+  t.deepEqual((await store.queueStat(R, 'q'))?.ready, [1, 0, 0]);
+  const unacked = await store.queueGet(R, 'q', { ack: false });
+  t.is(dec(unacked?.value), 'low2');
+  t.is(await store.queueGet(R, 'q'), null);
+});
+
 test('sqlite: ids drawn in a rolled-back transaction are not handed out again, nor after a restart', async (t) => {
   const dir = tempDir(t);
   const config: EngineConfig = { maxQueues: 10, maxQueueItems: 100, now: Date.now };

@@ -313,21 +313,25 @@ export class SqliteQueues implements TxHook {
         return { value, priority: old.priority, token: formatQueueToken(old.priority, old.id), redelivered: true };
       }
     }
-    if (readyTotal(q) === 0) return null;
-    const p = nextPriority(q);
+    if (!ack) this.deleteTakenOf(q);
+    let last = this.taken.get(q);
+    let p: QueuePriority;
     let item: ReadyRow | undefined;
+    for (;;) {
+      if (readyTotal(q) === 0) return null;
+      p = nextPriority(q);
+      item = this.nextAfter.get(q.qid, p, last ? last[p] : 0) as ReadyRow | undefined;
+      if (item) break;
+      // The counter says ready, the table has nothing: trust the table (never expected; a get
+      // must not answer "no message" while another priority holds items).
+      this.clearReady(q, p);
+    }
     let value: Buffer | string;
     if (ack) {
-      let last = this.taken.get(q);
-      item = this.nextAfter.get(q.qid, p, last ? last[p] : 0) as ReadyRow | undefined;
-      if (!item) return null;
       if (!last) this.taken.set(q, (last = [0, 0, 0]));
       last[p] = item.id;
       value = this.valueOf(item);
     } else {
-      this.deleteTakenOf(q);
-      item = this.nextAfter.get(q.qid, p, 0) as ReadyRow | undefined;
-      if (!item) return null;
       this.deleteReady.run(q.qid, p, item.id);
       value = this.valueOf(item);
       this.insertUnacked.run(item.id, q.qid, p, value, now);
@@ -342,6 +346,13 @@ export class SqliteQueues implements TxHook {
     const out: QueueItem = { value, priority: p, redelivered: false };
     if (!ack) out.token = formatQueueToken(p, item.id);
     return out;
+  }
+
+  private clearReady(q: QueueRow, p: QueuePriority): void {
+    if (p === 0) q.ready0 = 0;
+    else if (p === 1) q.ready1 = 0;
+    else q.ready2 = 0;
+    this.save(q);
   }
 
   ack(realm: string, name: string, token: string): boolean {
