@@ -1,10 +1,9 @@
 // SQLite engine: hustmq durable queues. Ready items live in queue_items, a WITHOUT ROWID table
 // clustered by (queue id, priority, item id): a put of a small item writes one b-tree, and a get
 // reads the next entry of it. Values over QUEUE_INLINE_MAX bytes are kept in queue_values by item
-// id (inserted at put time, one statement each). Items served
-// with ack=false move to queue_unacked until acknowledged (or served again after the timeout).
-// The queue row keeps the counters that stat needs, updated in the same transaction, so stat_all
-// costs one row per queue.
+// id (inserted at put time, one statement each). Items served with ack=false move to
+// queue_unacked until acknowledged (or served again after the timeout). The queue row keeps the
+// counters that stat needs, updated in the same transaction, so stat_all costs one row per queue.
 //
 // The queue rows are also kept in memory (this process owns the database: locking_mode is
 // EXCLUSIVE), loaded per realm on first use, so an operation does not select its row. A changed
@@ -16,8 +15,9 @@
 // every id handed out; an id that passes it moves it to that id + ID_BLOCK (in the transaction of
 // that put), so a stale ack token can never name a newer item, even after a restart.
 //
-// Puts are written together: put() queues its queue_items row, and the queued rows go in with multi-row
-// INSERTs (up to MAX_ROWS per statement) before anything that reads the items and before COMMIT.
+// Puts are written together: put() queues its queue_items row, and the queued rows go in with
+// multi-row INSERTs (up to MAX_ROWS per statement) before anything that reads the items and before
+// COMMIT.
 // One statement per item cost about as much as the rest of SQLite's work on a put.
 //
 // A get with ack reads the next ready item past the ones already taken in this transaction (a
@@ -197,7 +197,7 @@ export class SqliteQueues implements TxHook {
     this.dirty.add(q);
   }
 
-  /** The next item id; moves the mark in meta first when the id reaches it. */
+  /** The next item id; moves the mark in meta first when the id passes it. */
   private nextId(): number {
     const id = ++this.lastId;
     if (id > this.idMark) {
