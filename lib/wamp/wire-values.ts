@@ -70,7 +70,8 @@ function fromBase64(s: string): Buffer {
 /**
  * Walks a JSON.parse result in place: enforces MAX_DEPTH and, when `binary` is set, turns WAMP's
  * "\u0000" + base64 strings back into Buffers. Returns true when it met a number JSON.parse made
- * infinite (a literal beyond the float64 range, which encoding again turns into null).
+ * infinite (a literal beyond the float64 range, which encoding again turns into null). The array
+ * and object loops repeat one body: a shared per-element helper cost 3-4% of a 30-key decode.
  */
 export function reviveJson(v: object, depth: number, binary: boolean): boolean {
   if (depth >= MAX_DEPTH) tooDeep();
