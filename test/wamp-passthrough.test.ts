@@ -5,27 +5,12 @@
 import test, { type ExecutionContext } from 'ava';
 import { once } from 'node:events';
 import WebSocket from 'ws';
-import { jsonTail } from '../lib/wamp/json-tail.ts';
 import { RawWamp, T } from './helpers/raw-wamp.ts';
 import { startTestServer } from './helpers/server.ts';
 import { connectAutobahn } from './helpers/wamp.ts';
 import { collect } from './helpers/autobahn.ts';
 
 const text = (b: Buffer | undefined): string | undefined => b?.toString('utf8');
-
-test('jsonTail cuts out the arguments, from the envelope it skips and from the end', (t) => {
-  const f = (s: string, index: number, count: number): string | undefined => text(jsonTail(Buffer.from(s), index, count));
-  // strings holding brackets, commas and escaped quotes in the envelope
-  t.is(f('[16, 7, {"a": "]}\\",["}, "x.y", [1, "two"]]', 4, 1), '[1, "two"]');
-  t.is(f('[16,7,{},"t",[1],{"k":[{"]":1}]}]', 4, 2), '[1],{"k":[{"]":1}]}');
-  // only the Arguments when the ArgumentsKw that follows is empty, whatever the spacing
-  t.is(f('[16,7,{},"t",[1,{}] , { } ]', 4, 1), '[1,{}]');
-  t.is(f(' [ 70 , 3 , {} , ["a"] ] ', 3, 1), '["a"]');
-  // refused: too few elements, not an array, invalid UTF-8
-  t.is(f('[16,7,{}]', 4, 1), undefined);
-  t.is(f('{"a":1}', 1, 1), undefined);
-  t.is(jsonTail(Buffer.concat([Buffer.from('[16,7,{},"t",["'), Buffer.from([0xff, 0xfe]), Buffer.from('"]]')]), 4, 1), undefined);
-});
 
 test('a JSON subscriber receives the publisher’s argument bytes unchanged; msgpack and cbor subscribers get the same values', async (t) => {
   const { urls } = await startTestServer(t);

@@ -7,6 +7,7 @@ import autobahn from 'autobahn';
 import { WebSocket } from 'ws';
 import { createSharedListener, type SharedListenerOptions } from '../lib/server/listener.ts';
 import { acceptRawSocket, type RawSocketOptions } from '../lib/wamp/rawsocket.ts';
+import { DeferredArgs } from '../lib/wamp/json-frame.ts';
 import { serializerByName, type SerializerName } from '../lib/wamp/serializers.ts';
 import { WriteCoalescer, type AcceptWampTransport, type WampTransport } from '../lib/wamp/transport.ts';
 import { createWampWebSocketServer } from '../lib/wamp/websocket.ts';
@@ -15,6 +16,14 @@ interface Events {
   opened: WampTransport[];
   protocolErrors: string[];
   closed: WampTransport[];
+}
+
+/** The message with arguments the JSON serializer left encoded decoded, as a session layer would. */
+function decoded(msg: unknown[]): unknown[] {
+  const i = msg.findIndex((x) => x instanceof DeferredArgs);
+  if (i < 0) return msg;
+  const { args, kwargs } = (msg[i] as DeferredArgs).decode();
+  return [...msg.slice(0, i), args ?? [], ...(msg.length > i + 1 ? [kwargs ?? {}] : [])];
 }
 
 /**
@@ -26,7 +35,8 @@ function echoRouter(ev: Events): AcceptWampTransport {
   return (t) => {
     ev.opened.push(t);
     return {
-      onMessage(msg) {
+      onMessage(received) {
+        const msg = decoded(received);
         switch (msg[0]) {
           case 1:
             return t.send([2, 123456789, { roles: { broker: {}, dealer: {} } }]);

@@ -1,5 +1,6 @@
 // A message body that is either WAMP-native ({args, kwargs}) or bytes (MQTT/HTTP-native).
-// It converts lazily in either direction and caches the result, so fan-out converts once.
+// It converts lazily in either direction and caches the result, so fan-out converts once. WAMP
+// arguments may also arrive still encoded (fromEncoded); they are decoded on first use.
 import type { Dict } from './types.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -31,14 +32,22 @@ export function jsonWithBinary(value: unknown): string {
 }
 
 /**
- * Arguments exactly as a peer sent them, in a gate's wire format: a gate sending them to a peer of
- * the same format copies the bytes instead of encoding the values again. Opaque to core.
+ * Arguments exactly as a peer sent them, in a gate's text wire format (JSON): a gate sending them to
+ * a peer of the same format copies them instead of encoding the values again. Opaque to core.
  */
 export interface EncodedArgs {
-  /** The gate's name for the format, e.g. 'wamp.json'. */
+  /** The gate's name for the format, e.g. 'wamp.2.json'. */
   readonly format: string;
   /** The encoded elements: Arguments, then ArgumentsKw if present. */
-  readonly bytes: Uint8Array;
+  readonly text: string;
+  /** The length of `text` in UTF-8. */
+  readonly byteLength: number;
+}
+
+/** Encoded arguments the gate can decode when someone needs their values. */
+export interface DecodableArgs extends EncodedArgs {
+  /** The values; called at most once per payload. Empty lists and dictionaries come back undefined. */
+  decode(): { args: unknown[] | undefined; kwargs: Dict | undefined };
 }
 
 export class Payload {
@@ -47,6 +56,8 @@ export class Payload {
   private _bytes: Uint8Array | undefined;
   private _hasArgs: boolean;
   private _encoded: EncodedArgs | undefined;
+  /** Set while the arguments are known only encoded (see fromEncoded). */
+  private _undecoded: DecodableArgs | undefined;
 
   private constructor(hasArgs: boolean, args?: unknown[], kwargs?: Dict, bytes?: Uint8Array) {
     this._hasArgs = hasArgs;
@@ -61,20 +72,23 @@ export class Payload {
     return new Payload(true, a, k);
   }
 
+  /**
+   * Non-empty arguments as a gate received them, decoded only when someone asks for their values:
+   * a receiver in the same format gets the bytes (encodedAs) and nothing is decoded at all.
+   */
+  static fromEncoded(encoded: DecodableArgs): Payload {
+    const p = new Payload(true);
+    p._encoded = encoded;
+    p._undecoded = encoded;
+    return p;
+  }
+
   static fromBytes(bytes: Uint8Array): Payload {
     return new Payload(false, undefined, undefined, bytes);
   }
 
   static empty(): Payload {
     return new Payload(true);
-  }
-
-  /**
-   * Records the arguments as a gate received them, still encoded (see EncodedArgs). Only for a
-   * payload made by fromArgs from exactly those arguments, which must not be changed afterwards.
-   */
-  setEncoded(encoded: EncodedArgs): void {
-    this._encoded = encoded;
   }
 
   /** The arguments as received, if they were encoded in `format`. */
@@ -89,7 +103,7 @@ export class Payload {
   }
 
   get isEmpty(): boolean {
-    if (this._hasArgs) return this._args === undefined && this._kwargs === undefined;
+    if (this._hasArgs) return this._undecoded === undefined && this._args === undefined && this._kwargs === undefined;
     return (this._bytes as Uint8Array).length === 0;
   }
 
@@ -124,6 +138,12 @@ export class Payload {
   }
 
   private ensureArgs(): void {
+    const undecoded = this._undecoded;
+    if (undecoded !== undefined) {
+      this._undecoded = undefined;
+      ({ args: this._args, kwargs: this._kwargs } = undecoded.decode());
+      return;
+    }
     if (this._hasArgs) return;
     this._hasArgs = true;
     const bytes = this._bytes as Uint8Array;
@@ -146,6 +166,7 @@ export class Payload {
   }
 
   private encodeBytes(): Uint8Array {
+    this.ensureArgs();
     const args = this._args;
     const kwargs = this._kwargs;
     if (!args && !kwargs) return EMPTY;

@@ -17,8 +17,6 @@ export interface Conn {
   pendingAuth: PendingAuth | undefined;
   readonly ctx: { router: Router; logger: Logger };
   readonly transport: WampTransport;
-  /** The frame of the message being handled (undefined outside a handler). */
-  readonly frame: Buffer | undefined;
   /** Attaches the session to the realm and sends WELCOME. */
   welcome(realm: string, auth: AuthResult, sessionId?: number, helloDetails?: Record<string, unknown>): void;
   send(msg: unknown[]): void;

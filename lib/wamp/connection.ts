@@ -44,8 +44,6 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   session: Session | undefined;
   /** Set while a CHALLENGE waits for AUTHENTICATE. */
   pendingAuth: PendingAuth | undefined;
-  /** The frame of the message being handled (see Conn.frame). */
-  frame: Buffer | undefined;
   private goodbyeTimer: NodeJS.Timeout | undefined;
   /** The EVENT frame-cache key (see event()) of the last subscription this connection got an event for. */
   private frameKeySubscription = -1;
@@ -68,8 +66,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
 
   // --- transport events ---
 
-  onMessage(msg: unknown[], frame: Buffer): void {
-    this.frame = frame;
+  onMessage(msg: unknown[]): void {
     try {
       this.dispatch(msg);
     } catch (err) {
@@ -80,7 +77,6 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
         this.abort(ErrorUri.protocolViolation, 'internal error handling the message');
       }
     }
-    this.frame = undefined;
   }
 
   onProtocolError(message: string): void {
@@ -158,7 +154,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     const s = this.transport.serializer;
     const pass = s.passthrough;
     const encoded = pass && payload.encodedAs(s.subprotocol);
-    return pass && encoded ? pass.encodeWithTail(head, encoded.bytes) : s.encode(withPayload(head, payload));
+    return pass && encoded ? pass.encodeWithArgs(head, encoded) : s.encode(withPayload(head, payload));
   }
 
   /** ERROR answering one request; core RouterErrors carry the URI and args. */

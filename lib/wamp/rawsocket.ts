@@ -274,13 +274,13 @@ class RawSocketConnection implements WampTransport {
     } else if (this.frameType === FRAME_MESSAGE) {
       let msg: unknown[];
       try {
-        msg = this.serializer.decode(payload);
+        msg = this.serializer.decodeDeferringArgs(payload);
       } catch (err) {
         this.protocolError((err as Error).message);
         return false;
       }
       try {
-        this.handler?.onMessage(msg, payload);
+        this.handler?.onMessage(msg);
       } catch (err) {
         this.fail(err);
       }

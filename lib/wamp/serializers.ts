@@ -2,7 +2,8 @@
 // message type) into bytes and back; transports pick one by WebSocket subprotocol or RawSocket id.
 import { Packr } from 'msgpackr';
 import { Encoder as CborEncoder } from 'cbor-x';
-import { jsonTail } from './json-tail.ts';
+import type { EncodedArgs } from '../core/payload.ts';
+import { decodeDeferringArgs, encodeWithArgs } from './json-frame.ts';
 import { WireError, prepareBinaryFormat, prepareJson, reviveJson, sanitizeDecoded } from './wire-values.ts';
 
 export { WireError } from './wire-values.ts';
@@ -21,19 +22,18 @@ export interface Serializer {
   encode(msg: unknown[]): Buffer;
   /** Throws WireError unless `data` holds exactly one non-empty array whose first element is an integer. */
   decode(data: Buffer): unknown[];
+  /**
+   * decode() for the router's handlers: a PUBLISH's, CALL's, YIELD's or ERROR's Arguments and
+   * ArgumentsKw may come back still encoded, as one DeferredArgs (json-frame.ts) in their place.
+   */
+  decodeDeferringArgs(data: Buffer): unknown[];
   /** Present when arguments can be passed through in this format without re-encoding. */
   readonly passthrough?: ArgsPassthrough;
 }
 
 export interface ArgsPassthrough {
-  /**
-   * `count` elements from `index` of the message in `frame` (a frame decode() accepted), still
-   * encoded: the arguments as the sender wrote them. `count` is 1 (Arguments only) or the number of
-   * elements left. Undefined when they cannot be cut out.
-   */
-  tail(frame: Buffer, index: number, count: number): Buffer | undefined;
-  /** Encodes `head` followed by the elements of a (non-empty) tail() already encoded in this format. */
-  encodeWithTail(head: unknown[], tail: Uint8Array): Buffer;
+  /** Encodes `head` followed by arguments already encoded in this format (a DeferredArgs). */
+  encodeWithArgs(head: unknown[], args: EncodedArgs): Buffer;
 }
 
 function checkEnvelope(v: unknown): unknown[] {
@@ -52,15 +52,6 @@ function asWireError(err: unknown, what: string): WireError {
 // string to revive and the walk only has to check depth. Searched in the decoded string: a
 // Buffer#indexOf for it cost more than the utf8 decode itself on small messages.
 const NUL_ESCAPE = '\\u0000';
-
-/**
- * The last frame decode() accepted whose arguments may go to other JSON peers as written. Not a
- * frame holding binary values (a sender's sloppy base64 would reach strict receivers, which reject
- * it; decoding and encoding again makes it canonical) or numbers beyond the float64 range (strict
- * parsers reject those; encoding again writes null). A handler asks for the tail of the frame it
- * is handling, right after it was decoded.
- */
-let verbatimFrame: Buffer | undefined;
 
 const json: Serializer = {
   name: 'json',
@@ -83,28 +74,19 @@ const json: Serializer = {
       throw asWireError(err, 'invalid JSON');
     }
     const msg = checkEnvelope(v);
-    const binary = text.includes(NUL_ESCAPE);
-    const infinite = reviveJson(msg, 0, binary);
-    verbatimFrame = binary || infinite ? undefined : data;
+    reviveJson(msg, 0, text.includes(NUL_ESCAPE));
     return msg;
   },
+  decodeDeferringArgs(data) {
+    return decodeDeferringArgs(data, 'wamp.2.json') ?? this.decode(data);
+  },
   passthrough: {
-    tail: (frame, index, count) => (frame === verbatimFrame ? jsonTail(frame, index, count) : undefined),
-    encodeWithTail(head, tail) {
-      let text: string;
+    encodeWithArgs(head, args) {
       try {
-        text = JSON.stringify(prepareJson(head));
+        return encodeWithArgs(head, args);
       } catch (err) {
         throw asWireError(err, 'cannot encode JSON');
       }
-      // "[head" + "," + tail + "]", written straight into one buffer
-      const n = Buffer.byteLength(text);
-      const out = Buffer.allocUnsafe(n + tail.length + 1);
-      out.write(text, 0);
-      out[n - 1] = 0x2c;
-      out.set(tail, n);
-      out[n + tail.length] = 0x5d;
-      return out;
     },
   },
 };
@@ -157,6 +139,9 @@ function binaryCodec(
         throw asWireError(err, `invalid ${name}`);
       }
       return sanitizeDecoded(checkEnvelope(v), 0) as unknown[];
+    },
+    decodeDeferringArgs(data) {
+      return this.decode(data);
     },
   };
 }

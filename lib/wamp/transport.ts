@@ -22,8 +22,8 @@ export interface WampTransport {
 }
 
 export interface WampTransportHandler {
-  /** A decoded message, and the frame it was decoded from (valid during the call). */
-  onMessage(msg: unknown[], frame: Buffer): void;
+  /** A decoded message (see Serializer.decodeDeferringArgs). */
+  onMessage(msg: unknown[]): void;
   /** Undecodable frame or oversized message: the session layer ABORTs and closes. */
   onProtocolError(message: string): void;
   /** Called exactly once, however the connection ended. */

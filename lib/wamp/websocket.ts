@@ -164,13 +164,13 @@ class WebSocketConnection implements WampTransport {
     const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     let msg: unknown[];
     try {
-      msg = this.serializer.decode(buf);
+      msg = this.serializer.decodeDeferringArgs(buf);
     } catch (err) {
       this.protocolError((err as Error).message, 1002);
       return;
     }
     try {
-      this.handler?.onMessage(msg, buf);
+      this.handler?.onMessage(msg);
     } catch (err) {
       this.fail(err);
     }

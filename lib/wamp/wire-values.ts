@@ -69,34 +69,27 @@ function fromBase64(s: string): Buffer {
 
 /**
  * Walks a JSON.parse result in place: enforces MAX_DEPTH and, when `binary` is set, turns WAMP's
- * "\u0000" + base64 strings back into Buffers. Returns true when it met a number JSON.parse made
- * infinite (a literal beyond the float64 range, which encoding again turns into null). The array
- * and object loops repeat one body: a shared per-element helper cost 3-4% of a 30-key decode.
+ * "\u0000" + base64 strings back into Buffers. The array and object loops repeat one body: a
+ * shared per-element helper cost 3-4% of a 30-key decode.
  */
-export function reviveJson(v: object, depth: number, binary: boolean): boolean {
+export function reviveJson(v: object, depth: number, binary: boolean): void {
   if (depth >= MAX_DEPTH) tooDeep();
-  let infinite = false;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const x: unknown = v[i];
       if (typeof x === 'object') {
-        if (x !== null && reviveJson(x, depth + 1, binary)) infinite = true;
-      } else if (typeof x === 'number') {
-        if (x - x !== 0) infinite = true;
+        if (x !== null) reviveJson(x, depth + 1, binary);
       } else if (binary && typeof x === 'string' && x.charCodeAt(0) === 0) v[i] = fromBase64(x);
     }
-    return infinite;
+    return;
   }
   const o = v as Record<string, unknown>;
   for (const k in o) {
     const x = o[k];
     if (typeof x === 'object') {
-      if (x !== null && reviveJson(x, depth + 1, binary)) infinite = true;
-    } else if (typeof x === 'number') {
-      if (x - x !== 0) infinite = true;
+      if (x !== null) reviveJson(x, depth + 1, binary);
     } else if (binary && typeof x === 'string' && x.charCodeAt(0) === 0) o[k] = fromBase64(x);
   }
-  return infinite;
 }
 
 // The two encode-side rewrites below are written out separately rather than as one walker taking a

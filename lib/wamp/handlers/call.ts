@@ -10,7 +10,7 @@ export function handleCall(c: Conn, msg: unknown[]): void {
   const request = v.requestId(msg, 1);
   const options = v.dict(msg, 2, 'CALL.Options');
   const procedure = v.uri(msg, 3, 'CALL.Procedure');
-  const payload = argsPayload(c, msg, 4);
+  const payload = argsPayload(msg, 4);
   try {
     c.session!.call(request, procedure, payload, callOptions(options));
   } catch (err) {

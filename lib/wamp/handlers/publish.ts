@@ -11,7 +11,7 @@ export function handlePublish(c: Conn, msg: unknown[]): void {
   const request = v.requestId(msg, 1);
   const options = v.dict(msg, 2, 'PUBLISH.Options');
   const topic = v.uri(msg, 3, 'PUBLISH.Topic');
-  const payload = argsPayload(c, msg, 4);
+  const payload = argsPayload(msg, 4);
   const session = c.session!;
   let opts;
   try {

@@ -9,7 +9,7 @@ export function handleYield(c: Conn, msg: unknown[]): void {
   v.length(msg, 3, 5, 'YIELD');
   const invocation = v.requestId(msg, 1, 'YIELD.INVOCATION.Request');
   const options = v.dict(msg, 2, 'YIELD.Options');
-  const payload = argsPayload(c, msg, 3);
+  const payload = argsPayload(msg, 3);
   c.session!.yield(invocation, payload, options.progress === true);
 }
 
@@ -20,6 +20,6 @@ export function handleError(c: Conn, msg: unknown[]): void {
   const invocation = v.requestId(msg, 2, 'ERROR.Request');
   const details = v.dict(msg, 3, 'ERROR.Details');
   const error = v.uri(msg, 4, 'ERROR.Error');
-  const payload = argsPayload(c, msg, 5);
+  const payload = argsPayload(msg, 5);
   c.session!.invocationError(invocation, error, payload, details);
 }

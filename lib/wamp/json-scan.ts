@@ -1,0 +1,140 @@
+// A JSON validator over bytes that builds nothing: it finds where a value ends, and accepts exactly
+// what JSON.parse accepts (RFC 8259; V8 adds nothing and also takes lone surrogate escapes), with
+// our nesting limit on top. The router uses it to check a message's arguments without decoding
+// them (see json-frame.ts).
+//
+// Bytes of 0x80 and above are taken as they are: the text JSON.parse sees is their UTF-8 decoding,
+// where invalid sequences become U+FFFD and never swallow the ASCII structure around them.
+import { MAX_DEPTH } from './wire-values.ts';
+
+/** What the last scans met that a plain pass-through must not ignore. Reset by the caller. */
+export const seen = {
+  /** A "\u0000" escape: WAMP's marker of a binary value (a string starting with NUL). */
+  nul: false,
+  /** A number that may be beyond the float64 range (JSON.parse makes it infinite). */
+  huge: false,
+  /** Any backslash escape in a string. */
+  escape: false,
+};
+
+// Byte classes as tables: the tight loops below measured 1.5x faster on a 2 KiB payload than with
+// comparisons (an index past the end reads undefined, which is in no class).
+const DIGIT = new Uint8Array(256);
+for (let c = 0x30; c <= 0x39; c++) DIGIT[c] = 1;
+/** Bytes that may stand for themselves inside a string: not '"', '\\' or a control character. */
+const PLAIN = new Uint8Array(256);
+for (let c = 0x20; c < 256; c++) PLAIN[c] = c === 0x22 || c === 0x5c ? 0 : 1;
+
+const isDigit = (c: number | undefined): boolean => DIGIT[c as number] === 1;
+
+function isHex(c: number | undefined): boolean {
+  return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
+}
+
+/** The first position at or after `i` that is not JSON whitespace. */
+export function skipSpace(f: Uint8Array, i: number): number {
+  for (;;) {
+    const c = f[i];
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+    else return i;
+  }
+}
+
+/** End of the JSON value at `i` (no leading space), or -1 if there is none there. */
+export function scanValue(f: Uint8Array, i: number, depth: number): number {
+  const c = f[i];
+  if (c === 0x22) return scanString(f, i + 1);
+  if (c === 0x5b) return scanArray(f, i + 1, depth);
+  if (c === 0x7b) return scanObject(f, i + 1, depth);
+  if (c === 0x74) return f[i + 1] === 0x72 && f[i + 2] === 0x75 && f[i + 3] === 0x65 ? i + 4 : -1; // true
+  if (c === 0x66) return f[i + 1] === 0x61 && f[i + 2] === 0x6c && f[i + 3] === 0x73 && f[i + 4] === 0x65 ? i + 5 : -1; // false
+  if (c === 0x6e) return f[i + 1] === 0x75 && f[i + 2] === 0x6c && f[i + 3] === 0x6c ? i + 4 : -1; // null
+  return scanNumber(f, i);
+}
+
+/** `i` is just after the opening quote. */
+function scanString(f: Uint8Array, i: number): number {
+  for (;;) {
+    while (PLAIN[f[i] as number] === 1) i++;
+    const c = f[i];
+    if (c === 0x22) return i + 1;
+    if (c === 0x5c) {
+      seen.escape = true;
+      const e = f[i + 1];
+      if (e === 0x75) {
+        if (!isHex(f[i + 2]) || !isHex(f[i + 3]) || !isHex(f[i + 4]) || !isHex(f[i + 5])) return -1;
+        if (f[i + 2] === 0x30 && f[i + 3] === 0x30 && f[i + 4] === 0x30 && f[i + 5] === 0x30) seen.nul = true;
+        i += 6;
+      } else if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+        i += 2;
+      } else {
+        return -1;
+      }
+    } else {
+      return -1; // a control character, or the end of the frame
+    }
+  }
+}
+
+// Doubles overflow only past about 1.8e308: without an exponent that takes more than 300 digits.
+const SURELY_FINITE_DIGITS = 300;
+
+function scanNumber(f: Uint8Array, i: number): number {
+  const start = i;
+  if (f[i] === 0x2d) i++;
+  const lead = f[i];
+  if (lead === 0x30) i++;
+  else if (lead !== undefined && lead >= 0x31 && lead <= 0x39) while (isDigit(f[++i]));
+  else return -1;
+  if (f[i] === 0x2e) {
+    if (!isDigit(f[++i])) return -1;
+    while (isDigit(f[++i]));
+  }
+  let exponent = false;
+  if (f[i] === 0x65 || f[i] === 0x45) {
+    exponent = true;
+    i++;
+    if (f[i] === 0x2b || f[i] === 0x2d) i++;
+    if (!isDigit(f[i])) return -1;
+    while (isDigit(f[++i]));
+  }
+  if ((exponent || i - start > SURELY_FINITE_DIGITS) && !Number.isFinite(Number(Buffer.from(f.buffer, f.byteOffset + start, i - start).toString('latin1')))) {
+    seen.huge = true;
+  }
+  return i;
+}
+
+/** `i` is just after the '['; `depth` is the array's own. */
+function scanArray(f: Uint8Array, i: number, depth: number): number {
+  if (depth >= MAX_DEPTH) return -1;
+  i = skipSpace(f, i);
+  if (f[i] === 0x5d) return i + 1;
+  for (;;) {
+    i = scanValue(f, i, depth + 1);
+    if (i < 0) return -1;
+    i = skipSpace(f, i);
+    const c = f[i];
+    if (c === 0x2c) i = skipSpace(f, i + 1);
+    else return c === 0x5d ? i + 1 : -1;
+  }
+}
+
+/** `i` is just after the '{'; `depth` is the object's own. */
+function scanObject(f: Uint8Array, i: number, depth: number): number {
+  if (depth >= MAX_DEPTH) return -1;
+  i = skipSpace(f, i);
+  if (f[i] === 0x7d) return i + 1;
+  for (;;) {
+    if (f[i] !== 0x22) return -1;
+    i = scanString(f, i + 1);
+    if (i < 0) return -1;
+    i = skipSpace(f, i);
+    if (f[i] !== 0x3a) return -1;
+    i = scanValue(f, skipSpace(f, i + 1), depth + 1);
+    if (i < 0) return -1;
+    i = skipSpace(f, i);
+    const c = f[i];
+    if (c === 0x2c) i = skipSpace(f, i + 1);
+    else return c === 0x7d ? i + 1 : -1;
+  }
+}
