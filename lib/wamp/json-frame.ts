@@ -1,9 +1,10 @@
 // Decoding a JSON PUBLISH, CALL, YIELD or ERROR without decoding its arguments. The router reads
 // only a message's head (type, ids, options, URI); the Arguments and ArgumentsKw are checked with the
-// scanner of json-scan.ts and kept as the sender's bytes, which a JSON receiver gets copied into its
+// scanner of json-scan.ts and kept as the sender's text, which a JSON receiver gets copied into its
 // EVENT, INVOCATION or RESULT. Their values are built only if someone asks: a peer of another
-// serializer, an in-process client, an MQTT subscriber. On small messages this halves the decode;
-// on a 2 KiB payload JSON.parse was more than half of the router's work.
+// serializer, an in-process client, an MQTT subscriber. Decoding a PUBLISH and encoding its EVENT
+// measured 1.28 -> 0.85 us for 82 bytes and 14.1 -> 7.5 us for 2 KiB, where JSON.parse had been
+// more than half of the router's work.
 //
 // Anything unusual returns undefined, and the caller decodes the whole frame as before: so the
 // result, and every error, is what JSON.parse would give. That covers frames with binary values
