@@ -159,3 +159,22 @@ test('json subscribers of different subscriptions each get a correct frame (fan-
   t.deepEqual((await s2.nextOf(T.EVENT)).slice(1).filter((_, i) => i !== 1), [prefix, { topic: 'com.fan.out' }, ['x']]);
   t.deepEqual((await s3.nextOf(T.EVENT)).slice(1).filter((_, i) => i !== 1), [exact, {}, ['x']]);
 });
+
+test('RawSocket subscribers each get a correct frame when one fan-out frames an EVENT once for several of them', async (t) => {
+  const { urls } = await startTestServer(t);
+  const raw = { rawsocket: true } as const;
+  const a1 = await RawWamp.session(t, urls, { serializer: 'json', ...raw });
+  const a2 = await RawWamp.session(t, urls, { serializer: 'json', ...raw });
+  const a3 = await RawWamp.session(t, urls, { serializer: 'msgpack', ...raw });
+  const b = await RawWamp.session(t, urls, { serializer: 'json', ...raw });
+  const exact = await a1.subscribe('com.rawfan.out');
+  t.is(await a2.subscribe('com.rawfan.out'), exact);
+  t.is(await a3.subscribe('com.rawfan.out'), exact);
+  const prefix = await b.subscribe('com.rawfan', { match: 'prefix' });
+  const pub = await connectAutobahn(t, urls);
+  for (const n of [1, 2]) await (pub.publish('com.rawfan.out', [n], {}, { acknowledge: true }) as PromiseLike<autobahn.IPublication>);
+  for (const n of [1, 2]) {
+    for (const s of [a1, a2, a3]) t.deepEqual((await s.nextOf(T.EVENT)).slice(1).filter((_, i) => i !== 1), [exact, {}, [n]]);
+    t.deepEqual((await b.nextOf(T.EVENT)).slice(1).filter((_, i) => i !== 1), [prefix, { topic: 'com.rawfan.out' }, [n]]);
+  }
+});

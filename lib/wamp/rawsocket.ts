@@ -36,6 +36,14 @@ const KEEPALIVE_MS = 30_000;
 const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
 const PING_PAYLOAD = Buffer.from('kitsune');
 
+/**
+ * The last small message framed, and its frame. A fan-out hands the same encoded EVENT to every
+ * RawSocket subscriber of a subscription in a row; they all get one frame instead of a copy each
+ * (written buffers are never changed, so sharing them is safe).
+ */
+let lastMessage: Buffer | undefined;
+let lastFrame: Buffer | undefined;
+
 /** The handshake exponent L announcing the largest 2^(9+L) that does not exceed maxBytes. */
 export function lengthExponent(maxBytes: number): number {
   return Math.max(0, Math.min(15, Math.floor(Math.log2(Math.max(1, maxBytes))) - 9));
@@ -309,10 +317,18 @@ class RawSocketConnection implements WampTransport {
     const len = payload.length;
     this.out.hold();
     if (len < COPY_BELOW) {
+      if (type === FRAME_MESSAGE && payload === lastMessage) {
+        this.socket.write(lastFrame as Buffer);
+        return;
+      }
       const buf = Buffer.allocUnsafe(4 + len);
       buf[0] = type;
       buf.writeUIntBE(len, 1, 3);
       payload.copy(buf, 4);
+      if (type === FRAME_MESSAGE) {
+        lastMessage = payload;
+        lastFrame = buf;
+      }
       this.socket.write(buf);
     } else {
       const header = Buffer.allocUnsafe(4);
