@@ -78,7 +78,7 @@ const json: Serializer = {
     return msg;
   },
   decodeDeferringArgs(data) {
-    return decodeDeferringArgs(data, 'wamp.2.json') ?? this.decode(data);
+    return decodeDeferringArgs(data, this.subprotocol) ?? this.decode(data);
   },
   passthrough: {
     encodeWithArgs(head, args) {

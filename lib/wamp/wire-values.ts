@@ -77,18 +77,16 @@ export function reviveJson(v: object, depth: number, binary: boolean): void {
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const x: unknown = v[i];
-      if (typeof x === 'object') {
-        if (x !== null) reviveJson(x, depth + 1, binary);
-      } else if (binary && typeof x === 'string' && x.charCodeAt(0) === 0) v[i] = fromBase64(x);
+      if (typeof x === 'object' && x !== null) reviveJson(x, depth + 1, binary);
+      else if (binary && typeof x === 'string' && x.charCodeAt(0) === 0) v[i] = fromBase64(x);
     }
     return;
   }
   const o = v as Record<string, unknown>;
   for (const k in o) {
     const x = o[k];
-    if (typeof x === 'object') {
-      if (x !== null) reviveJson(x, depth + 1, binary);
-    } else if (binary && typeof x === 'string' && x.charCodeAt(0) === 0) o[k] = fromBase64(x);
+    if (typeof x === 'object' && x !== null) reviveJson(x, depth + 1, binary);
+    else if (binary && typeof x === 'string' && x.charCodeAt(0) === 0) o[k] = fromBase64(x);
   }
 }
 
