@@ -3,25 +3,16 @@
 // head written by hand is what JSON.stringify would write.
 import test from 'ava';
 import { Payload } from '../lib/core/payload.ts';
+import { ARGS_INDEX } from '../lib/wamp/deferred-args.ts';
 import { argsPayload } from '../lib/wamp/handlers/args.ts';
-import { decodeDeferringArgs, DeferredArgs, encodeWithArgs } from '../lib/wamp/json-frame.ts';
+import { decodeDeferringArgs, encodeWithArgs, JsonArgs } from '../lib/wamp/json-frame.ts';
 import { scanValue, seen, skipSpace } from '../lib/wamp/json-scan.ts';
 import { serializerByName } from '../lib/wamp/serializers.ts';
 import { MAX_DEPTH } from '../lib/wamp/wire-values.ts';
+import { mutate, prng } from './helpers/random.ts';
 
 const json = serializerByName('json');
 const FORMAT = 'wamp.2.json';
-
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function scans(bytes: Buffer): boolean {
   const start = skipSpace(bytes, 0);
@@ -89,21 +80,13 @@ function spaced(r: () => number, v: unknown): string {
 
 const MUTATION_BYTES = [0x22, 0x5c, 0x2c, 0x3a, 0x5b, 0x5d, 0x7b, 0x7d, 0x20, 0x30, 0x2d, 0x2e, 0x65, 0x75, 0x00, 0x1f, 0xc3, 0xff, 0x6e];
 
-function mutate(r: () => number, b: Buffer): Buffer {
-  const at = Math.floor(r() * (b.length + 1));
-  const op = Math.floor(r() * 3);
-  const byte = Buffer.from([MUTATION_BYTES[Math.floor(r() * MUTATION_BYTES.length)] as number]);
-  if (op === 0) return Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
-  if (op === 1) return Buffer.concat([b.subarray(0, at), byte, b.subarray(at)]);
-  return Buffer.concat([b.subarray(0, at), byte, b.subarray(at + 1)]);
-}
 
 test('the scanner accepts exactly what JSON.parse accepts: 20,000 random values and mutations of them', (t) => {
   const r = prng(7);
   let accepted = 0;
   for (let n = 0; n < 20_000; n++) {
     let b: Buffer = Buffer.from(spaced(r, randomValue(r, 0)));
-    for (let m = Math.floor(r() * 3); m > 0; m--) b = mutate(r, b);
+    for (let m = Math.floor(r() * 3); m > 0; m--) b = mutate(r, b, MUTATION_BYTES);
     const ok = parses(b);
     if (scans(b) !== ok) t.fail(`scanner and JSON.parse disagree on ${JSON.stringify(b.toString('latin1'))}`);
     if (ok) accepted++;
@@ -131,10 +114,9 @@ test('the scanner flags "\\u0000" escapes and numbers beyond float64, and nothin
 /** What a handler makes of the arguments of a message at `index`: values, and any bytes passed through. */
 function argsOf(msg: unknown[], index: number): { args: unknown; kwargs: unknown; passed: string | undefined } {
   const p: Payload = argsPayload(msg, index);
-  return { args: p.args, kwargs: p.kwargs, passed: p.encodedAs(FORMAT)?.text };
+  const encoded = p.encodedAs(FORMAT);
+  return { args: p.args, kwargs: p.kwargs, passed: encoded instanceof JsonArgs ? encoded.text : undefined };
 }
-
-const HEADS: Record<number, number> = { 16: 4, 48: 4, 70: 3, 8: 5 };
 
 function randomFrame(r: () => number): string {
   const type = [16, 48, 70, 8, 32, 64][Math.floor(r() * 6)] as number;
@@ -156,7 +138,7 @@ test('decoding with the arguments left encoded gives what the full decode gives,
   let fast = 0;
   for (let n = 0; n < 20_000; n++) {
     let b: Buffer = Buffer.from(randomFrame(r));
-    if (r() < 0.3) b = mutate(r, b);
+    if (r() < 0.3) b = mutate(r, b, MUTATION_BYTES);
     const where = JSON.stringify(b.toString('latin1'));
     const quick = decodeDeferringArgs(b, FORMAT);
     let full: unknown[] | undefined;
@@ -171,17 +153,17 @@ test('decoding with the arguments left encoded gives what the full decode gives,
       t.fail(`the fast path accepted what the full decode refuses: ${where}`);
       continue;
     }
-    const index = HEADS[quick[0] as number] as number;
+    const index = ARGS_INDEX[quick[0] as number] as number;
     if (quick.length !== full.length) t.fail(`lengths differ: ${where}`);
     t.deepEqual(quick.slice(0, index), full.slice(0, index), where);
-    if (quick[index] instanceof DeferredArgs) {
+    if (quick[index] instanceof JsonArgs) {
       deferred++;
       const q = argsOf(quick, index);
       const f = argsOf(full, index);
       t.deepEqual([q.args, q.kwargs], [f.args, f.kwargs], where);
       // the text passed through is the frame's own, from the Arguments to the last non-empty element
       t.true(q.passed !== undefined && b.toString('utf8').includes(q.passed), where);
-      t.is(Buffer.byteLength(q.passed as string), (quick[index] as DeferredArgs).byteLength);
+      t.is(Buffer.byteLength(q.passed as string), (quick[index] as JsonArgs).byteLength);
     } else {
       t.deepEqual(quick, full, where);
     }
@@ -209,7 +191,7 @@ test('frames left to the full decode: binary values, huge numbers, invalid UTF-8
   t.is(decodeDeferringArgs(Buffer.concat([Buffer.from('[16,1,{},"t",["'), Buffer.from([0xc3, 0x28]), Buffer.from('"]]')]), FORMAT), undefined);
   // nesting: the deepest the full decode allows is left encoded, one deeper is left to it (and refused)
   const nested = (d: number): Buffer => Buffer.from(`[16,1,{},"t",${'['.repeat(d)}${']'.repeat(d)}]`);
-  t.true(decodeDeferringArgs(nested(MAX_DEPTH - 1), FORMAT)?.[4] instanceof DeferredArgs);
+  t.true(decodeDeferringArgs(nested(MAX_DEPTH - 1), FORMAT)?.[4] instanceof JsonArgs);
   t.notThrows(() => json.decode(nested(MAX_DEPTH - 1)));
   t.is(decodeDeferringArgs(nested(MAX_DEPTH), FORMAT), undefined);
   t.throws(() => json.decode(nested(MAX_DEPTH)));
@@ -218,7 +200,7 @@ test('frames left to the full decode: binary values, huge numbers, invalid UTF-8
 test('the arguments are cut exactly, empty ones are dropped, and an escaped head goes through JSON.parse', (t) => {
   const text = (s: string): string | undefined => {
     const msg = decodeDeferringArgs(Buffer.from(s), FORMAT);
-    const d = msg?.find((x) => x instanceof DeferredArgs) as DeferredArgs | undefined;
+    const d = msg?.find((x) => x instanceof JsonArgs) as JsonArgs | undefined;
     return d?.text;
   };
   t.is(text('[16, 7, {"a": "]}\\",["}, "x.y", [1, "two"]]'), '[1, "two"]');
@@ -240,7 +222,7 @@ test('the arguments are cut exactly, empty ones are dropped, and an escaped head
 });
 
 test('a head written by hand is what JSON.stringify writes', (t) => {
-  const args = { format: FORMAT, text: '["caf\u00e9",1]', byteLength: Buffer.byteLength('["caf\u00e9",1]') };
+  const args = new JsonArgs(FORMAT, '["caf\u00e9",1]', Buffer.byteLength('["caf\u00e9",1]'));
   const heads: unknown[][] = [
     [36, 0, 9, {}],
     [36, 10, 99_999_999, {}],

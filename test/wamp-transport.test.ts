@@ -7,7 +7,7 @@ import autobahn from 'autobahn';
 import { WebSocket } from 'ws';
 import { createSharedListener, type SharedListenerOptions } from '../lib/server/listener.ts';
 import { acceptRawSocket, type RawSocketOptions } from '../lib/wamp/rawsocket.ts';
-import { DeferredArgs } from '../lib/wamp/json-frame.ts';
+import { DeferredArgs } from '../lib/wamp/deferred-args.ts';
 import { serializerByName, type SerializerName } from '../lib/wamp/serializers.ts';
 import { WriteCoalescer, type AcceptWampTransport, type WampTransport } from '../lib/wamp/transport.ts';
 import { createWampWebSocketServer } from '../lib/wamp/websocket.ts';

@@ -32,20 +32,12 @@ export function jsonWithBinary(value: unknown): string {
 }
 
 /**
- * Arguments exactly as a peer sent them, in a gate's text wire format (JSON): a gate sending them to
- * a peer of the same format copies them instead of encoding the values again. Opaque to core.
+ * Arguments exactly as a peer sent them, in a gate's wire format: a gate sending them to a peer of
+ * the same format copies them instead of encoding the values again. Opaque to core.
  */
 export interface EncodedArgs {
   /** The gate's name for the format, e.g. 'wamp.2.json'. */
   readonly format: string;
-  /** The encoded elements: Arguments, then ArgumentsKw if present. */
-  readonly text: string;
-  /** The length of `text` in UTF-8. */
-  readonly byteLength: number;
-}
-
-/** Encoded arguments the gate can decode when someone needs their values. */
-export interface DecodableArgs extends EncodedArgs {
   /** The values; called at most once per payload. Empty lists and dictionaries come back undefined. */
   decode(): { args: unknown[] | undefined; kwargs: Dict | undefined };
 }
@@ -57,7 +49,7 @@ export class Payload {
   private _hasArgs: boolean;
   private _encoded: EncodedArgs | undefined;
   /** Set while the arguments are known only encoded (see fromEncoded). */
-  private _undecoded: DecodableArgs | undefined;
+  private _undecoded: EncodedArgs | undefined;
 
   private constructor(hasArgs: boolean, args?: unknown[], kwargs?: Dict, bytes?: Uint8Array) {
     this._hasArgs = hasArgs;
@@ -74,9 +66,9 @@ export class Payload {
 
   /**
    * Non-empty arguments as a gate received them, decoded only when someone asks for their values:
-   * a receiver in the same format gets the bytes (encodedAs) and nothing is decoded at all.
+   * a receiver in the same format gets them as they are (encodedAs) and nothing is decoded at all.
    */
-  static fromEncoded(encoded: DecodableArgs): Payload {
+  static fromEncoded(encoded: EncodedArgs): Payload {
     const p = new Payload(true);
     p._encoded = encoded;
     p._undecoded = encoded;

@@ -8,6 +8,7 @@ import type { Session } from '../core/session.ts';
 import type { Dict, EventDelivery, InterruptMode, InvocationDetails, Peer, ResultDetails } from '../core/types.ts';
 import type { AuthResult } from './auth.ts';
 import type { Conn, PendingAuth } from './conn.ts';
+import { DeferredArgs } from './deferred-args.ts';
 import { establishedHandlers, handleAuthenticate, handleHello } from './handlers/index.ts';
 import { MessageType, routerRoles } from './message-types.ts';
 import type { WampTransport, WampTransportHandler } from './transport.ts';
@@ -152,9 +153,8 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   /** Encodes `head` + arguments, copying the arguments' bytes when they arrived in this serializer. */
   private encodeWithPayload(head: unknown[], payload: Payload): Buffer {
     const s = this.transport.serializer;
-    const pass = s.passthrough;
-    const encoded = pass && payload.encodedAs(s.subprotocol);
-    return pass && encoded ? pass.encodeWithArgs(head, encoded) : s.encode(withPayload(head, payload));
+    const encoded = payload.encodedAs(s.subprotocol);
+    return encoded instanceof DeferredArgs ? encoded.encodeAfter(head) : s.encode(withPayload(head, payload));
   }
 
   /** ERROR answering one request; core RouterErrors carry the URI and args. */

@@ -15,31 +15,34 @@
 //
 // What does pass through as written: spacing, escapes, number spelling, duplicate keys (a receiver's
 // parser picks one, as ours would), integers beyond 2^53 (exact for JSON peers, rounded for others).
-import type { DecodableArgs, EncodedArgs } from '../core/payload.ts';
 import type { Dict } from '../core/types.ts';
+import { ARGS_INDEX, DeferredArgs, isEmptyDict, isId } from './deferred-args.ts';
 import { scanValue, seen, skipSpace } from './json-scan.ts';
 import { prepareJson } from './wire-values.ts';
 
-/** Arguments (and ArgumentsKw) of a decoded message, still encoded: see the file comment. */
-export class DeferredArgs implements DecodableArgs {
+/** Arguments (and ArgumentsKw) of a decoded JSON message, still encoded: see the file comment. */
+export class JsonArgs extends DeferredArgs {
   constructor(
     readonly format: string,
     /** The Arguments list, then the ArgumentsKw dictionary if it is not empty: never both empty. */
     readonly text: string,
     readonly byteLength: number,
-  ) {}
+  ) {
+    super();
+  }
 
   decode(): { args: unknown[] | undefined; kwargs: Dict | undefined } {
     const [args, kwargs] = JSON.parse(`[${this.text}]`) as [unknown[], Dict | undefined];
     return { args: args.length > 0 ? args : undefined, kwargs };
   }
+
+  protected frameAfter(head: unknown[]): Buffer {
+    return encodeWithArgs(head, this);
+  }
 }
 
-/** Elements before the Arguments, by message type: PUBLISH, CALL, YIELD, ERROR. */
-const HEAD_LENGTH: Record<number, number> = { 16: 4, 48: 4, 70: 3, 8: 5 };
-
 /**
- * The message in `frame` with a DeferredArgs in place of its Arguments and ArgumentsKw (the same
+ * The message in `frame` with a JsonArgs in place of its Arguments and ArgumentsKw (the same
  * object at both indexes), or with no deferral when they are empty; undefined when the frame is
  * not a plain one of the four types (see the file comment).
  */
@@ -48,7 +51,7 @@ export function decodeDeferringArgs(frame: Buffer, format: string): unknown[] | 
   if (frame[i] !== 0x5b) return undefined;
   i = skipSpace(frame, i + 1);
   const type = smallInteger(frame, i);
-  const headLength = HEAD_LENGTH[type];
+  const headLength = ARGS_INDEX[type];
   if (headLength === undefined) return undefined;
   i += type < 10 ? 1 : 2;
   seen.nul = false;
@@ -97,7 +100,7 @@ export function decodeDeferringArgs(frame: Buffer, format: string): unknown[] | 
   const end = kwEmpty ? argsEnd : kwEnd;
   const text = frame.toString('utf8', argsStart, end);
   if (text.includes('\uFFFD')) return undefined;
-  const deferred = new DeferredArgs(format, text, end - argsStart);
+  const deferred = new JsonArgs(format, text, end - argsStart);
   msg.push(deferred);
   if (kwStart >= 0) msg.push(deferred);
   return msg;
@@ -136,7 +139,7 @@ function headValue(f: Buffer, start: number, end: number): unknown {
  * dictionaries (most of an EVENT's or RESULT's head) are written by hand: JSON.stringify spent most
  * of its time on printing the two 53-bit ids of an EVENT. Throws what JSON.stringify throws.
  */
-export function encodeWithArgs(head: unknown[], args: EncodedArgs): Buffer {
+export function encodeWithArgs(head: unknown[], args: JsonArgs): Buffer {
   let size = 2 + head.length + args.byteLength; // brackets, a comma after each head element
   let texts: (string | undefined)[] | undefined;
   for (let k = 0; k < head.length; k++) {
@@ -166,14 +169,6 @@ export function encodeWithArgs(head: unknown[], args: EncodedArgs): Buffer {
   out.write(args.text, pos);
   out[size - 1] = 0x5d;
   return out;
-}
-
-const isId = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
-
-function isEmptyDict(x: unknown): boolean {
-  if (typeof x !== 'object' || x === null || x.constructor !== Object) return false;
-  for (const _ in x) return false;
-  return true;
 }
 
 function digitCount(n: number): number {

@@ -1,10 +1,9 @@
 // The three WAMP serializers. Each turns a WAMP message (an array whose first element is the integer
 // message type) into bytes and back; transports pick one by WebSocket subprotocol or RawSocket id.
-import { Packr } from 'msgpackr';
-import { Encoder as CborEncoder } from 'cbor-x';
-import type { EncodedArgs } from '../core/payload.ts';
-import { decodeDeferringArgs, encodeWithArgs } from './json-frame.ts';
-import { WireError, prepareBinaryFormat, prepareJson, reviveJson, sanitizeDecoded } from './wire-values.ts';
+import { cborx, packr } from './binary-encoders.ts';
+import { decodeDeferringArgs } from './json-frame.ts';
+import { decodeDeferringArgs as decodeMsgpackDeferringArgs } from './msgpack-frame.ts';
+import { WireError, asWireError, prepareBinaryFormat, prepareJson, reviveJson, sanitizeDecoded } from './wire-values.ts';
 
 export { WireError } from './wire-values.ts';
 
@@ -24,16 +23,9 @@ export interface Serializer {
   decode(data: Buffer): unknown[];
   /**
    * decode() for the router's handlers: a PUBLISH's, CALL's, YIELD's or ERROR's Arguments and
-   * ArgumentsKw may come back still encoded, as one DeferredArgs (json-frame.ts) in their place.
+   * ArgumentsKw may come back still encoded, as one DeferredArgs (deferred-args.ts) in their place.
    */
   decodeDeferringArgs(data: Buffer): unknown[];
-  /** Present when arguments can be passed through in this format without re-encoding. */
-  readonly passthrough?: ArgsPassthrough;
-}
-
-export interface ArgsPassthrough {
-  /** Encodes `head` followed by arguments already encoded in this format (a DeferredArgs). */
-  encodeWithArgs(head: unknown[], args: EncodedArgs): Buffer;
 }
 
 function checkEnvelope(v: unknown): unknown[] {
@@ -41,11 +33,6 @@ function checkEnvelope(v: unknown): unknown[] {
     throw new WireError('a WAMP message must be a non-empty array starting with an integer message type');
   }
   return v;
-}
-
-function asWireError(err: unknown, what: string): WireError {
-  if (err instanceof WireError) return err;
-  return new WireError(`${what}: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 // A literal NUL can only appear in JSON text as the escape \u0000, so without it there is no binary
@@ -80,43 +67,14 @@ const json: Serializer = {
   decodeDeferringArgs(data) {
     return decodeDeferringArgs(data, this.subprotocol) ?? this.decode(data);
   },
-  passthrough: {
-    encodeWithArgs(head, args) {
-      try {
-        return encodeWithArgs(head, args);
-      } catch (err) {
-        throw asWireError(err, 'cannot encode JSON');
-      }
-    },
-  },
 };
-
-// Shared options of msgpackr and cbor-x: plain objects for maps, no record/structure extensions (other
-// WAMP peers do not speak them), compact map headers (and no 65535-key limit), 64-bit integers decoded
-// as Numbers (WAMP ids are at most 2^53), undefined written as nil/null for interop.
-const common = {
-  useRecords: false,
-  mapsAsObjects: true,
-  variableMapSize: true,
-  bundleStrings: false,
-  structuredClone: false,
-  largeBigIntToFloat: true,
-  encodeUndefinedAsNil: true,
-} as const;
-
-const packr = new Packr({ ...common, int64AsType: 'number', moreTypes: false });
-
-// cbor-x: no `pack` (shared-string packing), no tag on Uint8Array; int64AsNumber is honoured by the decoder
-// although its typings omit it.
-const cborx = new CborEncoder({ ...common, pack: false, tagUint8Array: false, int64AsNumber: true } as ConstructorParameters<
-  typeof CborEncoder
->[0]);
 
 function binaryCodec(
   name: 'msgpack' | 'cbor',
   rawSocketId: number,
   enc: (v: unknown) => Buffer,
   dec: (b: Buffer) => unknown,
+  deferArgs?: (data: Buffer, format: string) => unknown[] | undefined,
 ): Serializer {
   return {
     name,
@@ -141,12 +99,12 @@ function binaryCodec(
       return sanitizeDecoded(checkEnvelope(v), 0) as unknown[];
     },
     decodeDeferringArgs(data) {
-      return this.decode(data);
+      return deferArgs?.(data, this.subprotocol) ?? this.decode(data);
     },
   };
 }
 
-const msgpack = binaryCodec('msgpack', 2, (v) => packr.pack(v), (b) => packr.unpack(b));
+const msgpack = binaryCodec('msgpack', 2, (v) => packr.pack(v), (b) => packr.unpack(b), decodeMsgpackDeferringArgs);
 const cbor = binaryCodec('cbor', 3, (v) => cborx.encode(v), (b) => cborx.decode(b));
 
 /** All serializers, in the router's order of preference. */

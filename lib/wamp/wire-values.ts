@@ -12,6 +12,12 @@ export class WireError extends Error {
   override readonly name = 'WireError';
 }
 
+/** `err` as a WireError whose message starts with `what`. */
+export function asWireError(err: unknown, what: string): WireError {
+  if (err instanceof WireError) return err;
+  return new WireError(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+}
+
 /** Deepest nesting accepted in a WAMP message (the envelope itself takes two or three levels). */
 export const MAX_DEPTH = 100;
 

@@ -2,7 +2,7 @@
 // encoded (DeferredArgs) stay so: a peer of the same serializer gets them copied, and their values
 // are decoded only if someone else needs them.
 import { Payload } from '../../core/payload.ts';
-import { DeferredArgs } from '../json-frame.ts';
+import { DeferredArgs } from '../deferred-args.ts';
 import * as v from '../validate.ts';
 
 export function argsPayload(msg: unknown[], i: number): Payload {
