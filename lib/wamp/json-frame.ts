@@ -17,6 +17,7 @@
 // parser picks one, as ours would), integers beyond 2^53 (exact for JSON peers, rounded for others).
 import type { Dict } from '../core/types.ts';
 import { ARGS_INDEX, DeferredArgs, isEmptyDict, isId } from './deferred-args.ts';
+import { headString } from './head-strings.ts';
 import { scanValue, seen, skipSpace } from './json-scan.ts';
 import { prepareJson } from './wire-values.ts';
 
@@ -119,7 +120,7 @@ function smallInteger(f: Uint8Array, i: number): number {
 /** A head element the scanner accepted between `start` and `end`: common shapes without JSON.parse. */
 function headValue(f: Buffer, start: number, end: number): unknown {
   const c = f[start] as number;
-  if (c === 0x22 && !seen.escape) return f.toString('utf8', start + 1, end - 1);
+  if (c === 0x22 && !seen.escape) return headString(f, start + 1, end - 1);
   if (c === 0x7b && end - start === 2) return {};
   // Up to 16 digits the running value is exact until the last step, which rounds once, as JSON.parse does.
   if (c >= 0x30 && c <= 0x39 && end - start <= 16) {

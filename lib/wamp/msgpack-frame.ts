@@ -12,6 +12,7 @@
 import type { Dict } from '../core/types.ts';
 import { packr } from './binary-encoders.ts';
 import { ARGS_INDEX, DeferredArgs, isEmptyDict, isId } from './deferred-args.ts';
+import { headString } from './head-strings.ts';
 import { arrayLength, mapLength, skipValue, u16, u32 } from './msgpack-scan.ts';
 import { prepareBinaryFormat, sanitizeDecoded } from './wire-values.ts';
 
@@ -89,8 +90,8 @@ function headValue(f: Buffer, start: number, end: number): unknown {
   if (c < 0x80) return c;
   if (c === 0x80) return {};
   // Strings the scanner passed are valid UTF-8, which msgpackr decodes to the same text.
-  if (c >= 0xa0 && c < 0xc0) return f.toString('utf8', start + 1, end);
-  if (c === 0xd9) return f.toString('utf8', start + 2, end);
+  if (c >= 0xa0 && c < 0xc0) return headString(f, start + 1, end);
+  if (c === 0xd9) return headString(f, start + 2, end);
   if (c === 0xcc) return f[start + 1];
   if (c === 0xcd) return u16(f, start + 1);
   if (c === 0xce) return u32(f, start + 1);
