@@ -8,7 +8,7 @@ import { WebSocket } from 'ws';
 import { createSharedListener, type SharedListenerOptions } from '../lib/server/listener.ts';
 import { acceptRawSocket, type RawSocketOptions } from '../lib/wamp/rawsocket.ts';
 import { DeferredArgs } from '../lib/wamp/deferred-args.ts';
-import { serializerByName, type SerializerName } from '../lib/wamp/serializers.ts';
+import { serializerByName, type Serializer, type SerializerName } from '../lib/wamp/serializers.ts';
 import { WriteCoalescer, type AcceptWampTransport, type WampTransport } from '../lib/wamp/transport.ts';
 import { createWampWebSocketServer } from '../lib/wamp/websocket.ts';
 
@@ -315,6 +315,48 @@ test('WebSocket: an undecodable message is a protocol error: ABORT, then close 1
   t.is(await code, 1002);
   t.is(ev.protocolErrors.length, 1);
   await until(() => ev.closed.length === 1);
+});
+
+/** An EVENT-like message that `s` encodes in exactly `size` bytes (or the nearest below). */
+function messageOfSize(s: Serializer, id: number, size: number): unknown[] {
+  for (let pad = size; pad >= 0; pad--) {
+    const msg = [36, id, 2, {}, ['x'.repeat(pad)]];
+    if (s.encode(msg).length <= size) return msg;
+  }
+  return [36, id, 2, {}];
+}
+
+test('WebSocket: messages the router frames itself and those ws frames arrive whole and in order, text for json and binary for msgpack, between pongs', async (t) => {
+  const { port } = await start(t);
+  // frame payloads across the 7-bit/16-bit length boundary (126), the router's framing limit (1 KiB)
+  // and ws's 64-bit lengths
+  const sizes = [20, 100, 125, 126, 127, 1000, 1023, 1024, 1025, 5000, 70_000];
+  for (const name of ['json', 'msgpack'] as const) {
+    const s = serializerByName(name);
+    const ws = wsClient(port, [s.subprotocol]);
+    await opened(ws);
+    const got: { length: number; msg: unknown[]; isBinary: boolean }[] = [];
+    ws.on('message', (data, isBinary) => got.push({ length: (data as Buffer).length, msg: s.decode(data as Buffer), isBinary }));
+    let pongs = 0;
+    ws.on('pong', () => pongs++);
+    const sent = sizes.map((size, k) => messageOfSize(s, k + 1, size));
+    for (const msg of sent) {
+      ws.send(s.encode(msg), { binary: s.binary }); // the echo router sends it back
+      ws.ping(); // answered by ws itself, between the router's own writes
+    }
+    await until(() => got.length === sent.length && pongs === sizes.length);
+    t.deepEqual(
+      got.map((g) => g.msg),
+      sent,
+    );
+    t.deepEqual(
+      got.map((g) => g.length),
+      sizes,
+      `${name}: every boundary size was sent`,
+    );
+    t.true(got.every((g) => g.isBinary === s.binary), name);
+    ws.close();
+  }
 });
 
 // --- autobahn sessions ---

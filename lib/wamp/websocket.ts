@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { serializerBySubprotocol, serializers, type Serializer } from './serializers.ts';
+import { FRAME_BELOW, webSocketFrame } from './websocket-frame.ts';
 import { WriteCoalescer, type AcceptWampTransport, type WampTransport, type WampTransportHandler, type WampTransportOptions } from './transport.ts';
 
 export interface WampWebSocketServer {
@@ -34,6 +35,14 @@ function refuse(socket: Duplex, status: string, message: string): void {
 }
 
 const KEEPALIVE_MS = 30_000;
+
+/**
+ * The last message framed and its frame: the subscribers of one fan-out get the same message one
+ * after another, and so one frame instead of a header and a write through ws each (written buffers
+ * are never changed, so sharing them is safe).
+ */
+let lastMessage: Buffer | undefined;
+let lastFramed: Buffer | undefined;
 
 export function createWampWebSocketServer(accept: AcceptWampTransport, opts: WampTransportOptions): WampWebSocketServer {
   const wss = new WebSocketServer({
@@ -105,12 +114,13 @@ class WebSocketConnection implements WampTransport {
   private readonly handler: WampTransportHandler | undefined;
   private readonly out: WriteCoalescer;
   private readonly sendOptions: { binary: boolean; compress: boolean };
+  private readonly opcode: number;
   private reading = true;
   private closed = false;
 
   constructor(
     private readonly ws: WebSocket,
-    socket: Duplex,
+    private readonly socket: Duplex,
     readonly remoteAddress: string | undefined,
     readonly serializer: Serializer,
     accept: AcceptWampTransport,
@@ -118,6 +128,7 @@ class WebSocketConnection implements WampTransport {
   ) {
     this.out = new WriteCoalescer(socket);
     this.sendOptions = { binary: serializer.binary, compress: false };
+    this.opcode = serializer.binary ? 2 : 1; // json frames go out as text frames
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     ws.on('error', (err) => this.onWsError(err));
     ws.on('close', () => this.onWsClose());
@@ -133,14 +144,29 @@ class WebSocketConnection implements WampTransport {
     this.sendEncoded(this.serializer.encode(msg));
   }
 
+  /**
+   * Small messages are framed here and written straight to the socket (see websocket-frame.ts).
+   * Going past ws's Sender is safe because it never queues here: without permessage-deflate,
+   * fragments or Blobs, ws writes every frame (ours, its pings and pongs, its close) to the socket
+   * at once, in the order they are sent.
+   */
   sendEncoded(frame: Buffer): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.out.hold();
-    this.ws.send(frame, this.sendOptions); // json frames go out as text frames, without a string copy
+    if (frame.length >= FRAME_BELOW) {
+      this.ws.send(frame, this.sendOptions);
+      return;
+    }
+    if (frame !== lastMessage) {
+      lastMessage = frame;
+      lastFramed = webSocketFrame(this.opcode, frame);
+    }
+    this.socket.write(lastFramed as Buffer);
   }
 
   bufferedBytes(): number {
-    return this.ws.bufferedAmount;
+    // ws's bufferedAmount adds what its Sender holds back, which is nothing here (see FRAME_BELOW).
+    return this.socket.writableLength;
   }
 
   close(code: number, reason: string): void {

@@ -11,8 +11,10 @@
 //   sub     receives only
 //   caller  its frames go to the room's `callee`
 //   callee  its frames go to the room's `caller`
-// The WebSocket side uses the same `ws` server setup as kitsune; the RawSocket side parses frame
-// headers only to find message boundaries and writes each frame (header included) as received.
+// The WebSocket side uses the same `ws` server setup as kitsune, and like kitsune frames a small
+// message once for all its receivers (webSocketFrame) and writes that frame to each socket; the
+// RawSocket side parses frame headers only to find message boundaries and writes each frame
+// (header included) as received.
 // Both coalesce the writes of one tick per socket (cork, uncork on nextTick), as kitsune's
 // transports do: without it every frame is its own writev and the "ceiling" would sit far below
 // kitsune in fan-out.
@@ -20,13 +22,15 @@ import http from 'node:http';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { WebSocket, WebSocketServer } from 'ws';
+import { FRAME_BELOW, webSocketFrame } from '../../lib/wamp/websocket-frame.ts';
 import { coalescer } from './coalesce.ts';
 
 
 type Role = 'pub' | 'sub' | 'caller' | 'callee';
 
 interface Peer {
-  forward(frame: Buffer): void;
+  /** `framed`: the message already in a frame of this transport, if it is small (WebSocket). */
+  forward(message: Buffer, framed: Buffer | undefined): void;
 }
 
 interface Room {
@@ -101,18 +105,23 @@ function startWebSocket(host: string, port: number): Promise<number> {
     if (!isRole(role)) return ws.close(1008, 'role?');
     const binary = ws.protocol !== 'wamp.2.json';
     const opts = { binary, compress: false };
-    const hold = coalescer(req.socket);
+    const socket = req.socket;
+    const hold = coalescer(socket);
     const peer: Peer = {
-      forward: (frame) => {
+      forward: (message, framed) => {
         hold();
-        ws.send(frame, opts);
+        if (framed) socket.write(framed);
+        else ws.send(message, opts);
       },
     };
     const leave = join(name, role, peer);
     const r = room(name);
+    // Receivers of a room share the sender's subprotocol, hence its opcode.
+    const opcode = binary ? 2 : 1;
     ws.on('message', (data: Buffer) => {
       const to = targets(r, role);
-      for (let i = 0; i < to.length; i++) (to[i] as Peer).forward(data);
+      const framed = data.length < FRAME_BELOW && to.length > 0 ? webSocketFrame(opcode, data) : undefined;
+      for (let i = 0; i < to.length; i++) (to[i] as Peer).forward(data, framed);
     });
     ws.on('error', () => {});
     ws.on('close', leave);
@@ -170,7 +179,7 @@ function startRawSocket(host: string, port: number): Promise<number> {
         } else {
           const frame = buf.subarray(off, end);
           const to = targets(r as Room, role);
-          for (let i = 0; i < to.length; i++) (to[i] as Peer).forward(frame);
+          for (let i = 0; i < to.length; i++) (to[i] as Peer).forward(frame, undefined);
         }
         off = end;
       }
