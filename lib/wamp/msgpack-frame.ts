@@ -113,8 +113,7 @@ export function encodeWithArgs(head: unknown[], args: MsgpackArgs): Buffer {
     if (isId(x)) size += uintSize(x);
     else if (isEmptyDict(x)) size += 1;
     else {
-      // A copy: msgpackr's result is a view of its working buffer, which the next pack reuses.
-      const b = Buffer.from(packr.pack(prepareBinaryFormat(x)));
+      const b = packr.pack(prepareBinaryFormat(x));
       (packed ??= [])[k] = b;
       size += b.length;
     }

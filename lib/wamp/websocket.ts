@@ -165,7 +165,7 @@ class WebSocketConnection implements WampTransport {
   }
 
   bufferedBytes(): number {
-    // ws's bufferedAmount adds what its Sender holds back, which is nothing here (see FRAME_BELOW).
+    // ws's bufferedAmount adds what its Sender holds back, which is nothing here (see sendEncoded).
     return this.socket.writableLength;
   }
 
