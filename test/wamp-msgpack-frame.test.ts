@@ -114,7 +114,6 @@ function randomFrame(r: Rand): Buffer {
 
 const MUTATION_BYTES = [0xc0, 0xc1, 0xc7, 0xd4, 0xd6, 0xff, 0x90, 0x91, 0x80, 0x81, 0xa1, 0xa9, 0xdc, 0xde, 0xcf, 0xd3, 0xca, 0x00, 0x01, 0x7f, 0xc3, 0x28, 0xed];
 
-
 /** What a handler makes of the arguments at `index`: values, and the bytes passed through if any. */
 function argsOf(msg: unknown[], index: number): { args: unknown; kwargs: unknown; passed: Buffer | undefined } {
   const p: Payload = argsPayload(msg, index);
