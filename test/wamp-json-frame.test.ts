@@ -2,13 +2,11 @@
 // decoded with its arguments left encoded means what the full decode means (or is left to it), and a
 // head written by hand is what JSON.stringify would write.
 import test from 'ava';
-import { Payload } from '../lib/core/payload.ts';
-import { ARGS_INDEX } from '../lib/wamp/deferred-args.ts';
-import { argsPayload } from '../lib/wamp/handlers/args.ts';
 import { decodeDeferringArgs, encodeWithArgs, JsonArgs } from '../lib/wamp/json-frame.ts';
 import { scanValue, seen, skipSpace } from '../lib/wamp/json-scan.ts';
 import { serializerByName } from '../lib/wamp/serializers.ts';
 import { MAX_DEPTH } from '../lib/wamp/wire-values.ts';
+import { checkFastPath } from './helpers/fast-path.ts';
 import { mutate, prng } from './helpers/random.ts';
 
 const json = serializerByName('json');
@@ -110,13 +108,6 @@ test('the scanner flags "\\u0000" escapes and numbers beyond float64, and nothin
   t.deepEqual(flags('{"n": -2e400}'), [false, true]);
 });
 
-/** What a handler makes of the arguments of a message at `index`: values, and any bytes passed through. */
-function argsOf(msg: unknown[], index: number): { args: unknown; kwargs: unknown; passed: string | undefined } {
-  const p: Payload = argsPayload(msg, index);
-  const encoded = p.encodedAs(FORMAT);
-  return { args: p.args, kwargs: p.kwargs, passed: encoded instanceof JsonArgs ? encoded.text : undefined };
-}
-
 function randomFrame(r: () => number): string {
   const type = [16, 48, 70, 8, 32, 64][Math.floor(r() * 6)] as number;
   const head: unknown[] = [type];
@@ -133,40 +124,21 @@ function randomFrame(r: () => number): string {
 
 test('decoding with the arguments left encoded gives what the full decode gives, or leaves the frame to it: 20,000 random frames', (t) => {
   const r = prng(11);
-  let deferred = 0;
-  let fast = 0;
-  for (let n = 0; n < 20_000; n++) {
-    let b: Buffer = Buffer.from(randomFrame(r));
-    if (r() < 0.3) b = mutate(r, b, MUTATION_BYTES);
-    const where = JSON.stringify(b.toString('latin1'));
-    const quick = decodeDeferringArgs(b, FORMAT);
-    let full: unknown[] | undefined;
-    try {
-      full = json.decode(b);
-    } catch {
-      full = undefined;
-    }
-    if (quick === undefined) continue;
-    fast++;
-    if (full === undefined) {
-      t.fail(`the fast path accepted what the full decode refuses: ${where}`);
-      continue;
-    }
-    const index = ARGS_INDEX[quick[0] as number] as number;
-    if (quick.length !== full.length) t.fail(`lengths differ: ${where}`);
-    t.deepEqual(quick.slice(0, index), full.slice(0, index), where);
-    if (quick[index] instanceof JsonArgs) {
-      deferred++;
-      const q = argsOf(quick, index);
-      const f = argsOf(full, index);
-      t.deepEqual([q.args, q.kwargs], [f.args, f.kwargs], where);
-      // the text passed through is the frame's own, from the Arguments to the last non-empty element
-      t.true(q.passed !== undefined && b.toString('utf8').includes(q.passed), where);
-      t.is(Buffer.byteLength(q.passed as string), (quick[index] as JsonArgs).byteLength);
-    } else {
-      t.deepEqual(quick, full, where);
-    }
-  }
+  const frames = Array.from({ length: 20_000 }, () => {
+    const b = Buffer.from(randomFrame(r));
+    return r() < 0.3 ? mutate(r, b, MUTATION_BYTES) : b;
+  });
+  const { fast, deferred } = checkFastPath(
+    t,
+    {
+      serializer: json,
+      decode: (b) => decodeDeferringArgs(b, FORMAT),
+      // the text from the Arguments to the last non-empty element, and its length in bytes
+      cutFrom: (b, a) => a instanceof JsonArgs && b.toString('utf8').includes(a.text) && Buffer.byteLength(a.text) === a.byteLength,
+      show: (b) => JSON.stringify(b.toString('latin1')),
+    },
+    frames,
+  );
   t.true(fast > 8000 && deferred > 5000, `most frames take the fast path (${fast}, ${deferred} with arguments)`);
 });
 

@@ -2,13 +2,11 @@
 // what the full decode means (or is left to it), in every encoding width of every type, and a head
 // written by hand is what msgpackr would write.
 import test from 'ava';
-import { Payload } from '../lib/core/payload.ts';
 import { packr } from '../lib/wamp/binary-encoders.ts';
-import { ARGS_INDEX } from '../lib/wamp/deferred-args.ts';
-import { argsPayload } from '../lib/wamp/handlers/args.ts';
 import { decodeDeferringArgs, encodeWithArgs, MsgpackArgs } from '../lib/wamp/msgpack-frame.ts';
 import { serializerByName } from '../lib/wamp/serializers.ts';
 import { MAX_DEPTH, prepareBinaryFormat } from '../lib/wamp/wire-values.ts';
+import { checkFastPath } from './helpers/fast-path.ts';
 import { mutate, prng } from './helpers/random.ts';
 
 const msgpack = serializerByName('msgpack');
@@ -114,50 +112,22 @@ function randomFrame(r: Rand): Buffer {
 
 const MUTATION_BYTES = [0xc0, 0xc1, 0xc7, 0xd4, 0xd6, 0xff, 0x90, 0x91, 0x80, 0x81, 0xa1, 0xa9, 0xdc, 0xde, 0xcf, 0xd3, 0xca, 0x00, 0x01, 0x7f, 0xc3, 0x28, 0xed];
 
-/** What a handler makes of the arguments at `index`: values, and the bytes passed through if any. */
-function argsOf(msg: unknown[], index: number): { args: unknown; kwargs: unknown; passed: Buffer | undefined } {
-  const p: Payload = argsPayload(msg, index);
-  const encoded = p.encodedAs(FORMAT);
-  return { args: p.args, kwargs: p.kwargs, passed: encoded instanceof MsgpackArgs ? encoded.bytes : undefined };
-}
-
 test('decoding with the arguments left encoded gives what the full decode gives, or leaves the frame to it: 20,000 random frames', (t) => {
   const r = prng(23);
-  let fast = 0;
-  let deferred = 0;
-  for (let n = 0; n < 20_000; n++) {
-    let b = randomFrame(r);
-    if (r() < 0.3) b = mutate(r, b, MUTATION_BYTES);
-    const where = b.toString('hex');
-    const quick = decodeDeferringArgs(b, FORMAT);
-    let full: unknown[] | undefined;
-    try {
-      full = msgpack.decode(b);
-    } catch {
-      full = undefined;
-    }
-    if (quick === undefined) continue;
-    fast++;
-    if (full === undefined) {
-      t.fail(`the fast path accepted what the full decode refuses: ${where}`);
-      continue;
-    }
-    const index = ARGS_INDEX[quick[0] as number] as number;
-    if (quick.length !== full.length) t.fail(`lengths differ: ${where}`);
-    t.deepEqual(quick.slice(0, index), full.slice(0, index), where);
-    if (!(quick[index] instanceof MsgpackArgs)) {
-      t.deepEqual(quick, full, where);
-      continue;
-    }
-    deferred++;
-    const q = argsOf(quick, index);
-    const f = argsOf(full, index);
-    t.deepEqual([q.args, q.kwargs], [f.args, f.kwargs], where);
-    // the bytes passed through are the frame's own, and behind a new head they decode to the same values
-    t.true(q.passed !== undefined && b.includes(q.passed), where);
-    const tail = f.kwargs === undefined ? [f.args] : [f.args ?? [], f.kwargs];
-    t.deepEqual(msgpack.decode((quick[index] as MsgpackArgs).encodeAfter([36, 2 ** 40, 7, {}])), [36, 2 ** 40, 7, {}, ...tail], where);
-  }
+  const frames = Array.from({ length: 20_000 }, () => {
+    const b = randomFrame(r);
+    return r() < 0.3 ? mutate(r, b, MUTATION_BYTES) : b;
+  });
+  const { fast, deferred } = checkFastPath(
+    t,
+    {
+      serializer: msgpack,
+      decode: (b) => decodeDeferringArgs(b, FORMAT),
+      cutFrom: (b, a) => a instanceof MsgpackArgs && b.includes(a.bytes),
+      show: (b) => b.toString('hex'),
+    },
+    frames,
+  );
   t.true(fast > 8000 && deferred > 5000, `most frames take the fast path (${fast}, ${deferred} with arguments)`);
 });
 
