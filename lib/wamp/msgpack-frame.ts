@@ -57,6 +57,7 @@ export function decodeDeferringArgs(frame: Buffer, format: string): unknown[] | 
     msg.push(headValue(frame, start, i));
   }
   if (count === headLength) return i === frame.length ? msg : undefined;
+  const hasKw = count === headLength + 2;
   const argsStart = i;
   const argsCount = arrayLength(frame, argsStart);
   if (argsCount < 0) return undefined;
@@ -64,7 +65,7 @@ export function decodeDeferringArgs(frame: Buffer, format: string): unknown[] | 
   if (argsEnd < 0) return undefined;
   let end = argsEnd;
   let kwCount = 0;
-  if (count === headLength + 2) {
+  if (hasKw) {
     kwCount = mapLength(frame, argsEnd);
     if (kwCount < 0) return undefined;
     end = skipValue(frame, argsEnd, 1);
@@ -72,7 +73,7 @@ export function decodeDeferringArgs(frame: Buffer, format: string): unknown[] | 
   if (end !== frame.length) return undefined;
   if (argsCount === 0 && kwCount === 0) {
     msg.push([]);
-    if (count === headLength + 2) msg.push({});
+    if (hasKw) msg.push({});
     return msg;
   }
   // Copied: it must own its memory (a frame is often a view into a larger socket read that a
@@ -80,7 +81,7 @@ export function decodeDeferringArgs(frame: Buffer, format: string): unknown[] | 
   const withKw = kwCount > 0;
   const deferred = new MsgpackArgs(format, Buffer.from(frame.subarray(argsStart, withKw ? end : argsEnd)), withKw ? 2 : 1);
   msg.push(deferred);
-  if (count === headLength + 2) msg.push(deferred);
+  if (hasKw) msg.push(deferred);
   return msg;
 }
 

@@ -62,20 +62,17 @@ export function skipValue(f: Uint8Array, i: number, depth: number): number {
 }
 
 /** The length of the array whose header is at `i`, or -1 if no array starts there. */
-export function arrayLength(f: Uint8Array, i: number): number {
-  const c = f[i] as number;
-  if (c >= 0x90 && c < 0xa0) return c & 0x0f;
-  if (c === 0xdc && f.length > i + 2) return u16(f, i + 1);
-  if (c === 0xdd && f.length > i + 4) return u32(f, i + 1);
-  return -1;
-}
+export const arrayLength = (f: Uint8Array, i: number): number => containerLength(f, i, 0x90, 0xdc, 0xdd);
 
 /** The number of pairs of the map whose header is at `i`, or -1 if no map starts there. */
-export function mapLength(f: Uint8Array, i: number): number {
+export const mapLength = (f: Uint8Array, i: number): number => containerLength(f, i, 0x80, 0xde, 0xdf);
+
+/** The length in a header at `i` of the fix form (`fix` to `fix` + 15), the 16-bit or the 32-bit one. */
+function containerLength(f: Uint8Array, i: number, fix: number, type16: number, type32: number): number {
   const c = f[i] as number;
-  if (c >= 0x80 && c < 0x90) return c & 0x0f;
-  if (c === 0xde && f.length > i + 2) return u16(f, i + 1);
-  if (c === 0xdf && f.length > i + 4) return u32(f, i + 1);
+  if (c >= fix && c < fix + 16) return c & 0x0f;
+  if (c === type16 && f.length > i + 2) return u16(f, i + 1);
+  if (c === type32 && f.length > i + 4) return u32(f, i + 1);
   return -1;
 }
 
