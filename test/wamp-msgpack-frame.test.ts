@@ -6,6 +6,7 @@ import { packr } from '../lib/wamp/binary-encoders.ts';
 import { decodeDeferringArgs, encodeWithArgs, MsgpackArgs } from '../lib/wamp/msgpack-frame.ts';
 import { serializerByName } from '../lib/wamp/serializers.ts';
 import { MAX_DEPTH, prepareBinaryFormat } from '../lib/wamp/wire-values.ts';
+import { bytes } from './helpers/bytes.ts';
 import { checkFastPath } from './helpers/fast-path.ts';
 import { mutate, prng } from './helpers/random.ts';
 
@@ -131,8 +132,7 @@ test('decoding with the arguments left encoded gives what the full decode gives,
   t.true(fast > 8000 && deferred > 5000, `most frames take the fast path (${fast}, ${deferred} with arguments)`);
 });
 
-const frame = (...parts: (number | number[] | string)[]): Buffer =>
-  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(typeof p === 'number' ? [p] : p))));
+const frame = bytes;
 /** [16, 1, {}, "t", <args>] with `args` as raw bytes. */
 const publish = (...args: (number | number[] | string)[]): Buffer => frame(0x95, 16, 1, 0x80, 0xa1, 't', ...args);
 

@@ -7,6 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { RawWamp, T } from './helpers/raw-wamp.ts';
+import { bytes } from './helpers/bytes.ts';
 import { startTestServer } from './helpers/server.ts';
 import { connectAutobahn } from './helpers/wamp.ts';
 import { collect } from './helpers/autobahn.ts';
@@ -138,8 +139,7 @@ test('JSON with invalid UTF-8 (a binary WebSocket frame, a RawSocket frame) is r
 
 // MessagePack: bytes a re-encoding would change (a float32, a uint 64 beyond 2^53, a str 16 holding
 // a short string) reach MessagePack peers as written.
-const mp = (...parts: (number | number[] | string | Uint8Array)[]): Buffer =>
-  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(typeof p === 'number' ? [p] : p))));
+const mp = bytes;
 /** An id as a MessagePack uint 64. */
 const mpId = (n: number): Buffer => {
   const b = Buffer.alloc(9);
