@@ -1,13 +1,13 @@
-// WebSocket framing for messages the router writes to the socket itself (see websocket.ts).
+// WebSocket framing for what the router sends (server to client frames are never masked).
 
 /**
  * Messages below this size are framed in one buffer with their header and written at once; larger
- * ones go through ws, which writes header and payload as two buffers rather than copy the payload.
+ * ones are written as a header and the payload, two buffers rather than a copy of the payload.
  */
 export const FRAME_BELOW = 1024;
 
-/** An unmasked final WebSocket frame (server to client) of `opcode` holding a payload under FRAME_BELOW bytes. */
-export function webSocketFrame(opcode: number, payload: Buffer): Buffer {
+/** A final frame of `opcode` holding a payload under FRAME_BELOW bytes, in one buffer. */
+export function webSocketFrame(opcode: number, payload: Uint8Array): Buffer {
   const len = payload.length;
   const headerLength = len < 126 ? 2 : 4;
   const out = Buffer.allocUnsafe(headerLength + len);
@@ -17,6 +17,28 @@ export function webSocketFrame(opcode: number, payload: Buffer): Buffer {
     out[1] = 126;
     out.writeUInt16BE(len, 2);
   }
-  payload.copy(out, headerLength);
+  out.set(payload, headerLength);
   return out;
+}
+
+/** The header of a final frame of `opcode` whose payload of `length` bytes follows it. */
+export function webSocketHeader(opcode: number, length: number): Buffer {
+  if (length < 126) return Buffer.from([0x80 | opcode, length]);
+  if (length < 0x10000) return Buffer.from([0x80 | opcode, 126, length >> 8, length & 0xff]);
+  const out = Buffer.allocUnsafe(10);
+  out[0] = 0x80 | opcode;
+  out[1] = 127;
+  out.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+  out.writeUInt32BE(length >>> 0, 6);
+  return out;
+}
+
+/** A close frame: the status code, then as much of the reason as fits in 123 UTF-8 bytes (whole characters). */
+export function closeFrame(code: number, reason: string): Buffer {
+  let r = reason;
+  while (Buffer.byteLength(r) > 123) r = r.slice(0, -1);
+  const body = Buffer.allocUnsafe(2 + Buffer.byteLength(r));
+  body.writeUInt16BE(code, 0);
+  body.write(r, 2);
+  return webSocketFrame(0x8, body);
 }

@@ -1,9 +1,13 @@
-// WAMP over WebSocket (ws, noServer mode): the listener hands us upgrade requests for /ws.
+// WAMP over WebSocket: the listener hands us upgrade requests for /ws. The handshake, the frame
+// reader and the framing are ours (websocket-handshake.ts, websocket-reader.ts, websocket-frame.ts):
+// ws's Receiver cost a small message more than the routing did (see websocket-reader.ts).
 import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
 import { serializerBySubprotocol, serializers, type Serializer } from './serializers.ts';
-import { FRAME_BELOW, webSocketFrame } from './websocket-frame.ts';
+import { closeFrame, FRAME_BELOW, webSocketFrame, webSocketHeader } from './websocket-frame.ts';
+import { acceptUpgrade, refuseUpgrade, upgradeRefusal } from './websocket-handshake.ts';
+import { isSendableCloseCode, WebSocketReader, type WebSocketReaderHandler } from './websocket-reader.ts';
 import { WriteCoalescer, type AcceptWampTransport, type WampTransport, type WampTransportHandler, type WampTransportOptions } from './transport.ts';
 
 export interface WampWebSocketServer {
@@ -25,136 +29,134 @@ export function pickSubprotocol(header: string | string[] | undefined): Serializ
   return undefined;
 }
 
-function refuse(socket: Duplex, status: string, message: string): void {
-  socket.on('error', () => {});
-  socket.end(
-    `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
-  );
-  setTimeout(() => socket.destroy(), 1000).unref();
-}
-
+/** How long a peer has to answer our close frame before its socket is destroyed. */
+const CLOSE_TIMEOUT_MS = 30_000;
 const KEEPALIVE_MS = 30_000;
+const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+const TEXT = 0x1;
+const BINARY = 0x2;
+const PING = 0x9;
+const PONG = 0xa;
+const EMPTY_PING = webSocketFrame(PING, Buffer.alloc(0));
+/** The close frame that echoes a close frame without a status code. */
+const EMPTY_CLOSE = webSocketFrame(0x8, Buffer.alloc(0));
 
 /**
  * The last message framed and its frame: the subscribers of one fan-out get the same message one
- * after another, and so one frame instead of a header and a write through ws each (written buffers
- * are never changed, so sharing them is safe).
+ * after another, and so one frame instead of one each (written buffers are never changed, so
+ * sharing them is safe).
  */
 let lastMessage: Buffer | undefined;
 let lastFramed: Buffer | undefined;
 
 export function createWampWebSocketServer(accept: AcceptWampTransport, opts: WampTransportOptions): WampWebSocketServer {
-  const wss = new WebSocketServer({
-    noServer: true,
-    perMessageDeflate: false,
-    maxPayload: opts.maxMessageBytes,
-    clientTracking: true,
-    handleProtocols: (protocols) => {
-      for (const p of protocols) if (serializerBySubprotocol(p)) return p;
-      return false;
-    },
-  });
+  const open = new Set<WebSocketConnection>();
   // Half-open peers (a pulled cable, a killed laptop) never send a close: ping every interval and
-  // drop whoever did not answer the previous ping, so their sessions end and their wills run.
-  const alive = new WeakSet<WebSocket>();
+  // drop whoever sent nothing, not even the pong, since the previous ping, so their sessions end
+  // and their wills run.
   const keepalive = setInterval(() => {
-    for (const ws of wss.clients) {
-      if (!alive.has(ws)) {
-        ws.terminate();
-        continue;
-      }
-      alive.delete(ws);
-      ws.ping();
-    }
+    for (const c of open) c.keepalive();
   }, opts.keepaliveMs ?? KEEPALIVE_MS);
   keepalive.unref();
+  let closed = false;
   return {
     handleUpgrade(req, socket, head) {
+      if (closed || !socket.readable || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const refusal = upgradeRefusal(req);
+      if (refusal) return refuseUpgrade(socket, refusal);
       // WAMP needs a serializer: refuse plainly rather than complete a handshake with no subprotocol.
-      if (!pickSubprotocol(req.headers['sec-websocket-protocol'])) {
-        refuse(socket, '400 Bad Request', `WAMP over WebSocket needs one of the subprotocols ${SUPPORTED}\n`);
+      const serializer = pickSubprotocol(req.headers['sec-websocket-protocol']);
+      if (!serializer) {
+        refuseUpgrade(socket, { status: '400 Bad Request', message: `WAMP over WebSocket needs one of the subprotocols ${SUPPORTED}\n` });
         return;
       }
       try {
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          alive.add(ws);
-          ws.on('pong', () => alive.add(ws));
-          const serializer = serializerBySubprotocol(ws.protocol);
-          if (!serializer) return ws.close(1002, 'no WAMP subprotocol'); // cannot happen: checked above
-          new WebSocketConnection(ws, socket, req.socket.remoteAddress, serializer, accept, opts);
-        });
+        acceptUpgrade(req, socket, serializer.subprotocol);
+        const c = new WebSocketConnection(socket, req.socket.remoteAddress, serializer, opts, () => open.delete(c));
+        open.add(c);
+        c.start(accept, head);
       } catch (err) {
         opts.onError?.(err);
         socket.destroy();
       }
     },
     close() {
+      closed = true;
       clearInterval(keepalive);
-      for (const ws of wss.clients) ws.terminate();
-      wss.close();
+      for (const c of open) c.terminate();
     },
   };
 }
 
-/** Close codes ws accepts to send (it throws on the others). */
-function validCloseCode(code: number): boolean {
-  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
-}
-
-/** Close reasons are capped at 123 UTF-8 bytes; cut whole characters. */
-function closeReason(reason: string): string {
-  let r = reason;
-  while (Buffer.byteLength(r) > 123) r = r.slice(0, -1);
-  return r;
-}
-
-class WebSocketConnection implements WampTransport {
+class WebSocketConnection implements WampTransport, WebSocketReaderHandler {
   readonly kind = 'websocket';
-  private readonly handler: WampTransportHandler | undefined;
+  private handler: WampTransportHandler | undefined;
   private readonly out: WriteCoalescer;
-  private readonly sendOptions: { binary: boolean; compress: boolean };
+  private readonly reader: WebSocketReader;
   private readonly opcode: number;
+  /** Whether messages from the peer are still handed to the session. */
   private reading = true;
-  private closed = false;
+  private closeSent = false;
+  private closeReceived = false;
+  private ended = false;
+  /** Whether anything arrived since the last keepalive ping. */
+  private heard = true;
+  private closeTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly ws: WebSocket,
     private readonly socket: Duplex,
     readonly remoteAddress: string | undefined,
     readonly serializer: Serializer,
-    accept: AcceptWampTransport,
     private readonly opts: WampTransportOptions,
+    private readonly onGone: () => void,
   ) {
     this.out = new WriteCoalescer(socket);
-    this.sendOptions = { binary: serializer.binary, compress: false };
-    this.opcode = serializer.binary ? 2 : 1; // json frames go out as text frames
-    ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
-    ws.on('error', (err) => this.onWsError(err));
-    ws.on('close', () => this.onWsClose());
+    this.opcode = serializer.binary ? BINARY : TEXT; // json frames go out as text frames
+    this.reader = new WebSocketReader(opts.maxMessageBytes, this);
+    if (socket instanceof Socket) {
+      socket.setTimeout(0);
+      socket.setNoDelay(true);
+    }
+  }
+
+  /** Hands the connection to the session layer and starts reading, `head` first. */
+  start(accept: AcceptWampTransport, head: Buffer): void {
+    const socket = this.socket;
+    socket.on('data', (chunk: Buffer) => {
+      this.heard = true;
+      this.reader.push(chunk);
+    });
+    socket.on('end', () => this.onEnd());
+    socket.on('error', () => {}); // 'close' follows
+    socket.on('close', () => this.onSocketClose());
     try {
       this.handler = accept(this);
     } catch (err) {
       this.fail(err);
+      return;
     }
+    this.reader.push(head);
+  }
+
+  private get open(): boolean {
+    return !this.closeSent && !this.closeReceived && !this.ended;
   }
 
   send(msg: unknown[]): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.open) return;
     this.sendEncoded(this.serializer.encode(msg));
   }
 
-  /**
-   * Small messages are framed here and written straight to the socket (see websocket-frame.ts).
-   * Going past ws's Sender is safe because it never queues here: without permessage-deflate,
-   * fragments or Blobs, ws writes every frame (ours, its pings and pongs, its close) to the socket
-   * at once, in the order they are sent.
-   */
+  /** Small messages go out as one buffer, larger ones as header and payload (see websocket-frame.ts). */
   sendEncoded(frame: Buffer): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.open) return;
     this.out.hold();
     if (frame.length >= FRAME_BELOW) {
-      this.ws.send(frame, this.sendOptions);
+      this.socket.write(webSocketHeader(this.opcode, frame.length));
+      this.socket.write(frame);
       return;
     }
     if (frame !== lastMessage) {
@@ -165,34 +167,46 @@ class WebSocketConnection implements WampTransport {
   }
 
   bufferedBytes(): number {
-    // ws's bufferedAmount adds what its Sender holds back, which is nothing here (see sendEncoded).
     return this.socket.writableLength;
   }
 
   close(code: number, reason: string): void {
     this.reading = false;
-    if (this.ws.readyState !== WebSocket.OPEN) return;
-    try {
-      this.ws.close(validCloseCode(code) ? code : 1000, closeReason(reason));
-    } catch {
-      this.ws.terminate();
-    }
+    if (this.closeSent || this.ended) return;
+    this.closeSent = true;
+    this.out.hold();
+    this.socket.write(closeFrame(isSendableCloseCode(code) ? code : 1000, reason));
+    if (this.closeReceived) this.end();
+    else this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS);
   }
 
   terminate(): void {
     this.reading = false;
-    this.ws.terminate();
+    this.reader.stop();
+    this.socket.destroy();
   }
 
-  private onFrame(data: WebSocket.RawData, _isBinary: boolean): void {
+  keepalive(): void {
+    if (!this.open) return;
+    if (!this.heard) {
+      this.terminate();
+      return;
+    }
+    this.heard = false;
+    this.out.hold();
+    this.socket.write(EMPTY_PING);
+  }
+
+  // --- WebSocketReaderHandler ---
+
+  onMessage(data: Buffer): void {
+    // Text and binary frames are both accepted, whatever the subprotocol.
     if (!this.reading) return;
-    // Text or binary frames are both accepted. With the default binaryType data is one Buffer.
-    const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     let msg: unknown[];
     try {
-      msg = this.serializer.decodeDeferringArgs(buf);
+      msg = this.serializer.decodeDeferringArgs(data);
     } catch (err) {
-      this.protocolError((err as Error).message, 1002);
+      this.undecodable((err as Error).message);
       return;
     }
     try {
@@ -202,22 +216,60 @@ class WebSocketConnection implements WampTransport {
     }
   }
 
-  /** ws reports malformed frames and oversized messages here, and has already started closing. */
-  private onWsError(err: Error & { code?: string }): void {
-    const message =
-      err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? `message exceeds the limit of ${this.opts.maxMessageBytes} bytes` : err.message;
-    this.protocolError(message, err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 1009 : 1002);
+  onPing(data: Buffer): void {
+    if (!this.open) return;
+    // a peer that pings without reading would have us buffer its pongs without end
+    if (this.bufferedBytes() + data.length > (this.opts.maxBufferedBytes ?? MAX_BUFFERED_BYTES)) {
+      this.terminate();
+      return;
+    }
+    this.out.hold();
+    this.socket.write(webSocketFrame(PONG, data));
   }
 
-  private protocolError(message: string, code: number): void {
-    if (!this.reading) return;
+  onPong(): void {
+    // any frame proves the peer alive (see the 'data' listener)
+  }
+
+  onClose(code: number | undefined): void {
+    this.closeReceived = true;
     this.reading = false;
+    if (!this.closeSent) {
+      // Echo the peer's status code, then end: the server closes the TCP connection first (RFC 6455 7.1.1).
+      this.closeSent = true;
+      this.out.hold();
+      this.socket.write(code === undefined ? EMPTY_CLOSE : closeFrame(code, ''));
+    }
+    this.end();
+  }
+
+  /**
+   * The WebSocket itself is broken: it is failed (RFC 6455 7.1.7) with the reader's code (1002,
+   * 1007, 1009) before the session hears of it. Nothing more is read, the peer's answering close
+   * included, so our side ends at once.
+   */
+  onError(message: string, closeCode: number): void {
+    const tell = this.reading;
+    this.close(closeCode, message);
+    this.end();
+    if (tell) this.tellProtocolError(message);
+  }
+
+  // --- teardown ---
+
+  /** A message that does not decode: the session ABORTs and closes (1002). */
+  private undecodable(message: string): void {
+    this.reading = false;
+    this.tellProtocolError(message);
+    this.close(1002, message); // no-op if the session layer already closed
+  }
+
+  private tellProtocolError(message: string): void {
     try {
       this.handler?.onProtocolError(message);
     } catch (err) {
       this.fail(err);
     }
-    this.close(code, message); // no-op if the session layer (or ws) already closed
   }
 
   private fail(err: unknown): void {
@@ -229,10 +281,25 @@ class WebSocketConnection implements WampTransport {
     this.terminate();
   }
 
-  private onWsClose(): void {
-    if (this.closed) return;
-    this.closed = true;
+  /** The peer ended its side: nothing more will be read, so end ours. */
+  private onEnd(): void {
     this.reading = false;
+    this.reader.stop();
+    this.end();
+  }
+
+  /** Ends our side (end() uncorks: what was held goes out first). */
+  private end(): void {
+    this.socket.end();
+  }
+
+  private onSocketClose(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.reading = false;
+    this.reader.stop();
+    clearTimeout(this.closeTimer);
+    this.onGone();
     try {
       this.handler?.onClose();
     } catch (err) {

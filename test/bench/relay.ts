@@ -11,8 +11,8 @@
 //   sub     receives only
 //   caller  its frames go to the room's `callee`
 //   callee  its frames go to the room's `caller`
-// The WebSocket side uses the same `ws` server setup as kitsune, and like kitsune frames a small
-// message once for all its receivers (webSocketFrame) and writes that frame to each socket; the
+// The WebSocket side uses kitsune's handshake, frame reader and framing, and like kitsune frames a
+// small message once for all its receivers (webSocketFrame) and writes that frame to each socket; the
 // RawSocket side parses frame headers only to find message boundaries and writes each frame
 // (header included) as received.
 // Both coalesce the writes of one tick per socket (cork, uncork on nextTick), as kitsune's
@@ -21,8 +21,9 @@
 import http from 'node:http';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
-import { WebSocket, WebSocketServer } from 'ws';
-import { FRAME_BELOW, webSocketFrame } from '../../lib/wamp/websocket-frame.ts';
+import { FRAME_BELOW, webSocketFrame, webSocketHeader } from '../../lib/wamp/websocket-frame.ts';
+import { acceptUpgrade, refuseUpgrade, upgradeRefusal } from '../../lib/wamp/websocket-handshake.ts';
+import { WebSocketReader } from '../../lib/wamp/websocket-reader.ts';
 import { coalescer } from './coalesce.ts';
 
 
@@ -82,49 +83,58 @@ function isRole(s: string | null | undefined): s is Role {
 
 // --- WebSocket ---
 
-const SUBPROTOCOLS = new Set(['wamp.2.json', 'wamp.2.msgpack', 'wamp.2.cbor']);
+const SUBPROTOCOLS = ['wamp.2.json', 'wamp.2.msgpack', 'wamp.2.cbor'];
 
 function startWebSocket(host: string, port: number): Promise<number> {
   const server = http.createServer((_req, res) => {
     res.writeHead(404);
     res.end();
   });
-  const wss = new WebSocketServer({
-    server,
-    perMessageDeflate: false,
-    maxPayload: 16 * 1024 * 1024,
-    handleProtocols: (protocols) => {
-      for (const p of protocols) if (SUBPROTOCOLS.has(p)) return p;
-      return false;
-    },
-  });
-  wss.on('connection', (ws: WebSocket, req: http.IncomingMessage) => {
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    socket.on('error', () => {});
     const q = new URL(req.url ?? '/', 'http://x').searchParams;
     const role = q.get('role');
     const name = q.get('room') ?? '';
-    if (!isRole(role)) return ws.close(1008, 'role?');
-    const binary = ws.protocol !== 'wamp.2.json';
-    const opts = { binary, compress: false };
-    const socket = req.socket;
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    const subprotocol = offered.find((p) => SUBPROTOCOLS.includes(p));
+    const refusal = upgradeRefusal(req);
+    if (refusal || !subprotocol || !isRole(role)) return refuseUpgrade(socket, refusal ?? { status: '400 Bad Request', message: 'role? subprotocol?\n' });
+    acceptUpgrade(req, socket, subprotocol);
+    socket.setNoDelay(true);
+    const opcode = subprotocol === 'wamp.2.json' ? 1 : 2;
     const hold = coalescer(socket);
     const peer: Peer = {
       forward: (message, framed) => {
         hold();
         if (framed) socket.write(framed);
-        else ws.send(message, opts);
+        else {
+          socket.write(webSocketHeader(opcode, message.length));
+          socket.write(message);
+        }
       },
     };
     const leave = join(name, role, peer);
     const r = room(name);
+    const end = (): void => void socket.end();
     // Receivers of a room share the sender's subprotocol, hence its opcode.
-    const opcode = binary ? 2 : 1;
-    ws.on('message', (data: Buffer) => {
-      const to = targets(r, role);
-      const framed = data.length < FRAME_BELOW && to.length > 0 ? webSocketFrame(opcode, data) : undefined;
-      for (let i = 0; i < to.length; i++) (to[i] as Peer).forward(data, framed);
+    const reader = new WebSocketReader(16 * 1024 * 1024, {
+      onMessage: (data) => {
+        const to = targets(r, role);
+        const framed = data.length < FRAME_BELOW && to.length > 0 ? webSocketFrame(opcode, data) : undefined;
+        for (let i = 0; i < to.length; i++) (to[i] as Peer).forward(data, framed);
+      },
+      onPing: (data) => {
+        hold();
+        socket.write(webSocketFrame(0xa, data));
+      },
+      onPong: () => {},
+      onClose: end,
+      onError: end,
     });
-    ws.on('error', () => {});
-    ws.on('close', leave);
+    socket.on('data', (chunk: Buffer) => reader.push(chunk));
+    socket.on('end', end);
+    socket.on('close', leave);
+    reader.push(head);
   });
   return new Promise((resolve) => server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port)));
 }
