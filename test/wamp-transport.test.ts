@@ -9,7 +9,7 @@ import { createSharedListener, type SharedListenerOptions } from '../lib/server/
 import { acceptRawSocket, type RawSocketOptions } from '../lib/wamp/rawsocket.ts';
 import { DeferredArgs } from '../lib/wamp/deferred-args.ts';
 import { serializerByName, type Serializer, type SerializerName } from '../lib/wamp/serializers.ts';
-import { WriteCoalescer, type AcceptWampTransport, type WampTransport } from '../lib/wamp/transport.ts';
+import { WriteBatch, type AcceptWampTransport, type WampTransport } from '../lib/wamp/transport.ts';
 import { createWampWebSocketServer } from '../lib/wamp/websocket.ts';
 
 interface Events {
@@ -703,23 +703,30 @@ test('a connection reset mid-way does not disturb the listener', async (t) => {
   await until(() => ev.closed.length === 1);
 });
 
-test('WriteCoalescer turns the writes of one tick into one writev', async (t) => {
-  const calls: number[] = [];
+test('WriteBatch hands the frames of one tick to the socket as one buffer; a large frame goes alone, in order', async (t) => {
+  const writes: Buffer[] = [];
   const sink = new Writable({
-    writev(chunks, cb) {
-      calls.push(chunks.length);
-      cb();
-    },
-    write(_chunk, _enc, cb) {
-      calls.push(1);
+    write(chunk: Buffer, _enc, cb) {
+      writes.push(Buffer.from(chunk));
       cb();
     },
   });
-  const out = new WriteCoalescer(sink);
-  for (let i = 0; i < 50; i++) {
-    out.hold();
-    sink.write(Buffer.from([i]));
-  }
+  const out = new WriteBatch(sink);
+  for (let i = 0; i < 50; i++) out.write(Buffer.from([i]));
+  t.is(out.pendingBytes, 50);
   await new Promise((r) => setImmediate(r));
-  t.deepEqual(calls, [50]);
+  t.deepEqual(writes, [Buffer.from(Array.from({ length: 50 }, (_, i) => i))]);
+  t.is(out.pendingBytes, 0);
+  writes.length = 0;
+  const large = Buffer.alloc(64 * 1024, 7);
+  out.write(Buffer.from([1]));
+  out.write(large);
+  out.write(Buffer.from([2]));
+  await new Promise((r) => setImmediate(r));
+  t.deepEqual(writes, [Buffer.from([1]), large, Buffer.from([2])]);
+  writes.length = 0;
+  out.write(Buffer.from([3]));
+  sink.end();
+  await new Promise((r) => setImmediate(r));
+  t.deepEqual(writes, [], 'nothing is written after end()');
 });

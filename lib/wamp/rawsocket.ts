@@ -7,7 +7,7 @@
 //   frame      00000TTT | length (3 bytes, big-endian) | payload    T: 0 message, 1 PING, 2 PONG
 import type { Socket } from 'node:net';
 import { serializerByRawSocketId, type Serializer } from './serializers.ts';
-import { WriteCoalescer, type AcceptWampTransport, type WampTransport, type WampTransportHandler, type WampTransportOptions } from './transport.ts';
+import { KEEPALIVE_MS, MAX_BUFFERED_BYTES, WriteBatch, type AcceptWampTransport, type WampTransport, type WampTransportHandler, type WampTransportOptions } from './transport.ts';
 
 export const RAWSOCKET_MAGIC = 0x7f;
 
@@ -32,8 +32,6 @@ const MAX_FRAME = 2 ** 24 - 1;
 const LINGER_MS = 5000;
 /** Below this size header and payload are copied into one buffer; above, written as two chunks. */
 const COPY_BELOW = 1024;
-const KEEPALIVE_MS = 30_000;
-const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
 const PING_PAYLOAD = Buffer.from('kitsune');
 
 /**
@@ -78,7 +76,7 @@ class RawSocketConnection implements WampTransport {
 
   private state: State = 'handshake';
   private handler: WampTransportHandler | undefined;
-  private readonly out: WriteCoalescer;
+  private readonly out: WriteBatch;
   private readonly rxExponent: number;
   private readonly rxMax: number;
   private txMax = 0;
@@ -101,7 +99,7 @@ class RawSocketConnection implements WampTransport {
     private readonly opts: RawSocketOptions,
   ) {
     this.remoteAddress = socket.remoteAddress;
-    this.out = new WriteCoalescer(socket);
+    this.out = new WriteBatch(socket);
     this.rxExponent = lengthExponent(opts.maxMessageBytes);
     this.rxMax = Math.min(opts.maxMessageBytes, 2 ** (9 + this.rxExponent), MAX_FRAME);
   }
@@ -139,7 +137,7 @@ class RawSocketConnection implements WampTransport {
   }
 
   bufferedBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.out.pendingBytes;
   }
 
   close(_code: number, _reason: string): void {
@@ -274,7 +272,7 @@ class RawSocketConnection implements WampTransport {
   private dispatch(payload: Buffer): boolean {
     if (this.frameType === FRAME_PING) {
       // a peer that pings without reading would have us buffer its PONGs without end
-      if (this.socket.writableLength + payload.length > (this.opts.maxBufferedBytes ?? MAX_BUFFERED_BYTES)) {
+      if (this.bufferedBytes() + payload.length > (this.opts.maxBufferedBytes ?? MAX_BUFFERED_BYTES)) {
         this.terminate();
         return false;
       }
@@ -315,10 +313,9 @@ class RawSocketConnection implements WampTransport {
 
   private writeFrame(type: number, payload: Buffer): void {
     const len = payload.length;
-    this.out.hold();
     if (len < COPY_BELOW) {
       if (type === FRAME_MESSAGE && payload === lastMessage) {
-        this.socket.write(lastFrame as Buffer);
+        this.out.write(lastFrame as Buffer);
         return;
       }
       const buf = Buffer.allocUnsafe(4 + len);
@@ -329,13 +326,13 @@ class RawSocketConnection implements WampTransport {
         lastMessage = payload;
         lastFrame = buf;
       }
-      this.socket.write(buf);
+      this.out.write(buf);
     } else {
       const header = Buffer.allocUnsafe(4);
       header[0] = type;
       header.writeUIntBE(len, 1, 3);
-      this.socket.write(header);
-      this.socket.write(payload);
+      this.out.write(header);
+      this.out.write(payload);
     }
   }
 

@@ -32,6 +32,10 @@ export interface WampTransportHandler {
 
 export type AcceptWampTransport = (t: WampTransport) => WampTransportHandler;
 
+/** Defaults of WampTransportOptions.keepaliveMs and .maxBufferedBytes. */
+export const KEEPALIVE_MS = 30_000;
+export const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+
 export interface WampTransportOptions {
   /** Largest message accepted from a peer, in bytes. */
   maxMessageBytes: number;
@@ -43,39 +47,71 @@ export interface WampTransportOptions {
    */
   keepaliveMs?: number;
   /**
-   * RawSocket: output buffered for a peer past which answering its PINGs would only grow the buffer
-   * (it does not read): such a peer is dropped instead (default 32 MiB, the router's default hard
-   * send limit). ws bounds its automatic pongs itself.
+   * Output buffered for a peer past which answering its pings would only grow the buffer (it does
+   * not read): such a peer is dropped instead (default 32 MiB, the router's default hard send limit).
    */
   maxBufferedBytes?: number;
 }
 
 /**
- * Coalesces the writes of one event-loop tick into one socket write: the first write corks the
- * socket and schedules one uncork for the end of the tick. Each send would otherwise be its own
- * syscall (and, with Nagle off, its own TCP segment).
+ * Gathers the frames a transport writes in one event-loop tick into one socket write at the end of
+ * the tick. Each send would otherwise be its own syscall (and, with Nagle off, its own TCP segment).
+ * The socket is corked for the tick, and small frames are copied into one buffer on the way: as
+ * chunks of their own in the socket's writev, Node's stream and handle spent about 0.1 us on each
+ * (a third of a delivery in a fan-out to 100 WebSocket subscribers); the copy costs 0.02 us. Larger
+ * frames go in as chunks of their own, uncopied.
  *
  * process.nextTick rather than setImmediate: the batch flushes as soon as the current callback (one
  * socket read, one fan-out) returns. Measured with a RawSocket echo on loopback (msgpack EVENTs):
  * nextTick ~490-530k frames/s and ~27 us per 10-message round trip, setImmediate ~380-500k and 26-34 us,
  * no coalescing ~340-430k and 45-51 us.
  */
-export class WriteCoalescer {
+/** Frames below this size are copied into one buffer per tick; larger ones are written as they are. */
+const COPY_BELOW = 1024;
+
+export class WriteBatch {
   private corked = false;
+  /** Small frames not yet handed to the socket. */
+  private small: Buffer[] = [];
+  private smallBytes = 0;
 
   constructor(private readonly socket: Writable) {}
 
-  /** Call before each write. */
-  hold(): void {
-    if (this.corked) return;
-    this.corked = true;
-    this.socket.cork();
-    process.nextTick(this.flush);
+  write(frame: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.flush);
+    }
+    if (frame.length < COPY_BELOW) {
+      this.small.push(frame);
+      this.smallBytes += frame.length;
+      return;
+    }
+    this.writeSmall();
+    this.socket.write(frame);
   }
 
+  /** Bytes written here and not yet handed to the socket (whose writableLength counts the rest). */
+  get pendingBytes(): number {
+    return this.smallBytes;
+  }
+
+  /** Hands everything to the socket now (before an end(), say). */
   readonly flush = (): void => {
     if (!this.corked) return;
     this.corked = false;
+    this.writeSmall();
     this.socket.uncork();
   };
+
+  private writeSmall(): void {
+    const small = this.small;
+    if (small.length === 0) return;
+    const data = small.length === 1 ? (small[0] as Buffer) : Buffer.concat(small, this.smallBytes);
+    this.small = [];
+    this.smallBytes = 0;
+    // After an end() or a destroy the frames are dropped, as the socket would drop them.
+    if (!this.socket.writableEnded && !this.socket.destroyed) this.socket.write(data);
+  }
 }

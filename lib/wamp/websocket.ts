@@ -8,7 +8,7 @@ import { serializerBySubprotocol, serializers, type Serializer } from './seriali
 import { closeFrame, FRAME_BELOW, webSocketFrame, webSocketHeader } from './websocket-frame.ts';
 import { acceptUpgrade, refuseUpgrade, upgradeRefusal } from './websocket-handshake.ts';
 import { isSendableCloseCode, WebSocketReader, type WebSocketReaderHandler } from './websocket-reader.ts';
-import { WriteCoalescer, type AcceptWampTransport, type WampTransport, type WampTransportHandler, type WampTransportOptions } from './transport.ts';
+import { KEEPALIVE_MS, MAX_BUFFERED_BYTES, WriteBatch, type AcceptWampTransport, type WampTransport, type WampTransportHandler, type WampTransportOptions } from './transport.ts';
 
 export interface WampWebSocketServer {
   /** Completes (or refuses) a WebSocket upgrade. Never throws. */
@@ -31,8 +31,6 @@ export function pickSubprotocol(header: string | string[] | undefined): Serializ
 
 /** How long a peer has to answer our close frame before its socket is destroyed. */
 const CLOSE_TIMEOUT_MS = 30_000;
-const KEEPALIVE_MS = 30_000;
-const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
 const TEXT = 0x1;
 const BINARY = 0x2;
 const PING = 0x9;
@@ -94,7 +92,7 @@ export function createWampWebSocketServer(accept: AcceptWampTransport, opts: Wam
 class WebSocketConnection implements WampTransport, WebSocketReaderHandler {
   readonly kind = 'websocket';
   private handler: WampTransportHandler | undefined;
-  private readonly out: WriteCoalescer;
+  private readonly out: WriteBatch;
   private readonly reader: WebSocketReader;
   private readonly opcode: number;
   /** Whether messages from the peer are still handed to the session. */
@@ -113,7 +111,7 @@ class WebSocketConnection implements WampTransport, WebSocketReaderHandler {
     private readonly opts: WampTransportOptions,
     private readonly onGone: () => void,
   ) {
-    this.out = new WriteCoalescer(socket);
+    this.out = new WriteBatch(socket);
     this.opcode = serializer.binary ? BINARY : TEXT; // json frames go out as text frames
     this.reader = new WebSocketReader(opts.maxMessageBytes, this);
     if (socket instanceof Socket) {
@@ -153,29 +151,27 @@ class WebSocketConnection implements WampTransport, WebSocketReaderHandler {
   /** Small messages go out as one buffer, larger ones as header and payload (see websocket-frame.ts). */
   sendEncoded(frame: Buffer): void {
     if (!this.open) return;
-    this.out.hold();
     if (frame.length >= FRAME_BELOW) {
-      this.socket.write(webSocketHeader(this.opcode, frame.length));
-      this.socket.write(frame);
+      this.out.write(webSocketHeader(this.opcode, frame.length));
+      this.out.write(frame);
       return;
     }
     if (frame !== lastMessage) {
       lastMessage = frame;
       lastFramed = webSocketFrame(this.opcode, frame);
     }
-    this.socket.write(lastFramed as Buffer);
+    this.out.write(lastFramed as Buffer);
   }
 
   bufferedBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.out.pendingBytes;
   }
 
   close(code: number, reason: string): void {
     this.reading = false;
     if (this.closeSent || this.ended) return;
     this.closeSent = true;
-    this.out.hold();
-    this.socket.write(closeFrame(isSendableCloseCode(code) ? code : 1000, reason));
+    this.out.write(closeFrame(isSendableCloseCode(code) ? code : 1000, reason));
     if (this.closeReceived) this.end();
     else this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS);
   }
@@ -193,8 +189,7 @@ class WebSocketConnection implements WampTransport, WebSocketReaderHandler {
       return;
     }
     this.heard = false;
-    this.out.hold();
-    this.socket.write(EMPTY_PING);
+    this.out.write(EMPTY_PING);
   }
 
   // --- WebSocketReaderHandler ---
@@ -223,8 +218,7 @@ class WebSocketConnection implements WampTransport, WebSocketReaderHandler {
       this.terminate();
       return;
     }
-    this.out.hold();
-    this.socket.write(webSocketFrame(PONG, data));
+    this.out.write(webSocketFrame(PONG, data));
   }
 
   onPong(): void {
@@ -237,8 +231,7 @@ class WebSocketConnection implements WampTransport, WebSocketReaderHandler {
     if (!this.closeSent) {
       // Echo the peer's status code, then end: the server closes the TCP connection first (RFC 6455 7.1.1).
       this.closeSent = true;
-      this.out.hold();
-      this.socket.write(code === undefined ? EMPTY_CLOSE : closeFrame(code, ''));
+      this.out.write(code === undefined ? EMPTY_CLOSE : closeFrame(code, ''));
     }
     this.end();
   }
@@ -288,8 +281,9 @@ class WebSocketConnection implements WampTransport, WebSocketReaderHandler {
     this.end();
   }
 
-  /** Ends our side (end() uncorks: what was held goes out first). */
+  /** Ends our side once what is batched has gone out. */
   private end(): void {
+    this.out.flush();
     this.socket.end();
   }
 

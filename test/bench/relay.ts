@@ -15,16 +15,15 @@
 // small message once for all its receivers (webSocketFrame) and writes that frame to each socket; the
 // RawSocket side parses frame headers only to find message boundaries and writes each frame
 // (header included) as received.
-// Both coalesce the writes of one tick per socket (cork, uncork on nextTick), as kitsune's
-// transports do: without it every frame is its own writev and the "ceiling" would sit far below
-// kitsune in fan-out.
+// Both batch the writes of one tick per socket with kitsune's WriteBatch: without it every frame is
+// its own write and the "ceiling" would sit far below kitsune in fan-out.
 import http from 'node:http';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { FRAME_BELOW, webSocketFrame, webSocketHeader } from '../../lib/wamp/websocket-frame.ts';
 import { acceptUpgrade, refuseUpgrade, upgradeRefusal } from '../../lib/wamp/websocket-handshake.ts';
 import { WebSocketReader } from '../../lib/wamp/websocket-reader.ts';
-import { coalescer } from './coalesce.ts';
+import { WriteBatch } from '../../lib/wamp/transport.ts';
 
 
 type Role = 'pub' | 'sub' | 'caller' | 'callee';
@@ -102,14 +101,13 @@ function startWebSocket(host: string, port: number): Promise<number> {
     acceptUpgrade(req, socket, subprotocol);
     socket.setNoDelay(true);
     const opcode = subprotocol === 'wamp.2.json' ? 1 : 2;
-    const hold = coalescer(socket);
+    const out = new WriteBatch(socket);
     const peer: Peer = {
       forward: (message, framed) => {
-        hold();
-        if (framed) socket.write(framed);
+        if (framed) out.write(framed);
         else {
-          socket.write(webSocketHeader(opcode, message.length));
-          socket.write(message);
+          out.write(webSocketHeader(opcode, message.length));
+          out.write(message);
         }
       },
     };
@@ -123,10 +121,7 @@ function startWebSocket(host: string, port: number): Promise<number> {
         const framed = data.length < FRAME_BELOW && to.length > 0 ? webSocketFrame(opcode, data) : undefined;
         for (let i = 0; i < to.length; i++) (to[i] as Peer).forward(data, framed);
       },
-      onPing: (data) => {
-        hold();
-        socket.write(webSocketFrame(0xa, data));
-      },
+      onPing: (data) => out.write(webSocketFrame(0xa, data)),
       onPong: () => {},
       onClose: end,
       onError: end,
@@ -149,12 +144,9 @@ function startRawSocket(host: string, port: number): Promise<number> {
     let role: Role | undefined;
     let r: Room | undefined;
     let leave: (() => void) | undefined;
-    const hold = coalescer(socket);
+    const out = new WriteBatch(socket);
     const peer: Peer = {
-      forward: (frame) => {
-        hold();
-        socket.write(frame);
-      },
+      forward: (frame) => out.write(frame),
     };
     socket.on('close', () => leave?.());
     socket.on('data', (chunk: Buffer) => {
