@@ -72,7 +72,7 @@ const COPY_BELOW = 1024;
 export class WriteBatch {
   private corked = false;
   /** Small frames not yet handed to the socket. */
-  private small: Buffer[] = [];
+  private readonly small: Buffer[] = [];
   private smallBytes = 0;
 
   constructor(private readonly socket: Writable) {}
@@ -109,7 +109,7 @@ export class WriteBatch {
     const small = this.small;
     if (small.length === 0) return;
     const data = small.length === 1 ? (small[0] as Buffer) : Buffer.concat(small, this.smallBytes);
-    this.small = [];
+    small.length = 0; // kept: growing a fresh array every tick showed in the fan-out profile
     this.smallBytes = 0;
     // After an end() or a destroy the frames are dropped, as the socket would drop them.
     if (!this.socket.writableEnded && !this.socket.destroyed) this.socket.write(data);
