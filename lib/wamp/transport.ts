@@ -53,6 +53,9 @@ export interface WampTransportOptions {
   maxBufferedBytes?: number;
 }
 
+/** Frames below this size are copied into one buffer per tick; larger ones are written as they are. */
+const COPY_BELOW = 1024;
+
 /**
  * Gathers the frames a transport writes in one event-loop tick into one socket write at the end of
  * the tick. Each send would otherwise be its own syscall (and, with Nagle off, its own TCP segment).
@@ -66,9 +69,6 @@ export interface WampTransportOptions {
  * nextTick ~490-530k frames/s and ~27 us per 10-message round trip, setImmediate ~380-500k and 26-34 us,
  * no coalescing ~340-430k and 45-51 us.
  */
-/** Frames below this size are copied into one buffer per tick; larger ones are written as they are. */
-const COPY_BELOW = 1024;
-
 export class WriteBatch {
   private corked = false;
   /** Small frames not yet handed to the socket. */
