@@ -326,10 +326,10 @@ function messageOfSize(s: Serializer, id: number, size: number): unknown[] {
   return [36, id, 2, {}];
 }
 
-test('WebSocket: messages the router frames itself and those ws frames arrive whole and in order, text for json and binary for msgpack, between pongs', async (t) => {
+test('WebSocket: messages framed in one buffer and those sent as header and payload arrive whole and in order, text for json and binary for msgpack, between pongs', async (t) => {
   const { port } = await start(t);
-  // frame payloads across the 7-bit/16-bit length boundary (126), the router's framing limit (1 KiB)
-  // and ws's 64-bit lengths
+  // frame payloads across the 7-bit/16-bit length boundary (126), the one-buffer framing limit
+  // (1 KiB) and 64-bit lengths
   const sizes = [20, 100, 125, 126, 127, 1000, 1023, 1024, 1025, 5000, 70_000];
   for (const name of ['json', 'msgpack'] as const) {
     const s = serializerByName(name);
