@@ -1,4 +1,12 @@
-// WebSocket framing for what the router sends (server to client frames are never masked).
+// WebSocket framing for what the router sends (server to client frames are never masked), and the
+// frame vocabulary of RFC 6455 that the reader shares.
+
+export const Opcode = { continuation: 0x0, text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa } as const;
+
+/** Status codes a close frame may carry (RFC 6455 section 7.4). */
+export function isSendableCloseCode(code: number): boolean {
+  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
+}
 
 /**
  * Messages below this size are framed in one buffer with their header and written at once; larger
@@ -40,5 +48,5 @@ export function closeFrame(code: number, reason: string): Buffer {
   const body = Buffer.allocUnsafe(2 + Buffer.byteLength(r));
   body.writeUInt16BE(code, 0);
   body.write(r, 2);
-  return webSocketFrame(0x8, body);
+  return webSocketFrame(Opcode.close, body);
 }

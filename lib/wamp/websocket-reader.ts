@@ -6,6 +6,7 @@
 //
 // No extension is ever negotiated (we offer none), so any RSV bit is an error.
 import { isUtf8 } from 'node:buffer';
+import { isSendableCloseCode, Opcode } from './websocket-frame.ts';
 
 export interface WebSocketReaderHandler {
   /** A whole message, often a view into the socket's chunk (copy what you keep). Text is valid UTF-8. */
@@ -18,17 +19,7 @@ export interface WebSocketReaderHandler {
   onError(message: string, closeCode: number): void;
 }
 
-const CONTINUATION = 0x0;
-const TEXT = 0x1;
-const BINARY = 0x2;
-const CLOSE = 0x8;
-const PING = 0x9;
-const PONG = 0xa;
-
-/** Status codes a peer may send in a close frame (RFC 6455 section 7.4). */
-export function isSendableCloseCode(code: number): boolean {
-  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
-}
+const { continuation: CONTINUATION, text: TEXT, binary: BINARY, close: CLOSE, ping: PING, pong: PONG } = Opcode;
 
 export class WebSocketReader {
   /** Bytes of an incomplete frame, kept until `need` of them have arrived. */

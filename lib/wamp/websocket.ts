@@ -5,9 +5,9 @@ import type { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { serializerBySubprotocol, serializers, type Serializer } from './serializers.ts';
-import { closeFrame, FRAME_BELOW, webSocketFrame, webSocketHeader } from './websocket-frame.ts';
+import { closeFrame, FRAME_BELOW, isSendableCloseCode, Opcode, webSocketFrame, webSocketHeader } from './websocket-frame.ts';
 import { acceptUpgrade, refuseUpgrade, upgradeRefusal } from './websocket-handshake.ts';
-import { isSendableCloseCode, WebSocketReader, type WebSocketReaderHandler } from './websocket-reader.ts';
+import { WebSocketReader, type WebSocketReaderHandler } from './websocket-reader.ts';
 import { KEEPALIVE_MS, MAX_BUFFERED_BYTES, WriteBatch, type AcceptWampTransport, type WampTransport, type WampTransportHandler, type WampTransportOptions } from './transport.ts';
 
 export interface WampWebSocketServer {
@@ -31,13 +31,9 @@ export function pickSubprotocol(header: string | string[] | undefined): Serializ
 
 /** How long a peer has to answer our close frame before its socket is destroyed. */
 const CLOSE_TIMEOUT_MS = 30_000;
-const TEXT = 0x1;
-const BINARY = 0x2;
-const PING = 0x9;
-const PONG = 0xa;
-const EMPTY_PING = webSocketFrame(PING, Buffer.alloc(0));
+const EMPTY_PING = webSocketFrame(Opcode.ping, Buffer.alloc(0));
 /** The close frame that echoes a close frame without a status code. */
-const EMPTY_CLOSE = webSocketFrame(0x8, Buffer.alloc(0));
+const EMPTY_CLOSE = webSocketFrame(Opcode.close, Buffer.alloc(0));
 
 /**
  * The last message framed and its frame: the subscribers of one fan-out get the same message one
@@ -112,7 +108,7 @@ class WebSocketConnection implements WampTransport, WebSocketReaderHandler {
     private readonly onGone: () => void,
   ) {
     this.out = new WriteBatch(socket);
-    this.opcode = serializer.binary ? BINARY : TEXT; // json frames go out as text frames
+    this.opcode = serializer.binary ? Opcode.binary : Opcode.text; // json frames go out as text frames
     this.reader = new WebSocketReader(opts.maxMessageBytes, this);
     if (socket instanceof Socket) {
       socket.setTimeout(0);
@@ -218,7 +214,7 @@ class WebSocketConnection implements WampTransport, WebSocketReaderHandler {
       this.terminate();
       return;
     }
-    this.out.write(webSocketFrame(PONG, data));
+    this.out.write(webSocketFrame(Opcode.pong, data));
   }
 
   onPong(): void {

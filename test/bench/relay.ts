@@ -20,7 +20,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
-import { FRAME_BELOW, webSocketFrame, webSocketHeader } from '../../lib/wamp/websocket-frame.ts';
+import { FRAME_BELOW, Opcode, webSocketFrame, webSocketHeader } from '../../lib/wamp/websocket-frame.ts';
 import { acceptUpgrade, refuseUpgrade, upgradeRefusal } from '../../lib/wamp/websocket-handshake.ts';
 import { WebSocketReader } from '../../lib/wamp/websocket-reader.ts';
 import { WriteBatch } from '../../lib/wamp/transport.ts';
@@ -100,7 +100,7 @@ function startWebSocket(host: string, port: number): Promise<number> {
     if (refusal || !subprotocol || !isRole(role)) return refuseUpgrade(socket, refusal ?? { status: '400 Bad Request', message: 'role? subprotocol?\n' });
     acceptUpgrade(req, socket, subprotocol);
     socket.setNoDelay(true);
-    const opcode = subprotocol === 'wamp.2.json' ? 1 : 2;
+    const opcode = subprotocol === 'wamp.2.json' ? Opcode.text : Opcode.binary;
     const out = new WriteBatch(socket);
     const peer: Peer = {
       forward: (message, framed) => {
@@ -121,7 +121,7 @@ function startWebSocket(host: string, port: number): Promise<number> {
         const framed = data.length < FRAME_BELOW && to.length > 0 ? webSocketFrame(opcode, data) : undefined;
         for (let i = 0; i < to.length; i++) (to[i] as Peer).forward(data, framed);
       },
-      onPing: (data) => out.write(webSocketFrame(0xa, data)),
+      onPing: (data) => out.write(webSocketFrame(Opcode.pong, data)),
       onPong: () => {},
       onClose: end,
       onError: end,
