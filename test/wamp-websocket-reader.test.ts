@@ -5,6 +5,7 @@
 import test from 'ava';
 import { WebSocketReader, type WebSocketReaderHandler } from '../lib/wamp/websocket-reader.ts';
 import { prng } from './helpers/random.ts';
+import { maskedFrame as frame } from './helpers/websocket-frames.ts';
 
 type Seen =
   | { kind: 'message'; data: Buffer; binary: boolean }
@@ -26,30 +27,6 @@ function recorder(): { seen: Seen[]; handler: WebSocketReaderHandler } {
       onError: (message, code) => seen.push({ kind: 'error', message, code }),
     },
   };
-}
-
-interface FrameOptions {
-  fin?: boolean;
-  rsv?: number;
-  masked?: boolean;
-  /** The 16- or 64-bit length form even when a shorter one would do. */
-  lengthForm?: 7 | 16 | 64;
-  mask?: readonly number[];
-}
-
-function frame(opcode: number, payload: Buffer, o: FrameOptions = {}): Buffer {
-  const len = payload.length;
-  const shortest = len < 126 ? 7 : len < 0x10000 ? 16 : 64;
-  const form = o.lengthForm !== undefined && o.lengthForm > shortest ? o.lengthForm : shortest;
-  const masked = o.masked ?? true;
-  const head = [((o.fin ?? true) ? 0x80 : 0) | ((o.rsv ?? 0) << 4) | opcode];
-  const m = masked ? 0x80 : 0;
-  if (form === 7) head.push(m | len);
-  else if (form === 16) head.push(m | 126, len >> 8, len & 0xff);
-  else head.push(m | 127, 0, 0, 0, 0, (len >>> 24) & 0xff, (len >>> 16) & 0xff, (len >>> 8) & 0xff, len & 0xff);
-  if (!masked) return Buffer.concat([Buffer.from(head), payload]);
-  const mask = o.mask ?? [0x12, 0x34, 0x56, 0x78];
-  return Buffer.concat([Buffer.from(head), Buffer.from(mask), Buffer.from(payload.map((b, i) => b ^ (mask[i & 3] as number)))]);
 }
 
 /** Feeds `bytes` to a fresh reader in chunks of the given sizes (the rest in one), copying each chunk. */
@@ -81,17 +58,17 @@ test('random streams of frames, cut into random chunks, give back every message,
       let data = binary ? randomBytes(size) : randomText(size);
       if (!binary) data = Buffer.from(data.toString()); // cut on a character boundary: valid UTF-8 (maybe with U+FFFD)
       expected.push({ kind: 'message', data, binary });
-      const mask = [0, 1, 2, 3].map(() => Math.floor(r() * 256));
+      const mask = Buffer.from([0, 1, 2, 3].map(() => Math.floor(r() * 256)));
       const fragments = r() < 0.3 ? 1 + Math.floor(r() * 4) : 1;
       let from = 0;
       for (let f = 0; f < fragments; f++) {
         const to = f === fragments - 1 ? data.length : from + Math.floor(r() * (data.length - from + 1));
         const lengthForm = r() < 0.15 ? 64 : r() < 0.15 ? 16 : undefined;
-        parts.push(frame(f === 0 ? (binary ? 2 : 1) : 0, data.subarray(from, to), { fin: f === fragments - 1, mask, lengthForm }));
+        parts.push(frame(f === 0 ? (binary ? 2 : 1) : 0, data.subarray(from, to), { fin: f === fragments - 1, key: mask, lengthForm }));
         from = to;
         if (f < fragments - 1 && r() < 0.5) {
           const ping = randomBytes(Math.floor(r() * 126));
-          parts.push(frame(0x9, ping, { mask }));
+          parts.push(frame(0x9, ping, { key: mask }));
           expected.push({ kind: 'ping', data: ping });
           // a control frame between fragments is seen before the message it interrupts
           expected.splice(expected.length - 2, 2, expected[expected.length - 1] as Seen, expected[expected.length - 2] as Seen);
@@ -137,7 +114,7 @@ test('close frames: code and reason, no code, and nothing read after', (t) => {
 const closeBody = (code: number): Buffer => Buffer.from([code >> 8, code & 0xff]);
 
 const violations: [string, Buffer, number][] = [
-  ['an unmasked frame', frame(1, Buffer.from('[]'), { masked: false }), 1002],
+  ['an unmasked frame', frame(1, Buffer.from('[]'), { mask: false }), 1002],
   ['RSV1 set', frame(1, Buffer.from('[]'), { rsv: 4 }), 1002],
   ['RSV3 set', frame(2, Buffer.from('x'), { rsv: 1 }), 1002],
   ['opcode 3', frame(3, Buffer.from('x')), 1002],

@@ -13,6 +13,7 @@ import { WebSocket } from 'ws';
 import { serializerByName } from '../lib/wamp/serializers.ts';
 import type { AcceptWampTransport } from '../lib/wamp/transport.ts';
 import { createWampWebSocketServer } from '../lib/wamp/websocket.ts';
+import { frameHeader, maskedFrame, maskingKey } from './helpers/websocket-frames.ts';
 
 const TEXT = 0x1;
 const BINARY = 0x2;
@@ -122,43 +123,6 @@ async function until(cond: () => boolean, ms = 3000, what = 'condition'): Promis
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // --- client frames, built by hand ---
-
-interface FrameOptions {
-  fin?: boolean;
-  /** The three RSV bits as a number: 4 is RSV1. */
-  rsv?: number;
-  /** The masking key; none: an unmasked frame. */
-  key?: Buffer;
-}
-
-/** A frame header announcing `length` payload bytes (7-, 16- or 64-bit length), with the masking key. */
-function frameHeader(opcode: number, length: number, { fin = true, rsv = 0, key }: FrameOptions = {}): Buffer {
-  const b0 = (fin ? 0x80 : 0) | (rsv << 4) | opcode;
-  const m = key ? 0x80 : 0;
-  let h: Buffer;
-  if (length < 126) h = Buffer.from([b0, m | length]);
-  else if (length < 0x10000) {
-    h = Buffer.from([b0, m | 126, 0, 0]);
-    h.writeUInt16BE(length, 2);
-  } else {
-    h = Buffer.from([b0, m | 127, 0, 0, 0, 0, 0, 0, 0, 0]);
-    h.writeBigUInt64BE(BigInt(length), 2);
-  }
-  return key ? Buffer.concat([h, key]) : h;
-}
-
-/** A random masking key with no zero byte, so every payload byte is really changed by it. */
-function maskingKey(): Buffer {
-  return randomBytes(4).map((b) => b || 0x5a) as Buffer;
-}
-
-/** A client frame: `payload` masked with a random key (unless mask is false). */
-function maskedFrame(opcode: number, payload: Buffer | string, { fin = true, rsv = 0, mask = true }: { fin?: boolean; rsv?: number; mask?: boolean } = {}): Buffer {
-  const body = Buffer.from(payload);
-  const key = mask ? maskingKey() : undefined;
-  if (key) for (let i = 0; i < body.length; i++) body[i] = (body[i] as number) ^ (key[i & 3] as number);
-  return Buffer.concat([frameHeader(opcode, body.length, { fin, rsv, key }), body]);
-}
 
 function closePayload(code: number, reason: Buffer | string = ''): Buffer {
   const b = Buffer.alloc(2);
