@@ -7,6 +7,8 @@ import { RawWamp, T } from './helpers/raw-wamp.ts';
 import { startTestServer } from './helpers/server.ts';
 import { connectAutobahn } from './helpers/wamp.ts';
 import type autobahn from 'autobahn';
+import { DeferredArgs } from '../lib/wamp/deferred-args.ts';
+import { serializerByName } from '../lib/wamp/serializers.ts';
 
 const all = { publish: true, subscribe: true, call: true, register: true };
 
@@ -69,6 +71,41 @@ test('two subscribers of one topic share the subscription id and both get every 
   const eb = await b.nextOf(T.EVENT);
   t.deepEqual(ea.slice(3), [{}, ['x']]);
   t.deepEqual(eb.slice(3), [{}, ['x']]);
+});
+
+// Serial: it watches encoders every server in this process shares, and no other test may encode meanwhile.
+test.serial('fan-out encodes an EVENT once per subscription and serializer, whatever the number of subscribers', async (t) => {
+  // Watches the real encoders for EVENT heads: a JSON publisher's arguments reach JSON subscribers
+  // copied behind the head (DeferredArgs.encodeAfter), msgpack subscribers through msgpack's encode.
+  const heads: unknown[][] = [];
+  const encodeAfter = DeferredArgs.prototype.encodeAfter;
+  DeferredArgs.prototype.encodeAfter = function (this: DeferredArgs, head: unknown[]) {
+    heads.push(head);
+    return encodeAfter.call(this, head);
+  };
+  const msgpack = serializerByName('msgpack');
+  const encode = msgpack.encode;
+  (msgpack as { encode: typeof encode }).encode = (msg) => {
+    heads.push(msg.slice(0, 4));
+    return encode.call(msgpack, msg);
+  };
+  t.teardown(() => {
+    DeferredArgs.prototype.encodeAfter = encodeAfter;
+    (msgpack as { encode: typeof encode }).encode = encode;
+  });
+
+  const { urls } = await startTestServer(t);
+  const pub = await connectAutobahn(t, urls);
+  const subscribers = await Promise.all(['json', 'json', 'json', 'msgpack', 'msgpack'].map((serializer) => connectAutobahn(t, urls, { serializer: serializer as 'json' | 'msgpack' })));
+  const exact = await Promise.all(subscribers.map((s) => collect(s, 'com.once.topic')));
+  const prefix = await collect(subscribers[0] as autobahn.Session, 'com.once', { match: 'prefix' });
+  const p = (await pub.publish('com.once.topic', ['x', 1], { k: true }, { acknowledge: true })) as autobahn.IPublication;
+  for (const c of [...exact, prefix]) t.deepEqual((await c.waitFor(1))[0]?.args, ['x', 1]);
+
+  const events = heads.filter((h) => h[0] === 36 && h[2] === p.id);
+  // Six deliveries; one encoding for each (subscription, serializer): exact/json, exact/msgpack, prefix/json.
+  t.is(events.length, 3);
+  t.is(new Set(events.map((h) => `${String(h[1])}`)).size, 2, 'the exact and the prefix subscription');
 });
 
 test('prefix subscription: WAMP string-prefix semantics, details.topic names the concrete topic', async (t) => {

@@ -149,22 +149,24 @@ export class Broker {
           return audience.admits(s, info) && !(info?.filter && !matchesFilter(pub.payload, info.filter));
         });
         if (member) {
-          member.deliver(this.delivery(sub, pattern, pub, sub.subscribers.get(member) as SubscriberInfo));
+          member.deliver(this.delivery(sub, pattern, pub), sub.subscribers.get(member) as SubscriberInfo);
           delivered++;
         }
         return;
       }
+      // One delivery for all of the subscription's subscribers.
+      let d: EventDelivery | undefined;
       for (const [session, info] of sub.subscribers) {
         if (!audience.admits(session, info)) continue;
         if (info.filter && !matchesFilter(pub.payload, info.filter)) continue;
-        session.deliver(this.delivery(sub, pattern, pub, info));
+        session.deliver((d ??= this.delivery(sub, pattern, pub)), info);
         delivered++;
       }
     });
     return delivered;
   }
 
-  private delivery(sub: Subscription, pattern: boolean, publication: Publication, subscriber: SubscriberInfo): EventDelivery {
-    return { subscriptionId: sub.id, match: sub.pattern.match, pattern, publication, subscriber, retained: false };
+  private delivery(sub: Subscription, pattern: boolean, publication: Publication): EventDelivery {
+    return { subscriptionId: sub.id, match: sub.pattern.match, pattern, publication, retained: false };
   }
 }

@@ -135,14 +135,14 @@ export class Realm {
         const pattern = sub.pattern.match !== 'exact';
         for (const publication of events) {
           if (info.filter && !matchesFilter(publication.payload, info.filter)) continue;
-          session.deliver({ subscriptionId: sub.id, match: sub.pattern.match, pattern, publication, subscriber: info, retained: false });
+          session.deliver({ subscriptionId: sub.id, match: sub.pattern.match, pattern, publication, retained: false }, info);
           last = publication.id;
         }
         if (snapshot) {
           this.broker.unsubscribe(session, sub);
           session.peer.unsubscribed?.(sub.id, 'kitsune.subscription.snapshot_complete');
         } else {
-          for (const d of held) if (d.publication.id > last) session.deliver(d);
+          for (const d of held) if (d.publication.id > last) session.deliver(d, info);
         }
       }
     }
@@ -157,7 +157,7 @@ export class Realm {
     for (const { publication } of this.retention.tree.match(sub.pattern)) {
       const expiresAt = publication.headers?.expiresAt;
       if (expiresAt !== undefined && expiresAt <= now) continue;
-      session.deliver({ subscriptionId: sub.id, match: sub.pattern.match, pattern: sub.pattern.match !== 'exact', publication, subscriber: info, retained: true });
+      session.deliver({ subscriptionId: sub.id, match: sub.pattern.match, pattern: sub.pattern.match !== 'exact', publication, retained: true }, info);
       n++;
     }
     return n;

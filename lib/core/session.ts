@@ -5,7 +5,7 @@ import { ErrorUri, RouterError } from './errors.ts';
 import type { Payload } from './payload.ts';
 import type { CallRecord, Invocation, Registration } from './registration.ts';
 import type { Realm } from './realm.ts';
-import type { CallOptions, Dict, EventDelivery, InterruptMode, Pattern, Peer, Protocol, PublishOptions, RegisterOptions, SubscribeOptions } from './types.ts';
+import type { CallOptions, Dict, EventDelivery, InterruptMode, Pattern, Peer, Protocol, PublishOptions, RegisterOptions, SubscribeOptions, SubscriberInfo } from './types.ts';
 
 export interface SessionIdentity {
   authid: string;
@@ -61,7 +61,7 @@ export class Session {
   }
 
   /** Called by the broker for each event this session receives. */
-  deliver(delivery: EventDelivery): void {
+  deliver(delivery: EventDelivery, subscriber: SubscriberInfo): void {
     if (!this.open) return;
     const held = this.held?.get(delivery.subscriptionId);
     if (held && !delivery.retained) {
@@ -69,7 +69,7 @@ export class Session {
       return;
     }
     try {
-      this.peer.event(delivery);
+      this.peer.event(delivery, subscriber);
     } catch (err) {
       // An event this client cannot take (e.g. nested deeper than its serializer allows) is dropped
       // for it alone; the rest of the fan-out and the publisher carry on.
@@ -87,6 +87,8 @@ export class Session {
   releaseEvents(subscriptionId: number): EventDelivery[] {
     const list = this.held?.get(subscriptionId) ?? [];
     this.held?.delete(subscriptionId);
+    // Gone when empty: every delivery looks here first.
+    if (this.held?.size === 0) this.held = undefined;
     return list;
   }
 

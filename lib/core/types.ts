@@ -112,7 +112,10 @@ export interface Publication {
   qos: QoS;
   retain: boolean;
   headers?: PublicationHeaders;
-  /** Encoded frames cached per gate-chosen key, so fan-out encodes once per subscription and serializer. */
+  /**
+   * Encodings cached per gate-chosen key for the whole fan-out, across subscriptions (MQTT: one
+   * PUBLISH per variant). What is per subscription goes in EventDelivery.encoded.
+   */
   frames: Map<string, unknown>;
   /**
    * Store writes that live deliveries of this publication started and that must be committed
@@ -122,16 +125,23 @@ export interface Publication {
   commits?: Promise<unknown>[];
 }
 
-/** One event delivered to one subscriber through one subscription. */
+/**
+ * One publication delivered through one subscription. Shared by that subscription's subscribers:
+ * what differs per subscriber comes with it as its SubscriberInfo (see Peer.event).
+ */
 export interface EventDelivery {
   subscriptionId: number;
   match: MatchPolicy;
   /** Whether this subscription was a pattern (details.topic must be sent). */
   pattern: boolean;
   publication: Publication;
-  subscriber: SubscriberInfo;
   /** True when replayed from retained state on subscribe. */
   retained: boolean;
+  /**
+   * What a gate encoded for this delivery, in slots of its choosing (WAMP: one EVENT frame per
+   * serializer), so its subscribers share one encoding. Created by the first gate that stores one.
+   */
+  encoded?: unknown[];
 }
 
 export interface CallOptions {
@@ -176,7 +186,8 @@ export type InvokePolicy = 'single' | 'roundrobin' | 'random' | 'first' | 'last'
  * core never sees sockets. Every method must not throw.
  */
 export interface Peer {
-  event(delivery: EventDelivery): void;
+  /** `subscriber`: this session's terms of the subscription (QoS, retain-as-published...). */
+  event(delivery: EventDelivery, subscriber: SubscriberInfo): void;
   invocation(invocationId: number, registrationId: number, payload: Payload, details: InvocationDetails): void;
   interrupt(invocationId: number, mode: InterruptMode, reason: string): void;
   result(requestId: number, payload: Payload, details: ResultDetails): void;

@@ -8,7 +8,7 @@ import { Payload } from '../core/payload.ts';
 import type { Router } from '../core/router.ts';
 import type { SessionIdentity } from '../core/session.ts';
 import { patternMatches } from '../core/topic.ts';
-import type { Dict, EventDelivery, InterruptMode, Peer, Publication, QoS, ResultDetails } from '../core/types.ts';
+import type { Dict, EventDelivery, InterruptMode, Peer, Publication, QoS, ResultDetails, SubscriberInfo } from '../core/types.ts';
 import { RC, type ProtocolVersion } from './codes.ts';
 import { encodePublish, type PublishFrame, type PublishProperties } from './encode.ts';
 import type { MqttSession, Outbound, SubscriptionEntry } from './session-state.ts';
@@ -23,7 +23,7 @@ export class MqttPeer implements Peer {
     private readonly warn: (obj: object, msg: string) => void,
   ) {}
 
-  event(d: EventDelivery): void {
+  event(d: EventDelivery, info: SubscriberInfo): void {
     try {
       const pub = d.publication;
       const expiresAt = pub.headers?.expiresAt;
@@ -35,7 +35,6 @@ export class MqttPeer implements Peer {
         out = this.merged(d);
       }
       if (!out) {
-        const info = d.subscriber;
         out = {
           pub,
           qos: (info.qos < pub.qos ? info.qos : pub.qos) as QoS,
