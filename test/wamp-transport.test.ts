@@ -730,3 +730,34 @@ test('WriteBatch hands the frames of one tick to the socket as one buffer; a lar
   await new Promise((r) => setImmediate(r));
   t.deepEqual(writes, [], 'nothing is written after end()');
 });
+
+test('WriteBatch: sockets given the same frames in a tick share one copy; any other run is copied anew', async (t) => {
+  const sinks = Array.from({ length: 5 }, () => {
+    const chunks: Buffer[] = [];
+    const socket = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        chunks.push(chunk);
+        cb();
+      },
+    });
+    return { chunks, out: new WriteBatch(socket) };
+  });
+  const [f1, f2, f3] = [Buffer.from('one'), Buffer.from('two'), Buffer.from('three')];
+  const runs = [[f1, f2], [f1, f2], [f1, f2, f3], [f1, f2], [f2, f1]];
+  for (let round = 0; round < 2; round++) {
+    sinks.forEach((s, i) => {
+      for (const f of runs[i] as Buffer[]) s.out.write(f);
+    });
+    await new Promise((r) => setImmediate(r));
+    // Each socket got exactly its own frames in order, whoever was flushed before it.
+    t.deepEqual(
+      sinks.map((s) => s.chunks.map((c) => c.toString())),
+      runs.map((r) => [Buffer.concat(r).toString()]),
+    );
+    const [a, b, c, d] = sinks.map((s) => s.chunks[0]);
+    t.is(a, b, 'the second socket with the same run reuses the first copy');
+    t.not(c, a);
+    t.not(d, a, 'a run equal to an older one, not the last, is copied again');
+    for (const s of sinks) s.chunks.length = 0;
+  }
+});

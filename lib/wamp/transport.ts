@@ -55,6 +55,17 @@ export interface WampTransportOptions {
 
 /** Frames below this size are copied into one buffer per tick; larger ones are written as they are. */
 const COPY_BELOW = 1024;
+/** A batch's frame list longer than this (a burst) is given back after the write. */
+const SHRINK_ABOVE = 1024;
+
+/**
+ * The last run of small frames copied into one buffer (see WriteBatch), and that buffer. In a
+ * fan-out every subscriber's socket gets the same frames (one encoding, one framing, shared) in the
+ * same order within a tick, so the copy made for the first socket serves the others: comparing the
+ * frame references costs ~1 ns a frame, copying a 60-byte frame ~25 ns.
+ */
+let lastRun: readonly Buffer[] = [];
+let lastRunData: Buffer | undefined;
 
 /**
  * Gathers the frames a transport writes in one event-loop tick into one socket write at the end of
@@ -71,8 +82,13 @@ const COPY_BELOW = 1024;
  */
 export class WriteBatch {
   private corked = false;
-  /** Small frames not yet handed to the socket. */
-  private readonly small: Buffer[] = [];
+  /**
+   * Small frames not yet handed to the socket: the first `count` slots. Slots are overwritten and
+   * emptied rather than the array truncated: setting `length` is a runtime call, and the array
+   * would then regrow every tick.
+   */
+  private readonly small: (Buffer | undefined)[] = [];
+  private count = 0;
   private smallBytes = 0;
 
   constructor(private readonly socket: Writable) {}
@@ -84,7 +100,7 @@ export class WriteBatch {
       process.nextTick(this.flush);
     }
     if (frame.length < COPY_BELOW) {
-      this.small.push(frame);
+      this.small[this.count++] = frame;
       this.smallBytes += frame.length;
       return;
     }
@@ -106,12 +122,33 @@ export class WriteBatch {
   };
 
   private writeSmall(): void {
+    const n = this.count;
+    if (n === 0) return;
     const small = this.small;
-    if (small.length === 0) return;
-    const data = small.length === 1 ? (small[0] as Buffer) : Buffer.concat(small, this.smallBytes);
-    small.length = 0; // kept: growing a fresh array every tick showed in the fan-out profile
+    let data: Buffer;
+    if (n === 1) data = small[0] as Buffer;
+    else if (this.isLastRun()) data = lastRunData as Buffer;
+    else {
+      const run = small.slice(0, n) as Buffer[];
+      data = Buffer.concat(run, this.smallBytes);
+      lastRun = run;
+      lastRunData = data;
+    }
+    for (let i = 0; i < n; i++) small[i] = undefined; // frames are not kept past their write
+    if (small.length > SHRINK_ABOVE) small.length = 0; // after a burst, not held for the connection's life
+    this.count = 0;
     this.smallBytes = 0;
     // After an end() or a destroy the frames are dropped, as the socket would drop them.
     if (!this.socket.writableEnded && !this.socket.destroyed) this.socket.write(data);
+  }
+
+  /** True when the pending frames are the very frames, in order, of the last run copied. */
+  private isLastRun(): boolean {
+    const n = this.count;
+    const run = lastRun;
+    if (run.length !== n) return false;
+    const small = this.small;
+    for (let i = 0; i < n; i++) if (small[i] !== run[i]) return false;
+    return true;
   }
 }
