@@ -134,7 +134,8 @@ export class WriteBatch {
       lastRun = run;
       lastRunData = data;
     }
-    for (let i = 0; i < n; i++) small[i] = undefined; // frames are not kept past their write
+    // The batch keeps no frame past its write (only lastRun does: the one run last copied).
+    for (let i = 0; i < n; i++) small[i] = undefined;
     if (small.length > SHRINK_ABOVE) small.length = 0; // after a burst, not held for the connection's life
     this.count = 0;
     this.smallBytes = 0;
