@@ -5,6 +5,7 @@ import type { HustmqOptions } from '../../bridge/hustmq/index.ts';
 import type { EsubOptions } from '../../bridge/esub/index.ts';
 import { openRealm, type RouterConfig } from '../core/config.ts';
 import type { MqttGateOptions } from '../mqtt/index.ts';
+import { CONNECTION_SETTING_KEYS, type ConnectionSettings } from './admission.ts';
 
 /** The MQTT gate options a config file may set (all numbers; see MqttGateOptions). */
 export type MqttSettings = Omit<MqttGateOptions, 'defaultRealm' | 'logger'>;
@@ -30,6 +31,8 @@ export interface ServerConfig {
   esub?: EsubOptions;
   logLevel: string;
   router: RouterConfig;
+  /** Connection limits and timeouts on every port; what is missing takes defaultConnectionSettings(). */
+  connections?: Partial<ConnectionSettings>;
 }
 
 export const usage = `kitsune [--config FILE] [--host H] [--port P] [--mqtt-port P] [--data-dir DIR | --memory]
@@ -70,6 +73,7 @@ export function readConfigFile(path: string, base: ServerConfig): ServerConfig {
     if (key in raw) (cfg as unknown as Record<string, unknown>)[key] = raw[key];
   }
   if ('mqtt' in raw) cfg.mqtt = mqttSettings(raw.mqtt, path);
+  if ('connections' in raw) cfg.connections = connectionSettings(raw.connections, path);
   if (Array.isArray(raw.realms)) cfg.router.realms = raw.realms as RouterConfig['realms'];
   if (raw.limits && typeof raw.limits === 'object') cfg.router.limits = raw.limits as RouterConfig['limits'];
   if (typeof raw.autoCreateRealms === 'boolean') cfg.router.autoCreateRealms = raw.autoCreateRealms;
@@ -84,6 +88,23 @@ function mqttSettings(value: unknown, path: string): MqttSettings {
     if (!(MQTT_SETTINGS as readonly string[]).includes(key)) throw new Error(`${path}: unknown mqtt option "${key}" (known: ${MQTT_SETTINGS.join(', ')})`);
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`${path}: mqtt option "${key}" must be a non-negative integer`);
     out[key as keyof MqttSettings] = v;
+  }
+  return out;
+}
+
+/** The `connections` section: known keys only; counts and times are positive integers, exemptAddresses a list of addresses. */
+function connectionSettings(value: unknown, path: string): Partial<ConnectionSettings> {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${path}: "connections" must be an object`);
+  const out: Partial<ConnectionSettings> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (!(CONNECTION_SETTING_KEYS as readonly string[]).includes(key)) throw new Error(`${path}: unknown connections option "${key}" (known: ${CONNECTION_SETTING_KEYS.join(', ')})`);
+    if (key === 'exemptAddresses') {
+      if (!Array.isArray(v) || !v.every((a) => typeof a === 'string')) throw new Error(`${path}: connections option "exemptAddresses" must be a list of IP addresses`);
+      out.exemptAddresses = v as string[];
+    } else {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${path}: connections option "${key}" must be a positive integer`);
+      out[key as Exclude<keyof ConnectionSettings, 'exemptAddresses'>] = v;
+    }
   }
   return out;
 }

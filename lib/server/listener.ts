@@ -5,6 +5,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Admission } from './admission.ts';
+import { guardHttpServer, type HttpGuard, type HttpTimeouts } from './http-guard.ts';
 
 export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -31,6 +33,12 @@ export interface SharedListenerOptions {
   onMqtt?: SniffedSocketHandler;
   /** A connection that sends nothing for this long is dropped (default 10 s). */
   sniffTimeoutMs?: number;
+  /** Limits on open connections, applied at accept time; without it every connection is admitted. */
+  admission?: Admission;
+  /** Deadlines of our own for HTTP requests (see http-guard.ts); without them Node's alone apply. */
+  httpTimeouts?: HttpTimeouts;
+  /** This listener's name in metrics (default 'shared'). */
+  name?: string;
   /** Told about exceptions thrown by the handlers; the connection concerned is dropped. */
   onError?: (err: unknown) => void;
 }
@@ -61,6 +69,9 @@ export function createSharedListener(opts: SharedListenerOptions): SharedListene
   const httpServer = opts.onHttp instanceof http.Server ? opts.onHttp : http.createServer(opts.onHttp);
   const sockets = new Set<net.Socket>();
   const sniffTimeout = opts.sniffTimeoutMs ?? 10_000;
+  const name = opts.name ?? 'shared';
+  const admission = opts.admission;
+  const httpGuard: HttpGuard | undefined = opts.httpTimeouts && guardHttpServer(httpServer, opts.httpTimeouts, (phase) => admission?.countTimeout(name, phase));
 
   const guard = (socket: Duplex, fn: () => void): void => {
     try {
@@ -78,7 +89,7 @@ export function createSharedListener(opts: SharedListenerOptions): SharedListene
   });
   // Malformed HTTP: node's default 'clientError' handling answers 400 and destroys the socket.
 
-  const dispatch = (socket: net.Socket, first: Buffer): void => {
+  const dispatch = (socket: net.Socket, first: Buffer, acceptedAt: number): void => {
     const b = first[0];
     if (b === MAGIC_RAWSOCKET || b === MQTT_CONNECT) {
       const handler = b === MAGIC_RAWSOCKET ? opts.onRawSocket : opts.onMqtt;
@@ -87,16 +98,24 @@ export function createSharedListener(opts: SharedListenerOptions): SharedListene
       return;
     }
     socket.unshift(first);
-    guard(socket, () => httpServer.emit('connection', socket));
+    guard(socket, () => {
+      httpGuard?.track(socket, acceptedAt);
+      httpServer.emit('connection', socket);
+    });
     socket.resume();
   };
 
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+    if (admission && !admission.accept(socket, name, 'sniffing')) return;
+    const acceptedAt = Date.now();
     const onError = (): void => void socket.destroy(); // before sniffing; later owners add their own
     socket.on('error', onError);
-    const onTimeout = (): void => void socket.destroy();
+    const onTimeout = (): void => {
+      admission?.countTimeout(name, 'sniff');
+      socket.destroy();
+    };
     socket.setTimeout(sniffTimeout, onTimeout);
     socket.once('data', (first: Buffer) => {
       socket.pause();
@@ -104,7 +123,7 @@ export function createSharedListener(opts: SharedListenerOptions): SharedListene
       socket.removeListener('timeout', onTimeout); // the next owner may use timeouts of its own
       socket.removeListener('error', onError);
       socket.on('error', () => {}); // whoever takes over, an error must never be unhandled
-      dispatch(socket, first);
+      dispatch(socket, first, acceptedAt);
     });
   });
   server.on('error', (err) => opts.onError?.(err));
@@ -122,6 +141,7 @@ export function createSharedListener(opts: SharedListenerOptions): SharedListene
       });
     },
     close() {
+      httpGuard?.stop();
       return new Promise((resolve) => {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();

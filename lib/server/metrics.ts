@@ -3,8 +3,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Router } from '../core/router.ts';
+import type { Admission } from './admission.ts';
 
-export function createMetricsHandler(router: Router): (req: IncomingMessage, res: ServerResponse) => void {
+export function createMetricsHandler(router: Router, admission?: Admission): (req: IncomingMessage, res: ServerResponse) => void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kitsune_process_' });
   const perRealm = (name: string, help: string, read: (realm: import('../core/realm.ts').Realm) => number): void => {
@@ -28,6 +29,14 @@ export function createMetricsHandler(router: Router): (req: IncomingMessage, res
   counter('kitsune_dropped_events_total', 'Events and QoS 0 messages dropped for slow consumers', () => router.stats.droppedEvents);
   counter('kitsune_slow_consumers_disconnected_total', 'Connections closed past the hard send-buffer limit', () => router.stats.slowConsumersDisconnected);
   counter('kitsune_protocol_errors_total', 'Connections ended for malformed or out-of-order input', () => router.stats.protocolErrors);
+  if (admission) {
+    const labelled = (name: string, help: string, labelNames: string[], read: () => { labels: Record<string, string>; value: number }[]): void => {
+      new Gauge({ name, help, labelNames, registers: [registry], collect() { for (const row of read()) this.set(row.labels, row.value); } });
+    };
+    labelled('kitsune_connections', 'Open connections, by listener', ['listener'], () => admission.stats().open);
+    labelled('kitsune_connections_refused_total', 'Connections refused at accept time, by listener and limit (total, address)', ['listener', 'reason'], () => admission.stats().refused);
+    labelled('kitsune_connections_timed_out_total', 'Connections closed for being too slow, by listener and phase (sniff, headers, request)', ['listener', 'phase'], () => admission.stats().timedOut);
+  }
 
   return (_req, res) => {
     registry.metrics().then(

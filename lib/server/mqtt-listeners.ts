@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '../core/log.ts';
 import type { Router } from '../core/router.ts';
 import { createMqttGate, type MqttGate } from '../mqtt/index.ts';
+import type { Admission } from './admission.ts';
 import type { MqttSettings } from './config.ts';
 
 export interface MqttListeners {
@@ -20,7 +21,7 @@ export interface MqttListeners {
   close(): Promise<void>;
 }
 
-export function createMqttListeners(router: Router, defaultRealm: string, logger: Logger, settings: MqttSettings = {}): MqttListeners {
+export function createMqttListeners(router: Router, defaultRealm: string, logger: Logger, settings: MqttSettings = {}, admission?: Admission): MqttListeners {
   const gate = createMqttGate(router, { ...settings, defaultRealm, logger });
   const ws = new WebSocketServer({
     noServer: true,
@@ -29,7 +30,11 @@ export function createMqttListeners(router: Router, defaultRealm: string, logger
     // MQTT over WebSocket must use the 'mqtt' subprotocol (MQTT 5 §6); accept old 'mqttv3.1' too.
     handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
   });
-  const tcp = net.createServer((socket) => gate.handleSocket(socket));
+  const tcp = net.createServer((socket) => {
+    // a refused connection gets a CONNACK refusal (see refusal.ts) and never reaches the gate
+    if (admission && !admission.accept(socket, 'mqtt', 'mqtt')) return;
+    gate.handleSocket(socket);
+  });
   tcp.on('error', (err) => logger.error({ err }, 'MQTT listener error'));
   let listening = false;
   return {

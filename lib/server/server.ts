@@ -1,6 +1,5 @@
 // The server: the router, its gates and every listener, started and stopped as one.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createHustmqBridge } from '../../bridge/hustmq/index.ts';
 import type { Router } from '../core/router.ts';
 import { KitsuneRouter } from '../index.ts';
@@ -10,12 +9,16 @@ import { openStore } from '../store/open.ts';
 import { createWampGate } from '../wamp/gate.ts';
 import { acceptRawSocket } from '../wamp/rawsocket.ts';
 import { createWampWebSocketServer } from '../wamp/websocket.ts';
+import { Admission, defaultConnectionSettings } from './admission.ts';
 import type { ServerConfig } from './config.ts';
 import { HttpMounts } from './http-mounts.ts';
+import { listenHttpPort, type HttpPort } from './http-port.ts';
 import { createSharedListener } from './listener.ts';
 import { createMetricsHandler } from './metrics.ts';
 import { createMqttListeners } from './mqtt-listeners.ts';
 import { createEsubBridge, esubOptionsFromEnv, esubPortFromEnv } from '../../bridge/esub/index.ts';
+
+type HttpPortUpgrade = (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void;
 
 export interface RunningServer {
   router: Router;
@@ -41,6 +44,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const router = new KitsuneRouter(config.router, { store, logger });
   await router.open();
   const maxMessageBytes = router.limits.maxMessageBytes;
+  // One admission for every port: the limits count connections on all of them together.
+  const connections = { ...defaultConnectionSettings(), ...config.connections };
+  const admission = new Admission(connections);
   const acceptWamp = createWampGate(router, logger);
   const wampWs = createWampWebSocketServer(acceptWamp, { maxMessageBytes, onError: (err) => logger.error({ err }, 'WAMP WebSocket handler error') });
   const mounts = new HttpMounts();
@@ -48,14 +54,14 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ status: 'ok', sessions: router.sessionCount }));
   });
-  mounts.mount('/metrics', createMetricsHandler(router));
+  mounts.mount('/metrics', createMetricsHandler(router, admission));
   const hustmq = createHustmqBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustmq });
   mounts.mount('/hustmq', hustmq.callback, true);
   // esub: at /esub on the shared port, and at the root of --esub-port (ESUB_* env vars override).
   const esub = createEsubBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.esub, ...esubOptionsFromEnv(), logger });
   const esubShared = esub.at('/esub');
   mounts.mount('/esub', esubShared.callback, true);
-  const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, config.mqtt);
+  const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, config.mqtt, admission);
   const httpServer = http.createServer(mounts.handler);
   const shared = createSharedListener({
     host: config.host,
@@ -67,6 +73,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     onOtherUpgrade: (req, socket, head) => esubShared.handleUpgrade(req, socket, head),
     onRawSocket: (socket, first) => acceptRawSocket(socket, first, acceptWamp, { maxMessageBytes, maxBufferedBytes: router.limits.sendBufferHardBytes, onError: (err) => logger.error({ err }, 'WAMP RawSocket handler error') }),
     onError: (err) => logger.error({ err }, 'listener handler error'),
+    admission,
+    httpTimeouts: connections,
+    sniffTimeoutMs: connections.sniffTimeoutMs,
   });
   const { port } = await shared.listen();
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -79,27 +88,21 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const mqttPort = await mqtt.listen(config.host, config.mqttPort);
   if (mqttPort !== null) urls.mqtt = `mqtt://${host}:${mqttPort}`;
   urls.hustmq = `${urls.http}/hustmq`;
-  let hustmqServer: http.Server | undefined;
+  // A bridge's own port: the same admission and HTTP deadlines as the shared port.
+  const bridgePort = (name: string, port: number, handler: http.RequestListener, onUpgrade?: HttpPortUpgrade): Promise<HttpPort> =>
+    listenHttpPort({ name, host: config.host, port, handler, onUpgrade, admission, timeouts: connections, onError: (err) => logger.error({ err, listener: name }, 'listener error') });
+  let hustmqServer: HttpPort | undefined;
   if (config.hustmqPort !== null) {
-    const server = (hustmqServer = http.createServer(hustmq.callback));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.hustmqPort as number, config.host, () => resolve());
-    });
-    urls.hustmqPort = `http://${host}:${(server.address() as AddressInfo).port}`;
+    hustmqServer = await bridgePort('hustmq', config.hustmqPort, hustmq.callback);
+    urls.hustmqPort = `http://${host}:${hustmqServer.port}`;
   }
 
   urls.esub = `${urls.http}/esub`;
   const esubPort = esubPortFromEnv() ?? config.esubPort;
-  let esubServer: http.Server | undefined;
+  let esubServer: HttpPort | undefined;
   if (esubPort !== null) {
-    const server = (esubServer = http.createServer(esub.callback));
-    server.on('upgrade', esub.handleUpgrade);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(esubPort, config.host, () => resolve());
-    });
-    urls.esubPort = `http://${host}:${(server.address() as AddressInfo).port}`;
+    esubServer = await bridgePort('esub', esubPort, esub.callback, esub.handleUpgrade);
+    urls.esubPort = `http://${host}:${esubServer.port}`;
   }
 
   const upkeep = setInterval(() => {
@@ -117,11 +120,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       closed = true;
       clearInterval(upkeep);
       await hustmq.close();
-      hustmqServer?.close();
-      hustmqServer?.closeAllConnections();
+      await hustmqServer?.close();
       await esub.close();
-      esubServer?.close();
-      esubServer?.closeAllConnections();
+      await esubServer?.close();
       await mqtt.close();
       router.close();
       await new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());

@@ -1,0 +1,58 @@
+// A dedicated HTTP port (--hustmq-port, --esub-port, --hustdb-port): one bridge at the root, behind
+// the same admission and HTTP deadlines as the shared port. The http.Server never listens itself:
+// our TCP server admits each connection, then hands it over.
+import http from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Admission } from './admission.ts';
+import { guardHttpServer, type HttpTimeouts } from './http-guard.ts';
+
+export interface HttpPortOptions {
+  /** The listener's name in metrics (e.g. 'hustmq'). */
+  name: string;
+  host: string;
+  port: number;
+  handler: http.RequestListener;
+  onUpgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+  admission: Admission;
+  timeouts: HttpTimeouts;
+  onError?: (err: unknown) => void;
+}
+
+export interface HttpPort {
+  port: number;
+  /** Stops listening and destroys every open connection. */
+  close(): Promise<void>;
+}
+
+export async function listenHttpPort(opts: HttpPortOptions): Promise<HttpPort> {
+  const httpServer = http.createServer(opts.handler);
+  if (opts.onUpgrade) httpServer.on('upgrade', opts.onUpgrade);
+  const guard = guardHttpServer(httpServer, opts.timeouts, (phase) => opts.admission.countTimeout(opts.name, phase));
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    if (!opts.admission.accept(socket, opts.name, 'http')) return;
+    guard.track(socket, Date.now());
+    httpServer.emit('connection', socket);
+  });
+  server.on('error', (err) => opts.onError?.(err));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close() {
+      guard.stop();
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+  };
+}
