@@ -137,8 +137,11 @@ test('/metrics: open connections by listener, refusals by reason; WebSocket sess
   await mq.endAsync(true);
   wamp.connection.close();
   await wamp.closed;
-  t.true(await eventually(async () => metric(await read(), 'kitsune_connections{listener="shared"}') === 1), 'every slot released, once');
-  t.is(metric(await read(), 'kitsune_connections{listener="mqtt"}'), 0);
+  const released = async (): Promise<boolean> => {
+    const text = await read();
+    return metric(text, 'kitsune_connections{listener="shared"}') === 1 && metric(text, 'kitsune_connections{listener="mqtt"}') === 0;
+  };
+  t.true(await eventually(released), 'every slot released, once');
   const full = await hold(t, port, 6);
   t.is((await rawGet(t, port, '/healthz')).status, 429);
   full.forEach((s) => s.destroy());
