@@ -2,6 +2,8 @@
 //   0x7F  WAMP RawSocket handshake
 //   0x10  MQTT CONNECT
 //   else  HTTP (which may upgrade to WebSocket: /ws WAMP, /mqtt MQTT)
+// Each connection is admitted (admission.ts) before sniffing; HTTP ones then get our own deadlines
+// (http-guard.ts) until they upgrade.
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';

@@ -12,13 +12,11 @@ import { createWampWebSocketServer } from '../wamp/websocket.ts';
 import { Admission, defaultConnectionSettings } from './admission.ts';
 import type { ServerConfig } from './config.ts';
 import { HttpMounts } from './http-mounts.ts';
-import { listenHttpPort, type HttpPort } from './http-port.ts';
+import { listenHttpPort, type HttpPort, type HttpPortOptions } from './http-port.ts';
 import { createSharedListener } from './listener.ts';
 import { createMetricsHandler } from './metrics.ts';
 import { createMqttListeners } from './mqtt-listeners.ts';
 import { createEsubBridge, esubOptionsFromEnv, esubPortFromEnv } from '../../bridge/esub/index.ts';
-
-type HttpPortUpgrade = (req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void;
 
 export interface RunningServer {
   router: Router;
@@ -89,7 +87,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   if (mqttPort !== null) urls.mqtt = `mqtt://${host}:${mqttPort}`;
   urls.hustmq = `${urls.http}/hustmq`;
   // A bridge's own port: the same admission and HTTP deadlines as the shared port.
-  const bridgePort = (name: string, port: number, handler: http.RequestListener, onUpgrade?: HttpPortUpgrade): Promise<HttpPort> =>
+  const bridgePort = (name: string, port: number, handler: http.RequestListener, onUpgrade?: HttpPortOptions['onUpgrade']): Promise<HttpPort> =>
     listenHttpPort({ name, host: config.host, port, handler, onUpgrade, admission, timeouts: connections, onError: (err) => logger.error({ err, listener: name }, 'listener error') });
   let hustmqServer: HttpPort | undefined;
   if (config.hustmqPort !== null) {
