@@ -6,7 +6,8 @@
 //            response plus keepAliveTimeout (Node closes an idle keep-alive connection at that time)
 //   request  the request's body, from its headers
 // then nothing while the application answers (long polls may take long). An expired connection gets
-// 408 if no response has begun, and is closed. A WebSocket upgrade leaves the guard: the gates own it.
+// 408 if no response has begun, and is closed. A WebSocket upgrade leaves the guard (release): the gates
+// own it then.
 import type http from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -20,6 +21,11 @@ export interface HttpTimeouts {
 export interface HttpGuard {
   /** Starts guarding a socket about to be given to the HTTP server; `since` is when it was accepted. */
   track(socket: net.Socket, since: number): void;
+  /**
+   * Stops guarding a socket that leaves HTTP (a WebSocket upgrade): the upgrade handler calls it. (Not an
+   * 'upgrade' listener of its own: one would make Node treat upgrades as such on servers without a handler.)
+   */
+  release(socket: Duplex): void;
   /** Stops the sweep (the server is closing). */
   stop(): void;
 }
@@ -84,12 +90,14 @@ export function guardHttpServer(server: http.Server, timeouts: HttpTimeouts, onT
       t.deadline = Date.now() + timeouts.keepAliveTimeoutMs + timeouts.headersTimeoutMs;
     });
   });
-  server.on('upgrade', (_req: http.IncomingMessage, socket: Duplex) => void tracked.delete(socket));
 
   return {
     track(socket, since) {
       tracked.set(socket, { phase: 'headers', deadline: since + timeouts.headersTimeoutMs, pending: 0 });
       socket.once('close', () => tracked.delete(socket));
+    },
+    release(socket) {
+      tracked.delete(socket);
     },
     stop() {
       clearInterval(timer);

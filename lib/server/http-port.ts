@@ -27,8 +27,14 @@ export interface HttpPort {
 
 export async function listenHttpPort(opts: HttpPortOptions): Promise<HttpPort> {
   const httpServer = http.createServer(opts.handler);
-  if (opts.onUpgrade) httpServer.on('upgrade', opts.onUpgrade);
   const guard = guardHttpServer(httpServer, opts.timeouts, (phase) => opts.admission.countTimeout(opts.name, phase));
+  const onUpgrade = opts.onUpgrade;
+  if (onUpgrade) {
+    httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      guard.release(socket);
+      onUpgrade(req, socket, head);
+    });
+  }
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);

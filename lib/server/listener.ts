@@ -87,6 +87,7 @@ export function createSharedListener(opts: SharedListenerOptions): SharedListene
   httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = upgradePath(req.url);
     const handler = path === '/ws' ? opts.onWampUpgrade : path === '/mqtt' ? opts.onMqttUpgrade : opts.onOtherUpgrade;
+    httpGuard?.release(socket); // a WebSocket now, or refused below: the gates' timeouts apply
     guard(socket, () => (handler ? handler(req, socket, head) : notFound(socket)));
   });
   // Malformed HTTP: node's default 'clientError' handling answers 400 and destroys the socket.
