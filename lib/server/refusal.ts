@@ -1,5 +1,6 @@
 // What a connection refused at accept time is told, in its own protocol, once its first bytes
 // show which one it speaks: HTTP 503/429, an MQTT CONNACK refusal, a RawSocket handshake error.
+
 /** Why a connection was refused: the server-wide limit or its address's. */
 export type RefusalReason = 'total' | 'address';
 
@@ -48,12 +49,9 @@ function mqttRefusal(first: Buffer, reason: RefusalReason): Buffer | null {
   const level = mqttLevel(first);
   if (level === 3 || level === 4) return Buffer.from([0x20, 0x02, 0x00, 0x03]);
   if (level !== 5) return null;
-  const text = Buffer.from(MESSAGE[reason]);
-  const properties = Buffer.concat([Buffer.from([0x1f, text.length >> 8, text.length & 0xff]), text]); // Reason String
-  const code = reason === 'total' ? 0x89 : 0x97;
-  // flags, reason code, properties length (< 128: one byte), properties
-  const variable = Buffer.concat([Buffer.from([0x00, code, properties.length]), properties]);
-  return Buffer.concat([Buffer.from([0x20, variable.length]), variable]);
+  // No Reason String: it must not make the CONNACK exceed the client's Maximum Packet Size (MQTT-3.2.2-19),
+  // which would mean parsing the CONNECT's properties of a client about to be turned away.
+  return Buffer.from([0x20, 0x03, 0x00, reason === 'total' ? 0x89 : 0x97, 0x00]);
 }
 
 /** RawSocket handshake error 4: maximum connection count reached. */

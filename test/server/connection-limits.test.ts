@@ -79,10 +79,7 @@ test('shared port, per-address limit: 429 and CONNACK 3 / 0x97 from the full add
   t.regex(refused.body, /too many connections from your address/);
   t.is(await connackCode(`mqtt://127.0.0.1:${port}`, 4), 3);
   t.is(await connackCode(`mqtt://127.0.0.1:${port}`, 5), 0x97, 'MQTT 5: Quota exceeded');
-  const v5 = await answerTo(t, port, connectPacket(5));
-  t.is(v5[0], 0x20, 'a CONNACK');
-  t.is(v5[3], 0x97);
-  t.true(v5.includes(Buffer.from('too many connections from your address')), 'with a Reason String');
+  t.deepEqual([...(await answerTo(t, port, connectPacket(5)))], [0x20, 3, 0, 0x97, 0], 'CONNACK: flags, reason code, no properties');
   t.is((await rawGet(t, port, '/healthz', '127.0.0.2')).status, 200, 'another address is not affected');
   t.deepEqual([...(await firstReply(t, port, connectPacket(4), '127.0.0.3'))], [0x20, 2, 0, 0], 'MQTT from another address is accepted');
 });
