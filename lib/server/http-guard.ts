@@ -57,8 +57,9 @@ export function guardHttpServer(server: http.Server, timeouts: HttpTimeouts, onT
     if (t.phase === 'response' || now < t.deadline) return;
     tracked.delete(socket);
     onTimeout(t.phase);
-    // A response already begun cannot be replaced: the connection just ends.
-    if (t.res?.headersSent) return void socket.destroy();
+    // A response already begun (this one's, or an earlier pipelined one's) cannot be interrupted by a
+    // 408: the connection just ends.
+    if (t.res?.headersSent || t.pending > 1) return void socket.destroy();
     socket.end(TIMEOUT_RESPONSE);
     setTimeout(() => socket.destroy(), LINGER_MS).unref();
   };
