@@ -19,6 +19,14 @@ async function hold(t: ExecutionContext, port: number, n: number, localAddress =
   return Promise.all(Array.from({ length: n }, () => rawConnect(t, port, localAddress)));
 }
 
+/** The last connection that fits: a keep-alive GET answered (its status), the connection kept open. */
+async function lastServed(t: ExecutionContext, port: number, path: string, localAddress = '127.0.0.1'): Promise<number> {
+  const socket = await rawConnect(t, port, localAddress);
+  const reply = new Promise<Buffer>((resolve) => socket.once('data', resolve));
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec((await reply).toString())?.[1]);
+}
+
 /** The CONNACK an MQTT client gets: mqtt.js's error code, or 0 when it connected. */
 async function connackCode(url: string, protocolVersion: 4 | 5): Promise<number> {
   try {
@@ -55,7 +63,8 @@ async function firstReply(t: ExecutionContext, port: number, first: Buffer, loca
 test('shared port, server-wide limit: HTTP 503, MQTT CONNACK 3 / 0x89, RawSocket error 4; a closed connection frees its slot', async (t) => {
   const server = await start(t, { maxConnections: 4 });
   const port = portOf(server.urls.http!);
-  const held = await hold(t, port, 4);
+  const held = await hold(t, port, 3);
+  t.is(await lastServed(t, port, '/healthz'), 200, 'the 4th connection is served');
   const http = await rawGet(t, port, '/healthz');
   t.is(http.status, 503);
   t.regex(http.head, /connection: close/i);
@@ -73,7 +82,8 @@ test('shared port, server-wide limit: HTTP 503, MQTT CONNACK 3 / 0x89, RawSocket
 test('shared port, per-address limit: 429 and CONNACK 3 / 0x97 from the full address; another address still gets in', async (t) => {
   const server = await start(t, { maxPerAddress: 3 });
   const port = portOf(server.urls.http!);
-  await hold(t, port, 3, '127.0.0.1');
+  await hold(t, port, 2, '127.0.0.1');
+  t.is(await lastServed(t, port, '/healthz'), 200, 'the 3rd connection from the address is served');
   const refused = await rawGet(t, port, '/healthz', '127.0.0.1');
   t.is(refused.status, 429);
   t.regex(refused.body, /too many connections from your address/);
@@ -108,7 +118,8 @@ test('dedicated bridge ports: 503 past the server-wide limit, 429 past the per-a
   const server = await start(t, { maxConnections: 3, maxPerAddress: 2 });
   const hustmq = portOf(server.urls.hustmqPort!);
   const esub = portOf(server.urls.esubPort!);
-  await hold(t, esub, 2, '127.0.0.6');
+  await hold(t, esub, 1, '127.0.0.6');
+  t.true((await lastServed(t, hustmq, '/version', '127.0.0.6')) < 500, 'the 2nd from the address is served');
   const perAddress = await rawGet(t, hustmq, '/', '127.0.0.6');
   t.is(perAddress.status, 429);
   await hold(t, hustmq, 1, '127.0.0.7');
