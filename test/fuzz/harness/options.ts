@@ -3,8 +3,8 @@
 // FUZZ_RSS_MB (memory headroom over the warmed-up router) and FUZZ_MINIMIZE_S.
 import type { FuzzOptions } from './engine.ts';
 
-/** Memory a router may add during fuzzing. Inputs are capped at ~200 kB each and at most 64
- * connections are open at once (≈13 MB of input in flight); the rest is V8 heap slack before a
+/** Memory a router may add during fuzzing. Inputs are capped near 200 kB each and at most 128
+ * connections are open at once (≈25 MB of input in flight); the rest is V8 heap slack before a
  * major GC. 256 MiB is far above that and far below what a per-input leak grows to over a batch. */
 const RSS_HEADROOM_MB = 256;
 
