@@ -40,6 +40,9 @@ export interface DoorReport {
   rssBaseline: number;
   rssPeak: number;
   stats: SendStats;
+  /** CPU seconds spent generating, sending and answering the inputs (checks excluded): less
+   * sensitive to a loaded machine than wall time. */
+  cpu: { router: number; fuzzer: number };
   failure?: Failure;
 }
 
@@ -53,7 +56,8 @@ export function batchSeed(seed: number, door: string, b: number): number {
 export async function runDoor<T>(door: Door<T>, opts: FuzzOptions): Promise<DoorReport> {
   const log = opts.log ?? (() => {});
   const t0 = Date.now();
-  const stats: SendStats = { closedByRouter: 0, cut: 0, failedToConnect: 0 };
+  const stats: SendStats = { closedByRouter: 0, cut: 0, stalled: 0, failedToConnect: 0 };
+  const cpu = { router: 0, fuzzer: 0 };
   const router = await startRouter(door.store);
   try {
     const warm = await healthFailures(router.urls);
@@ -67,33 +71,40 @@ export async function runDoor<T>(door: Door<T>, opts: FuzzOptions): Promise<Door
       const n = Math.min(opts.batchSize, opts.runs - b * opts.batchSize);
       const seed = batchSeed(opts.seed, door.name, b);
       const tGen = Date.now();
+      const cpu0 = { router: router.cpuSeconds(), us: process.cpuUsage() };
       const values = fc.sample(door.arb, { seed, numRuns: n });
       const tSend = Date.now();
       const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, router.rss())), 100);
       const s = await sendCases(values.map((v) => door.encode(v)), sendOptions(door, router));
       clearInterval(sampler);
+      const us = process.cpuUsage(cpu0.us);
+      const batchCpu = { router: router.cpuSeconds() - cpu0.router, fuzzer: (us.user + us.system) / 1e6 };
+      cpu.router += batchCpu.router;
+      cpu.fuzzer += batchCpu.fuzzer;
       for (const k of Object.keys(s) as (keyof SendStats)[]) stats[k] += s[k];
       inputs += n;
       const tJudge = Date.now();
       const verdict = await judge(router, bound, rssPeak);
       const times = `generate ${(tSend - tGen) / 1000}s, send ${(tJudge - tSend) / 1000}s, check ${(Date.now() - tJudge) / 1000}s`;
-      log(`${door.name} batch ${b} (seed ${seed}): ${n} inputs (${times}), ${JSON.stringify(s)}, rss ${mb(router.rss())} MiB, peak ${mb(rssPeak)} MiB${verdict ? `: ${verdict.kind}` : ''}`);
+      log(`${door.name} batch ${b} (seed ${seed}): ${n} inputs (${times}; ${cpuPerInput(batchCpu, n)}), ${JSON.stringify(s)}, rss ${mb(router.rss())} MiB, peak ${mb(rssPeak)} MiB${verdict ? `: ${verdict.kind}` : ''}`);
       if (verdict) {
         const failure: Failure = { ...verdict, batch: b, batchSeed: seed };
         await minimize(door, values, failure, opts, log);
-        return { door: door.name, inputs, seconds: (Date.now() - t0) / 1000, rssBaseline, rssPeak, stats, failure };
+        return { door: door.name, inputs, seconds: (Date.now() - t0) / 1000, rssBaseline, rssPeak, stats, cpu, failure };
       }
     }
-    return { door: door.name, inputs, seconds: (Date.now() - t0) / 1000, rssBaseline, rssPeak, stats };
+    return { door: door.name, inputs, seconds: (Date.now() - t0) / 1000, rssBaseline, rssPeak, stats, cpu };
   } finally {
     await router.stop();
   }
 }
 
 const mb = (bytes: number): string => (bytes / 1048576).toFixed(0);
+const cpuPerInput = (cpu: DoorReport['cpu'], n: number): string =>
+  `cpu per input: router ${((cpu.router * 1000) / n).toFixed(2)} ms, fuzzer ${((cpu.fuzzer * 1000) / n).toFixed(2)} ms`;
 
 function sendOptions(door: Door<never> | Door<unknown>, router: RouterUnderFuzz) {
-  return { ...hostPort(router.urls[door.listener] as string), concurrency: door.concurrency ?? 96, lingerMs: door.lingerMs ?? 100 };
+  return { ...hostPort(router.urls[door.listener] as string), concurrency: door.concurrency ?? 96, lingerMs: door.lingerMs ?? 50 };
 }
 
 type Verdict = { kind: Failure['kind']; detail: string } | undefined;
@@ -182,7 +193,7 @@ async function minimize<T>(door: Door<T>, values: readonly T[], failure: Failure
 }
 
 export function formatReport(r: DoorReport): string {
-  const head = `${r.door}: ${r.inputs} inputs in ${r.seconds.toFixed(1)} s, RSS ${mb(r.rssBaseline)} → peak ${mb(r.rssPeak)} MiB, ${JSON.stringify(r.stats)}`;
+  const head = `${r.door}: ${r.inputs} inputs in ${r.seconds.toFixed(1)} s (${cpuPerInput(r.cpu, r.inputs)}), RSS ${mb(r.rssBaseline)} → peak ${mb(r.rssPeak)} MiB, ${JSON.stringify(r.stats)}`;
   const f = r.failure;
   if (!f) return head;
   const lines = [head, `FAILURE (${f.kind}) in batch ${f.batch}, fast-check seed ${f.batchSeed}`, f.detail];

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { processCpuSeconds } from '../../bench/proc-cpu.ts';
 
 export interface RouterUnderFuzz {
   readonly pid: number;
@@ -15,6 +16,8 @@ export interface RouterUnderFuzz {
   exitStatus(): number | string | undefined;
   /** Resident set size in bytes (VmRSS), or 0 once the child is gone. */
   rss(): number;
+  /** CPU seconds (user + system) the child has used so far (its last reading once it is gone). */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -33,6 +36,7 @@ export function startRouter(store: Store = 'memory'): Promise<RouterUnderFuzz> {
     stderr = (stderr + d.toString()).slice(-STDERR_KEEP);
   });
   let status: number | string | undefined;
+  let cpu = 0;
   const exited = new Promise<void>((resolve) =>
     child.once('close', (code, signal) => {
       status = code ?? signal ?? -1;
@@ -55,6 +59,7 @@ export function startRouter(store: Store = 'memory'): Promise<RouterUnderFuzz> {
         stderrTail: () => stderr,
         exitStatus: () => status,
         rss: () => residentBytes(child.pid!),
+        cpuSeconds: () => (cpu = processCpuSeconds(child.pid) ?? cpu),
         async stop() {
           if (status === undefined) child.kill('SIGKILL');
           await exited;

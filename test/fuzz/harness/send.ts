@@ -1,6 +1,8 @@
 // Delivers fuzz cases: each case is the bytes one fresh TCP connection writes (chunk by chunk, then
-// FIN). Connections run `concurrency` at a time; a connection the router keeps open (a long poll, a
-// half-read frame) is cut after `lingerMs`, which also exercises the router's abort paths.
+// FIN). Connections run `concurrency` at a time and we never wait for the router's close (it may take
+// >100 ms after our FIN under load): a connection is cut `lingerMs` after its last byte is written,
+// which also exercises the router's abort paths (long polls, half-read frames). The bytes went out
+// before our FIN, so the router still reads the whole case; only its late answers meet a closed socket.
 import net from 'node:net';
 
 export interface SendOptions {
@@ -13,14 +15,19 @@ export interface SendOptions {
 export interface SendStats {
   /** Connections the router closed (or reset) by itself. */
   closedByRouter: number;
-  /** Connections we cut after lingerMs. */
+  /** Connections we cut lingerMs after writing the case. */
   cut: number;
+  /** Connections cut before the whole case was written: the router stopped reading for STALL_MS. */
+  stalled: number;
   /** Connections refused or failed before the case was written (a dying or saturated router). */
   failedToConnect: number;
 }
 
+/** A router that does not read a case within this long has stopped reading it (it may, at its limits). */
+const STALL_MS = 5_000;
+
 export async function sendCases(cases: readonly Buffer[][], opts: SendOptions): Promise<SendStats> {
-  const stats: SendStats = { closedByRouter: 0, cut: 0, failedToConnect: 0 };
+  const stats: SendStats = { closedByRouter: 0, cut: 0, stalled: 0, failedToConnect: 0 };
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < cases.length) {
@@ -43,12 +50,19 @@ function sendOne(chunks: Buffer[], { host, port, lingerMs }: SendOptions): Promi
       resolve(how);
     };
     socket.on('error', () => {});
+    // Read (and drop) the answers, so that cutting the connection sends a FIN, not a reset that
+    // could make the router drop input it has not read yet.
     socket.on('data', () => {});
     socket.once('close', () => done(connected ? 'closedByRouter' : 'failedToConnect'));
     socket.once('connect', () => {
       connected = true;
-      timer = setTimeout(() => done('cut'), lingerMs);
-      void writeAll(socket, chunks).then(() => socket.end());
+      timer = setTimeout(() => done('stalled'), STALL_MS);
+      void writeAll(socket, chunks).then(() =>
+        socket.end(() => {
+          clearTimeout(timer);
+          timer = setTimeout(() => done('cut'), lingerMs);
+        }),
+      );
     });
   });
 }
