@@ -13,6 +13,7 @@ import { establishedHandlers, handleAuthenticate, handleHello } from './handlers
 import { MessageType, routerRoles } from './message-types.ts';
 import type { WampTransport, WampTransportHandler } from './transport.ts';
 import { ProtocolViolation } from './validate.ts';
+import { isTooDeep, isUnsupportedType } from './wire-values.ts';
 
 export interface WampGateContext {
   router: Router;
@@ -23,7 +24,6 @@ type State = 'hello' | 'challenge' | 'open' | 'closing' | 'closed';
 
 /** How long to wait for the client's GOODBYE answer before closing the transport. */
 const GOODBYE_TIMEOUT_MS = 2000;
-const HELLO_TIMEOUT_MS = 10_000;
 
 /** Appends args/kwargs to a message the way the spec wants: omitted when empty. */
 export function withPayload(msg: unknown[], payload: Payload): unknown[] {
@@ -54,7 +54,10 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     readonly ctx: WampGateContext,
     readonly transport: WampTransport,
   ) {
-    this.helloTimer = setTimeout(() => this.abort(ErrorUri.protocolViolation, 'no HELLO/AUTHENTICATE within the time allowed'), HELLO_TIMEOUT_MS);
+    this.helloTimer = setTimeout(
+      () => this.abort(ErrorUri.protocolViolation, 'no HELLO/AUTHENTICATE within the time allowed'),
+      ctx.router.limits.helloTimeoutMs,
+    );
     this.helloTimer.unref?.();
   }
 
@@ -78,6 +81,9 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   }
 
   onProtocolError(message: string): void {
+    const stats = this.ctx.router.stats;
+    if (isTooDeep(message)) stats.wampTooDeep++;
+    else if (isUnsupportedType(message)) stats.wampUnsupportedTypes++;
     this.protocolViolation(message);
   }
 

@@ -5,7 +5,7 @@
 //
 // Bytes of 0x80 and above are taken as they are: the text JSON.parse sees is their UTF-8 decoding,
 // where invalid sequences become U+FFFD and never swallow the ASCII structure around them.
-import { MAX_DEPTH } from './wire-values.ts';
+import { maxDepth } from './wire-values.ts';
 
 /** What the last scans met that a plain pass-through must not ignore. Reset by the caller. */
 export const seen = {
@@ -106,7 +106,7 @@ function scanNumber(f: Uint8Array, i: number): number {
 
 /** `i` is just after the '['; `depth` is the array's own. */
 function scanArray(f: Uint8Array, i: number, depth: number): number {
-  if (depth >= MAX_DEPTH) return -1;
+  if (depth >= maxDepth) return -1;
   i = skipSpace(f, i);
   if (f[i] === 0x5d) return i + 1;
   for (;;) {
@@ -121,7 +121,7 @@ function scanArray(f: Uint8Array, i: number, depth: number): number {
 
 /** `i` is just after the '{'; `depth` is the object's own. */
 function scanObject(f: Uint8Array, i: number, depth: number): number {
-  if (depth >= MAX_DEPTH) return -1;
+  if (depth >= maxDepth) return -1;
   i = skipSpace(f, i);
   if (f[i] === 0x7d) return i + 1;
   for (;;) {
