@@ -3,7 +3,7 @@
 // sharing (tags 28/29, which turn a 154-byte frame into a structure whose tree walk doubles per
 // level), packed values and record definitions, Sets, Maps, typed arrays, Error and RegExp objects,
 // and lengths it would allocate before reading. What passes here is plain data:
-// - integers, floats, byte and text strings (also indefinite-length ones made of definite chunks),
+// - integers, floats, byte and text strings (definite length: cbor-x has no indefinite strings),
 //   arrays and maps (also indefinite-length), false, true, null, undefined;
 // - tags 0 (date string) and 1 (epoch date) become Dates as before; 2/3 (bignums) only up to 16 bytes
 //   (cbor-x builds a BigInt byte by byte, quadratic in the length); 64 (a Uint8Array) on a byte
@@ -51,8 +51,8 @@ export function checkCbor(f: Uint8Array): void {
         arg = 0;
         for (let k = 0; k < n; k++) arg = arg * 256 + (f[i + k] as number);
         if (major !== 7) i += n;
-      } else if (info >= 28 && (info === 31 ? major < 2 || major === 6 : true)) {
-        truncated(); // reserved, or indefinite length where there is none
+      } else if (info >= 28 && (info !== 31 || (major !== 4 && major !== 5))) {
+        truncated(); // reserved, or an indefinite length cbor-x does not take
       }
       if (tag >= 0) {
         checkTagContent(tag, major, info, arg);
@@ -64,7 +64,8 @@ export function checkCbor(f: Uint8Array): void {
           break;
         case 2:
         case 3:
-          i = info === 31 ? skipChunks(f, i, major) : skipBytes(f, i, arg);
+          if (arg > end - i) truncated();
+          i += arg;
           break;
         case 4:
         case 5:
@@ -113,30 +114,4 @@ function checkTagContent(tag: number, major: number, info: number, arg: number):
     ((tag === 2 || tag === 3) && major === 2 && info !== 31 && arg <= MAX_BIGNUM_BYTES) ||
     (tag === 64 && major === 2);
   if (!ok) throw unsupportedError(`content of CBOR tag ${tag}`);
-}
-
-function skipBytes(f: Uint8Array, i: number, length: number): number {
-  if (length > f.length - i) truncated();
-  return i + length;
-}
-
-/** An indefinite-length string at `i` (after its head): definite chunks of the same major type, then a break. */
-function skipChunks(f: Uint8Array, i: number, major: number): number {
-  for (;;) {
-    const head = f[i];
-    if (head === undefined) truncated();
-    if (head === BREAK) return i + 1;
-    const info = head & 0x1f;
-    if (head >> 5 !== major || info > 27) truncated();
-    i++;
-    let length = info;
-    if (info >= 24) {
-      const n = 1 << (info - 24);
-      if (i + n > f.length) truncated();
-      length = 0;
-      for (let k = 0; k < n; k++) length = length * 256 + (f[i + k] as number);
-      i += n;
-    }
-    i = skipBytes(f, i, length);
-  }
 }
