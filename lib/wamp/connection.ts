@@ -91,7 +91,18 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     this.state = 'closed';
     clearTimeout(this.helloTimer);
     if (this.goodbyeTimer) clearTimeout(this.goodbyeTimer);
-    this.session?.leave();
+    this.leaveRealm();
+  }
+
+  /** Detaches the session, if any; a failure there is logged and never stops the connection closing. */
+  private leaveRealm(): void {
+    const session = this.session;
+    if (!session) return;
+    try {
+      session.leave();
+    } catch (err) {
+      this.log.error({ err, session: session.id }, 'a WAMP session failed to leave its realm');
+    }
   }
 
   private dispatch(msg: unknown[]): void {
@@ -173,7 +184,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     this.send([MessageType.ABORT, { message }, reason]);
     this.state = 'closed';
     clearTimeout(this.helloTimer);
-    this.session?.leave();
+    this.leaveRealm();
     this.transport.close(reason === ErrorUri.protocolViolation ? 1002 : 1000, reason);
   }
 
@@ -187,7 +198,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   goodbye(): void {
     this.send([MessageType.GOODBYE, {}, ErrorUri.goodbyeAndOut]);
     this.state = 'closed';
-    this.session?.leave();
+    this.leaveRealm();
     this.transport.close(1000, 'goodbye');
   }
 
@@ -267,7 +278,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     if (this.state !== 'open') return;
     this.send([MessageType.GOODBYE, { message }, reason]);
     this.state = 'closing';
-    this.session?.leave();
+    this.leaveRealm();
     this.goodbyeTimer = setTimeout(() => this.transport.close(1000, 'goodbye timeout'), GOODBYE_TIMEOUT_MS);
     this.goodbyeTimer.unref?.();
   }
@@ -280,7 +291,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     this.ctx.router.stats.slowConsumersDisconnected++;
     this.log.warn({ remote: this.transport.remoteAddress, session: this.session?.id }, 'disconnecting a slow consumer past the hard send-buffer limit');
     this.state = 'closed';
-    this.session?.leave();
+    this.leaveRealm();
     this.transport.terminate();
   }
 }
