@@ -7,6 +7,32 @@
 // where invalid sequences become U+FFFD and never swallow the ASCII structure around them.
 import { maxDepth } from './wire-values.ts';
 
+/**
+ * True if `text` opens more than maxDepth lists and objects at once (strings skipped). Run before a
+ * full JSON.parse, which would otherwise build all of a 16 MiB "[[[[…" before the depth check
+ * refuses it. Malformed text may get either answer: JSON.parse judges it.
+ */
+export function nestsTooDeep(text: string): boolean {
+  const limit = maxDepth;
+  const n = text.length;
+  let depth = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 /** What the last scans met that a plain pass-through must not ignore. Reset by the caller. */
 export const seen = {
   /** A "\u0000" escape: WAMP's marker of a binary value (a string starting with NUL). */

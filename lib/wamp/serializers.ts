@@ -5,7 +5,8 @@ import { checkCbor } from './cbor-scan.ts';
 import { checkMsgpack } from './msgpack-check.ts';
 import { decodeDeferringArgs } from './json-frame.ts';
 import { decodeDeferringArgs as decodeMsgpackDeferringArgs } from './msgpack-frame.ts';
-import { WireError, asWireError, prepareBinaryFormat, prepareJson, reviveJson, sanitizeDecoded } from './wire-values.ts';
+import { nestsTooDeep } from './json-scan.ts';
+import { WireError, asWireError, prepareBinaryFormat, prepareJson, reviveJson, sanitizeDecoded, tooDeepError } from './wire-values.ts';
 
 export { WireError } from './wire-values.ts';
 
@@ -56,6 +57,7 @@ const json: Serializer = {
   },
   decode(data) {
     const text = data.toString('utf8');
+    if (nestsTooDeep(text)) throw tooDeepError();
     let v: unknown;
     try {
       v = JSON.parse(text);

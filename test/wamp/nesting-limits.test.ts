@@ -120,6 +120,18 @@ test('json: a deep value that the fast path cannot take (binary inside) is refus
   t.is(router.stats.wampTooDeep, 1);
 });
 
+test('json: a 1 MiB frame of opening brackets is refused as too deep', async (t) => {
+  const { urls, router } = await start(t);
+  const others = await wampBystanders(t, urls);
+  for (const frame of ['[16, 1, {}, "deep.t", ' + '['.repeat(1 << 20), '[1, "realm1", ' + '{"a": '.repeat(1 << 17)]) {
+    const c = await RawWamp.session(t, urls);
+    c.sendBytes(Buffer.from(frame));
+    await expectViolation(t, c);
+  }
+  t.is(router.stats.wampTooDeep, 2);
+  await others.check();
+});
+
 test('a deep JSON body from MQTT reaches MQTT subscribers; a WAMP subscriber loses that one event only', async (t) => {
   const mqtt = await import('mqtt');
   const { urls, router } = await startTestServer(t, { limits }, { mqttPort: 0 });
