@@ -4,7 +4,8 @@
 // definitions (after which small integers decode as objects), bundled strings, Sets, typed arrays,
 // Error and RegExp objects, BigInts of any size and `undefined` from extensions. What passes here:
 // - nil, booleans, integers, floats, strings, binary, arrays and maps;
-// - the timestamp extension (type -1, 4, 8 or 12 bytes), which becomes a Date as before;
+// - the timestamp extension (type -1, 4, 8 or 12 bytes), which becomes a Date as before, and
+//   msgpackr's `undefined` (fixext 1 of type 0, which msgpackr's default packer writes, e.g. wampy's);
 // - containers nested at most maxDepth deep, every length within the frame, nothing after the value.
 // Anything else throws a WireError.
 import { u16, u32 } from './msgpack-scan.ts';
@@ -93,6 +94,10 @@ export function checkMsgpack(f: Uint8Array): void {
           items = u32(f, i + 1) * 2;
           i += 5;
           break;
+        case 0xd4:
+          if (f[i + 1] !== 0 || f[i + 2] !== 0) throw unsupportedError(`MessagePack extension type ${f[i + 1] ?? '?'}`);
+          i += 3;
+          break;
         case 0xd6: // fixext 4, fixext 8, ext 8 with 12 bytes: the timestamp's three forms
           i = timestamp(f, i + 1, 4);
           break;
@@ -103,7 +108,7 @@ export function checkMsgpack(f: Uint8Array): void {
           if (f[i + 1] !== 12) throw unsupportedError(`MessagePack extension type ${f[i + 2] ?? '?'}`);
           i = timestamp(f, i + 2, 12);
           break;
-        default: // 0xc1, the other extension forms (fixext 1, 2, 16, ext 16, 32)
+        default: // 0xc1, the other extension forms (fixext 2, 16, ext 16, 32)
           throw unsupportedError(c === 0xc1 ? 'MessagePack byte 0xc1' : `MessagePack extension type ${f[i + (c >= 0xd4 ? 1 : c === 0xc8 ? 3 : 5)] ?? '?'}`);
       }
     }

@@ -69,6 +69,12 @@ for (const name of ['cbor', 'msgpack'] as const) {
   });
 }
 
+test("msgpack: msgpackr's default packer writing undefined (ext 0) still decodes, as null-like undefined", (t) => {
+  const frame = Buffer.from([0x93, 0x01, 0xa1, 0x72, 0x81, 0xa1, 0x61, 0xd4, 0x00, 0x00]); // [1, "r", {a: undefined}]
+  t.notThrows(() => checkMsgpack(frame));
+  t.deepEqual(serializerByName('msgpack').decode(frame), [1, 'r', { a: undefined }]);
+});
+
 test('maxNestingDepth outside [2, 1000] is refused', (t) => {
   const before = maxDepth;
   for (const bad of [0, 1, 1.5, NESTING_DEPTH_CEILING + 1, Number.NaN]) t.throws(() => setMaxNestingDepth(bad));
