@@ -5,7 +5,7 @@ import test from 'ava';
 import { decodeDeferringArgs, encodeWithArgs, JsonArgs } from '../lib/wamp/json-frame.ts';
 import { scanValue, seen, skipSpace } from '../lib/wamp/json-scan.ts';
 import { serializerByName } from '../lib/wamp/serializers.ts';
-import { MAX_DEPTH } from '../lib/wamp/wire-values.ts';
+import { maxDepth } from '../lib/wamp/wire-values.ts';
 import { checkFastPath } from './helpers/fast-path.ts';
 import { mutate, prng } from './helpers/random.ts';
 
@@ -162,10 +162,10 @@ test('frames left to the full decode: binary values, huge numbers, invalid UTF-8
   t.is(decodeDeferringArgs(Buffer.concat([Buffer.from('[16,1,{},"t",["'), Buffer.from([0xc3, 0x28]), Buffer.from('"]]')]), FORMAT), undefined);
   // nesting: the deepest the full decode allows is left encoded, one deeper is left to it (and refused)
   const nested = (d: number): Buffer => Buffer.from(`[16,1,{},"t",${'['.repeat(d)}${']'.repeat(d)}]`);
-  t.true(decodeDeferringArgs(nested(MAX_DEPTH - 1), FORMAT)?.[4] instanceof JsonArgs);
-  t.notThrows(() => json.decode(nested(MAX_DEPTH - 1)));
-  t.is(decodeDeferringArgs(nested(MAX_DEPTH), FORMAT), undefined);
-  t.throws(() => json.decode(nested(MAX_DEPTH)));
+  t.true(decodeDeferringArgs(nested(maxDepth - 1), FORMAT)?.[4] instanceof JsonArgs);
+  t.notThrows(() => json.decode(nested(maxDepth - 1)));
+  t.is(decodeDeferringArgs(nested(maxDepth), FORMAT), undefined);
+  t.throws(() => json.decode(nested(maxDepth)));
 });
 
 test('the arguments are cut exactly, empty ones are dropped, and an escaped head goes through JSON.parse', (t) => {

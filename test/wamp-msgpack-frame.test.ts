@@ -5,7 +5,7 @@ import test from 'ava';
 import { packr } from '../lib/wamp/binary-encoders.ts';
 import { decodeDeferringArgs, encodeWithArgs, MsgpackArgs } from '../lib/wamp/msgpack-frame.ts';
 import { serializerByName } from '../lib/wamp/serializers.ts';
-import { MAX_DEPTH, prepareBinaryFormat } from '../lib/wamp/wire-values.ts';
+import { maxDepth, prepareBinaryFormat } from '../lib/wamp/wire-values.ts';
 import { bytes } from './helpers/bytes.ts';
 import { checkFastPath } from './helpers/fast-path.ts';
 import { mutate, prng } from './helpers/random.ts';
@@ -162,10 +162,10 @@ test('frames left to the full decode: extension types, non-string keys, "__proto
   for (const [what, b] of refused) t.is(decodeDeferringArgs(b, FORMAT), undefined, what);
   // nesting: the deepest the full decode allows is left encoded, one deeper is left to it (and refused)
   const nested = (d: number): Buffer => frame(0x95, 16, 1, 0x80, 0xa1, 't', Array(d - 1).fill(0x91), 0x90);
-  t.true(decodeDeferringArgs(nested(MAX_DEPTH - 1), FORMAT)?.[4] instanceof MsgpackArgs);
-  t.notThrows(() => msgpack.decode(nested(MAX_DEPTH - 1)));
-  t.is(decodeDeferringArgs(nested(MAX_DEPTH), FORMAT), undefined);
-  t.throws(() => msgpack.decode(nested(MAX_DEPTH)));
+  t.true(decodeDeferringArgs(nested(maxDepth - 1), FORMAT)?.[4] instanceof MsgpackArgs);
+  t.notThrows(() => msgpack.decode(nested(maxDepth - 1)));
+  t.is(decodeDeferringArgs(nested(maxDepth), FORMAT), undefined);
+  t.throws(() => msgpack.decode(nested(maxDepth)));
 });
 
 test('the arguments are cut exactly, empty ones are dropped, and the head is read in every width', (t) => {

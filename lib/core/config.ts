@@ -61,6 +61,16 @@ export interface Limits {
   sendBufferSoftBytes: number;
   /** Bytes buffered for sending past which the client is disconnected. */
   sendBufferHardBytes: number;
+  /**
+   * Deepest nesting of lists and dictionaries in a WAMP message, the message's own list counting
+   * as the first level (so Arguments are level 2). Deeper messages end the session with
+   * wamp.error.protocol_violation. Between 2 and 1000: the codecs walk values recursively up to
+   * this depth. The WAMP codecs hold one value per process: the router whose WAMP gate was
+   * created last sets it.
+   */
+  maxNestingDepth: number;
+  /** Time a new WAMP connection has to complete HELLO (and any CHALLENGE), in milliseconds. */
+  helloTimeoutMs: number;
 }
 
 export interface RouterConfig {
@@ -80,6 +90,10 @@ export const defaultLimits: Limits = {
   maxParkedWritesPerSession: 1_000,
   sendBufferSoftBytes: 4 * 1024 * 1024,
   sendBufferHardBytes: 32 * 1024 * 1024,
+  // Real payloads rarely nest past a dozen levels; 100 leaves room for generous schemas while a
+  // recursive walk of that depth costs a few KiB of stack (V8 overflows near 10,000 frames).
+  maxNestingDepth: 100,
+  helloTimeoutMs: 10_000,
 };
 
 /** The realm `npm start` serves: anonymous clients may do everything. */

@@ -10,11 +10,19 @@ function isBinary(v: unknown): v is Uint8Array {
   return v instanceof Uint8Array;
 }
 
-function containsBinary(v: unknown, depth = 0): boolean {
+/** True if `v` holds a binary value at any depth; a loop, as values from MQTT JSON may nest without limit. */
+function containsBinary(v: unknown): boolean {
   if (isBinary(v)) return true;
-  if (v === null || typeof v !== 'object' || depth > 64) return false;
-  if (Array.isArray(v)) return v.some((x) => containsBinary(x, depth + 1));
-  for (const k in v) if (containsBinary((v as Dict)[k], depth + 1)) return true;
+  if (v === null || typeof v !== 'object') return false;
+  const stack: object[] = [v];
+  for (let o = stack.pop(); o !== undefined; o = stack.pop()) {
+    for (const k in o) {
+      const x = (o as Dict)[k];
+      if (x === null || typeof x !== 'object') continue;
+      if (isBinary(x)) return true;
+      stack.push(x);
+    }
+  }
   return false;
 }
 

@@ -202,8 +202,9 @@ export class Retention {
     return result;
   }
 
-  private commit(key: string, topic: string[], entry: RetainedEntry | undefined, publication: Publication): Promise<unknown> {
-    if (!this.store) return Promise.resolve();
+  /** Async so that a store (or encoder) that throws at once is undone like one that rejects. */
+  private async commit(key: string, topic: string[], entry: RetainedEntry | undefined, publication: Publication): Promise<unknown> {
+    if (!this.store) return;
     if (!entry) return this.store.deleteRetained(this.realm, key);
     return this.store.putRetained(this.realm, {
       key,

@@ -12,6 +12,10 @@ export interface RouterStats {
   slowConsumersDisconnected: number;
   /** Connections ended for malformed or out-of-order input. */
   protocolErrors: number;
+  /** WAMP messages refused for nesting deeper than Limits.maxNestingDepth (also in protocolErrors). */
+  wampTooDeep: number;
+  /** WAMP messages refused for a CBOR tag or MessagePack extension the router does not accept (also in protocolErrors). */
+  wampUnsupportedTypes: number;
 }
 
 /** How a subscription or registration URI is matched against a topic or procedure. */

@@ -2,16 +2,23 @@
 import type { Payload } from './payload.ts';
 import type { Dict } from './types.ts';
 
-/** Structural equality (Uint8Array compared by bytes). */
+/** Structural equality (Uint8Array compared by bytes). A loop: either side may nest without limit. */
 export function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b) === 0;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (const k of ka) if (!sameValue((a as Dict)[k], (b as Dict)[k])) return false;
+  const pairs: unknown[] = [a, b];
+  while (pairs.length > 0) {
+    const y = pairs.pop();
+    const x = pairs.pop();
+    if (x === y) continue;
+    if (x instanceof Uint8Array && y instanceof Uint8Array) {
+      if (Buffer.compare(x, y) !== 0) return false;
+      continue;
+    }
+    if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
+    if (Array.isArray(x) !== Array.isArray(y)) return false;
+    const kx = Object.keys(x);
+    if (kx.length !== Object.keys(y).length) return false;
+    for (const k of kx) pairs.push((x as Dict)[k], (y as Dict)[k]);
+  }
   return true;
 }
 

@@ -29,6 +29,8 @@ export function createMetricsHandler(router: Router, admission?: Admission): (re
   counter('kitsune_dropped_events_total', 'Events and QoS 0 messages dropped for slow consumers', () => router.stats.droppedEvents);
   counter('kitsune_slow_consumers_disconnected_total', 'Connections closed past the hard send-buffer limit', () => router.stats.slowConsumersDisconnected);
   counter('kitsune_protocol_errors_total', 'Connections ended for malformed or out-of-order input', () => router.stats.protocolErrors);
+  counter('kitsune_wamp_too_deep_total', 'WAMP messages refused for nesting past maxNestingDepth', () => router.stats.wampTooDeep);
+  counter('kitsune_wamp_unsupported_types_total', 'WAMP messages refused for a CBOR tag or MessagePack extension', () => router.stats.wampUnsupportedTypes);
   if (admission) {
     const labelled = (name: string, help: string, labelNames: string[], read: () => { labels: Record<string, string>; value: number }[]): void => {
       new Gauge({ name, help, labelNames, registers: [registry], collect() { for (const row of read()) this.set(row.labels, row.value); } });

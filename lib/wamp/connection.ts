@@ -13,6 +13,7 @@ import { establishedHandlers, handleAuthenticate, handleHello } from './handlers
 import { MessageType, routerRoles } from './message-types.ts';
 import type { WampTransport, WampTransportHandler } from './transport.ts';
 import { ProtocolViolation } from './validate.ts';
+import { isTooDeep, isUnsupportedType } from './wire-values.ts';
 
 export interface WampGateContext {
   router: Router;
@@ -23,7 +24,6 @@ type State = 'hello' | 'challenge' | 'open' | 'closing' | 'closed';
 
 /** How long to wait for the client's GOODBYE answer before closing the transport. */
 const GOODBYE_TIMEOUT_MS = 2000;
-const HELLO_TIMEOUT_MS = 10_000;
 
 /** Appends args/kwargs to a message the way the spec wants: omitted when empty. */
 export function withPayload(msg: unknown[], payload: Payload): unknown[] {
@@ -54,7 +54,10 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     readonly ctx: WampGateContext,
     readonly transport: WampTransport,
   ) {
-    this.helloTimer = setTimeout(() => this.abort(ErrorUri.protocolViolation, 'no HELLO/AUTHENTICATE within the time allowed'), HELLO_TIMEOUT_MS);
+    this.helloTimer = setTimeout(
+      () => this.abort(ErrorUri.protocolViolation, 'no HELLO/AUTHENTICATE within the time allowed'),
+      ctx.router.limits.helloTimeoutMs,
+    );
     this.helloTimer.unref?.();
   }
 
@@ -78,6 +81,9 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   }
 
   onProtocolError(message: string): void {
+    const stats = this.ctx.router.stats;
+    if (isTooDeep(message)) stats.wampTooDeep++;
+    else if (isUnsupportedType(message)) stats.wampUnsupportedTypes++;
     this.protocolViolation(message);
   }
 
@@ -85,7 +91,18 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     this.state = 'closed';
     clearTimeout(this.helloTimer);
     if (this.goodbyeTimer) clearTimeout(this.goodbyeTimer);
-    this.session?.leave();
+    this.leaveRealm();
+  }
+
+  /** Detaches the session, if any; a failure there is logged and never stops the connection closing. */
+  private leaveRealm(): void {
+    const session = this.session;
+    if (!session) return;
+    try {
+      session.leave();
+    } catch (err) {
+      this.log.error({ err, session: session.id }, 'a WAMP session failed to leave its realm');
+    }
   }
 
   private dispatch(msg: unknown[]): void {
@@ -167,7 +184,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     this.send([MessageType.ABORT, { message }, reason]);
     this.state = 'closed';
     clearTimeout(this.helloTimer);
-    this.session?.leave();
+    this.leaveRealm();
     this.transport.close(reason === ErrorUri.protocolViolation ? 1002 : 1000, reason);
   }
 
@@ -181,7 +198,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   goodbye(): void {
     this.send([MessageType.GOODBYE, {}, ErrorUri.goodbyeAndOut]);
     this.state = 'closed';
-    this.session?.leave();
+    this.leaveRealm();
     this.transport.close(1000, 'goodbye');
   }
 
@@ -261,7 +278,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     if (this.state !== 'open') return;
     this.send([MessageType.GOODBYE, { message }, reason]);
     this.state = 'closing';
-    this.session?.leave();
+    this.leaveRealm();
     this.goodbyeTimer = setTimeout(() => this.transport.close(1000, 'goodbye timeout'), GOODBYE_TIMEOUT_MS);
     this.goodbyeTimer.unref?.();
   }
@@ -274,7 +291,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     this.ctx.router.stats.slowConsumersDisconnected++;
     this.log.warn({ remote: this.transport.remoteAddress, session: this.session?.id }, 'disconnecting a slow consumer past the hard send-buffer limit');
     this.state = 'closed';
-    this.session?.leave();
+    this.leaveRealm();
     this.transport.terminate();
   }
 }

@@ -3,7 +3,10 @@ import type { Logger } from '../core/log.ts';
 import type { Router } from '../core/router.ts';
 import { WampConnection } from './connection.ts';
 import type { AcceptWampTransport } from './transport.ts';
+import { setMaxNestingDepth } from './wire-values.ts';
 
+/** Also sets the WAMP codecs' nesting limit to the router's (one per process: see Limits.maxNestingDepth). */
 export function createWampGate(router: Router, logger: Logger): AcceptWampTransport {
+  setMaxNestingDepth(router.limits.maxNestingDepth);
   return (transport) => new WampConnection({ router, logger }, transport);
 }

@@ -5,7 +5,33 @@
 //
 // Bytes of 0x80 and above are taken as they are: the text JSON.parse sees is their UTF-8 decoding,
 // where invalid sequences become U+FFFD and never swallow the ASCII structure around them.
-import { MAX_DEPTH } from './wire-values.ts';
+import { maxDepth } from './wire-values.ts';
+
+/**
+ * True if `text` opens more than maxDepth lists and objects at once (strings skipped). Run before a
+ * full JSON.parse, which would otherwise build all of a 16 MiB "[[[[…" before the depth check
+ * refuses it. Malformed text may get either answer: JSON.parse judges it.
+ */
+export function nestsTooDeep(text: string): boolean {
+  const limit = maxDepth;
+  const n = text.length;
+  let depth = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
 
 /** What the last scans met that a plain pass-through must not ignore. Reset by the caller. */
 export const seen = {
@@ -106,7 +132,7 @@ function scanNumber(f: Uint8Array, i: number): number {
 
 /** `i` is just after the '['; `depth` is the array's own. */
 function scanArray(f: Uint8Array, i: number, depth: number): number {
-  if (depth >= MAX_DEPTH) return -1;
+  if (depth >= maxDepth) return -1;
   i = skipSpace(f, i);
   if (f[i] === 0x5d) return i + 1;
   for (;;) {
@@ -121,7 +147,7 @@ function scanArray(f: Uint8Array, i: number, depth: number): number {
 
 /** `i` is just after the '{'; `depth` is the object's own. */
 function scanObject(f: Uint8Array, i: number, depth: number): number {
-  if (depth >= MAX_DEPTH) return -1;
+  if (depth >= maxDepth) return -1;
   i = skipSpace(f, i);
   if (f[i] === 0x7d) return i + 1;
   for (;;) {

@@ -5,9 +5,9 @@
 // - no extension types (msgpackr turns the timestamp into a Date and refuses others) and no 0xc1;
 // - map keys are strings, and never "__proto__" (msgpackr stringifies other keys and renames that one);
 // - strings are valid UTF-8 (msgpackr would put replacement characters in);
-// - containers nest at most MAX_DEPTH deep.
+// - containers nest at most maxDepth deep (wire-values.ts).
 import { isUtf8 } from 'node:buffer';
-import { MAX_DEPTH } from './wire-values.ts';
+import { maxDepth } from './wire-values.ts';
 
 /** End of the value at `i`, or -1 if there is none there or it is one of those left to the full decode. */
 export function skipValue(f: Uint8Array, i: number, depth: number): number {
@@ -99,7 +99,7 @@ function skipString(f: Uint8Array, i: number, length: number): number {
 
 /** `i` is just after the header; `depth` is the array's own. */
 function skipArray(f: Uint8Array, i: number, count: number, depth: number): number {
-  if (depth >= MAX_DEPTH) return -1;
+  if (depth >= maxDepth) return -1;
   for (let k = 0; k < count && i >= 0; k++) i = skipValue(f, i, depth + 1);
   return i;
 }
@@ -108,7 +108,7 @@ const PROTO = Buffer.from('__proto__');
 
 /** `i` is just after the header; `depth` is the map's own. */
 function skipMap(f: Uint8Array, i: number, count: number, depth: number): number {
-  if (depth >= MAX_DEPTH) return -1;
+  if (depth >= maxDepth) return -1;
   for (let k = 0; k < count && i >= 0; k++) {
     const c = f[i] as number;
     // Keys must be strings: fixstr, str 8, str 16 or str 32.

@@ -1,9 +1,12 @@
 // The three WAMP serializers. Each turns a WAMP message (an array whose first element is the integer
 // message type) into bytes and back; transports pick one by WebSocket subprotocol or RawSocket id.
 import { cborx, packr } from './binary-encoders.ts';
+import { checkCbor } from './cbor-scan.ts';
+import { checkMsgpack } from './msgpack-check.ts';
 import { decodeDeferringArgs } from './json-frame.ts';
 import { decodeDeferringArgs as decodeMsgpackDeferringArgs } from './msgpack-frame.ts';
-import { WireError, asWireError, prepareBinaryFormat, prepareJson, reviveJson, sanitizeDecoded } from './wire-values.ts';
+import { nestsTooDeep } from './json-scan.ts';
+import { WireError, asWireError, prepareBinaryFormat, prepareJson, reviveJson, sanitizeDecoded, tooDeepError } from './wire-values.ts';
 
 export { WireError } from './wire-values.ts';
 
@@ -54,6 +57,7 @@ const json: Serializer = {
   },
   decode(data) {
     const text = data.toString('utf8');
+    if (nestsTooDeep(text)) throw tooDeepError();
     let v: unknown;
     try {
       v = JSON.parse(text);
@@ -104,8 +108,22 @@ function binaryCodec(
   };
 }
 
-const msgpack = binaryCodec('msgpack', 2, (v) => packr.pack(v), (b) => packr.unpack(b), decodeMsgpackDeferringArgs);
-const cbor = binaryCodec('cbor', 3, (v) => cborx.encode(v), (b) => cborx.decode(b));
+// Both decoders see a frame only after a linear check of it (cbor-scan.ts, msgpack-check.ts): they
+// accept extensions that build shared, huge or exotic structures.
+const msgpack = binaryCodec(
+  'msgpack',
+  2,
+  (v) => packr.pack(v),
+  (b) => {
+    checkMsgpack(b);
+    return packr.unpack(b);
+  },
+  decodeMsgpackDeferringArgs,
+);
+const cbor = binaryCodec('cbor', 3, (v) => cborx.encode(v), (b) => {
+  checkCbor(b);
+  return cborx.decode(b);
+});
 
 /** All serializers, in the router's order of preference. */
 export const serializers: readonly Serializer[] = [json, msgpack, cbor];

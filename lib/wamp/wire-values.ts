@@ -1,7 +1,7 @@
 // Value-tree passes the WAMP codecs run around the underlying encoders.
 //
 // Decoders only ever hand the session layer JSON-like values plus binary (Uint8Array) and Date, nested
-// at most MAX_DEPTH deep. That way a message one client sent can always be re-encoded for any other
+// at most maxDepth deep (Limits.maxNestingDepth). That way a message one client sent can always be re-encoded for any other
 // client: no BigInt (JSON.stringify throws), no cycles (CBOR shared-reference tags), no exotic objects,
 // and no nesting so deep that a recursive encoder overflows the stack.
 //
@@ -18,13 +18,44 @@ export function asWireError(err: unknown, what: string): WireError {
   return new WireError(`${what}: ${err instanceof Error ? err.message : String(err)}`);
 }
 
-/** Deepest nesting accepted in a WAMP message (the envelope itself takes two or three levels). */
-export const MAX_DEPTH = 100;
+import { defaultLimits } from '../core/config.ts';
+
+/**
+ * Deepest nesting accepted in a WAMP message: containers sit at depth 0 (the message's own list) to
+ * maxDepth - 1. One value per process (see setMaxNestingDepth); the walkers below recurse at most
+ * this deep, and everything else (the scanners) checks it before going deeper.
+ */
+export let maxDepth = defaultLimits.maxNestingDepth;
+
+/** Highest maxNestingDepth accepted: recursion that deep stays far from V8's stack limit. */
+export const NESTING_DEPTH_CEILING = 1000;
+
+/** Sets maxDepth (Limits.maxNestingDepth). Throws on a value outside [2, NESTING_DEPTH_CEILING]. */
+export function setMaxNestingDepth(depth: number): void {
+  if (!Number.isInteger(depth) || depth < 2 || depth > NESTING_DEPTH_CEILING) {
+    throw new Error(`maxNestingDepth must be an integer in [2, ${NESTING_DEPTH_CEILING}], got ${depth}`);
+  }
+  maxDepth = depth;
+}
+
+// How refusals start their messages, so the session layer, which only gets the message (transports
+// report undecodable frames as text), can count them.
+const TOO_DEEP = 'message nested deeper than ';
+const UNSUPPORTED = 'unsupported ';
+
+export const isTooDeep = (message: string): boolean => message.startsWith(TOO_DEEP);
+export const isUnsupportedType = (message: string): boolean => message.startsWith(UNSUPPORTED);
+
+/** A WireError for a container past maxDepth. */
+export const tooDeepError = (): WireError => new WireError(`${TOO_DEEP}${maxDepth} levels`);
+
+/** A WireError for a value type the router does not accept, e.g. `unsupportedError('CBOR tag 28')`. */
+export const unsupportedError = (what: string): WireError => new WireError(UNSUPPORTED + what);
 
 const TWO_53 = 2 ** 53;
 
 function tooDeep(): never {
-  throw new WireError(`message nested deeper than ${MAX_DEPTH} levels`);
+  throw tooDeepError();
 }
 
 function isPlainObject(v: object): boolean {
@@ -47,7 +78,7 @@ export function sanitizeDecoded(v: unknown, depth: number): unknown {
       return Number(v);
     case 'object': {
       if (v === null || v instanceof Uint8Array) return v;
-      if (depth >= MAX_DEPTH) tooDeep();
+      if (depth >= maxDepth) tooDeep();
       if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) {
           const x: unknown = v[i];
@@ -56,7 +87,7 @@ export function sanitizeDecoded(v: unknown, depth: number): unknown {
         return v;
       }
       if (v instanceof Date) return v;
-      if (!isPlainObject(v)) throw new WireError(`unsupported value type ${v.constructor?.name ?? 'object'}`);
+      if (!isPlainObject(v)) throw unsupportedError(`value type ${v.constructor?.name ?? 'object'}`);
       const o = v as Record<string, unknown>;
       for (const k in o) {
         const x = o[k];
@@ -65,7 +96,7 @@ export function sanitizeDecoded(v: unknown, depth: number): unknown {
       return v;
     }
     default:
-      throw new WireError(`unsupported value type ${typeof v}`);
+      throw unsupportedError(`value type ${typeof v}`);
   }
 }
 
@@ -74,12 +105,12 @@ function fromBase64(s: string): Buffer {
 }
 
 /**
- * Walks a JSON.parse result in place: enforces MAX_DEPTH and, when `binary` is set, turns WAMP's
+ * Walks a JSON.parse result in place: enforces maxDepth and, when `binary` is set, turns WAMP's
  * "\u0000" + base64 strings back into Buffers. The array and object loops repeat one body: a
  * shared per-element helper cost 3-4% of a 30-key decode.
  */
 export function reviveJson(v: object, depth: number, binary: boolean): void {
-  if (depth >= MAX_DEPTH) tooDeep();
+  if (depth >= maxDepth) tooDeep();
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const x: unknown = v[i];
@@ -113,7 +144,7 @@ export function prepareJson(v: unknown, depth = 0): unknown {
   if (typeof v === 'bigint') return Number(v);
   if (typeof v !== 'object' || v === null) return v;
   if (v instanceof Uint8Array) return toBase64String(v);
-  if (depth >= MAX_DEPTH) tooDeep();
+  if (depth >= maxDepth) tooDeep();
   if (Array.isArray(v)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < v.length; i++) {
@@ -156,7 +187,7 @@ export function prepareBinaryFormat(v: unknown, depth = 0): unknown {
   if (typeof v === 'number') return isWideInt(v) ? BigInt(v) : v;
   if (v === undefined) return null;
   if (typeof v !== 'object' || v === null || v instanceof Uint8Array) return v;
-  if (depth >= MAX_DEPTH) tooDeep();
+  if (depth >= maxDepth) tooDeep();
   if (Array.isArray(v)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < v.length; i++) {

@@ -14,8 +14,8 @@ export function handleHello(c: Conn, msg: unknown[]): void {
   try {
     realm = c.ctx.router.realm(realmName);
   } catch (err) {
-    const e = err as RouterError;
-    c.abort(e.uri, e.message);
+    if (!(err instanceof RouterError)) throw err; // a bug: the connection's error boundary answers it
+    c.abort(err.uri, err.message);
     return;
   }
   const sessionId = randomId();

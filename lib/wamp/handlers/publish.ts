@@ -1,4 +1,5 @@
 // PUBLISH: route through the broker; PUBLISHED only if acknowledged, once the publication is routed.
+import { ErrorUri } from '../../core/errors.ts';
 import { publishOptions } from '../../core/options.ts';
 import { wampLevels } from '../../core/topic.ts';
 import type { Conn } from '../conn.ts';
@@ -18,10 +19,17 @@ export function handlePublish(c: Conn, msg: unknown[]): void {
     opts = publishOptions(options);
     opts.qos = opts.acknowledge ? 2 : 0;
     if (opts.acknowledge) {
-      session.publish(wampLevels(topic), payload, opts).then(
-        (publication) => c.send([MessageType.PUBLISHED, request, publication]),
-        (err: unknown) => c.sendError(MessageType.PUBLISH, request, err),
-      );
+      session
+        .publish(wampLevels(topic), payload, opts)
+        .then(
+          (publication) => c.send([MessageType.PUBLISHED, request, publication]),
+          (err: unknown) => c.sendError(MessageType.PUBLISH, request, err),
+        )
+        // answering failed (a bug): end this session, never leave a rejection unhandled
+        .catch((err: unknown) => {
+          c.ctx.logger.error({ err, topic }, 'answering an acknowledged publish failed');
+          c.abort(ErrorUri.protocolViolation, 'internal error answering the publish');
+        });
     } else {
       // The common case: no promise per publication unless it waits for a commit.
       const outcome = session.publishNow(wampLevels(topic), payload, opts);
