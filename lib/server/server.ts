@@ -42,7 +42,12 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   await router.open();
   const maxMessageBytes = router.limits.maxMessageBytes;
   const acceptWamp = createWampGate(router, logger);
-  const wampWs = createWampWebSocketServer(acceptWamp, { maxMessageBytes, onError: (err) => logger.error({ err }, 'WAMP WebSocket handler error') });
+  const wampWs = createWampWebSocketServer(acceptWamp, {
+    maxMessageBytes,
+    maxBufferedBytes: router.limits.sendBufferHardBytes,
+    ...config.websocket,
+    onError: (err) => logger.error({ err }, 'WAMP WebSocket handler error'),
+  });
   const mounts = new HttpMounts();
   mounts.mount('/healthz', (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });

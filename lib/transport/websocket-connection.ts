@@ -1,0 +1,260 @@
+// One server-side WebSocket connection on a socket whose upgrade was answered: messages in (through
+// websocket-reader.ts), text and binary messages out (batched per tick by WriteBatch), ping/pong
+// keep-alive, and the closing handshake with a timeout. Protocol-neutral: WAMP, MQTT and esub put
+// their own meaning on the messages.
+//
+// A closing handshake always ends within closeTimeoutMs: a peer that sends CLOSE (or gets ours) and
+// keeps its TCP side open is destroyed then. The handler hears onClose as soon as the peer's CLOSE
+// arrives (nothing more will be read), so the session it owns ends at once, not when TCP does.
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { MAX_BUFFERED_BYTES } from './keepalive.ts';
+import type { MessageSocket } from './message-socket.ts';
+import { deflateMessage, type Deflate } from './websocket-deflate.ts';
+import { closeFrame, FRAME_BELOW, isSendableCloseCode, Opcode, webSocketFrame, webSocketHeader } from './websocket-frame.ts';
+import { DEFAULT_CLOSE_TIMEOUT_MS, type WebSocketLimits } from './websocket-limits.ts';
+import { WebSocketReader, type WebSocketReaderHandler } from './websocket-reader.ts';
+import { WriteBatch } from './write-batch.ts';
+
+export interface WebSocketHandler {
+  /** A whole message, often a view into the socket's chunk (copy what you keep). Text is valid UTF-8. */
+  onMessage(data: Buffer, binary: boolean): void;
+  /** The WebSocket layer failed the connection (1002, 1007, 1008, 1009); onClose follows. */
+  onProtocolError(message: string, closeCode: number): void;
+  /** Called exactly once: the peer's close frame arrived, or the socket is gone. */
+  onClose(): void;
+}
+
+/** The first byte's RSV1 bit: a compressed message. */
+const RSV1 = 0x40;
+const EMPTY_PING = webSocketFrame(Opcode.ping, Buffer.alloc(0));
+/** The close frame that echoes a close frame without a status code. */
+const EMPTY_CLOSE = webSocketFrame(Opcode.close, Buffer.alloc(0));
+
+/**
+ * The last message framed and its frame: the subscribers of one fan-out get the same message one
+ * after another, and so one frame instead of one each (written buffers are never changed, so
+ * sharing them is safe).
+ */
+let lastMessage: Buffer | undefined;
+let lastOpcode = 0;
+let lastFramed: Buffer | undefined;
+
+export class WebSocketConnection implements MessageSocket, WebSocketReaderHandler {
+  private handler: WebSocketHandler | undefined;
+  private readonly out: WriteBatch;
+  private readonly reader: WebSocketReader;
+  /** Whether messages from the peer are still handed on. */
+  private reading = true;
+  private closeSent = false;
+  private closeReceived = false;
+  private ended = false;
+  private told = false;
+  /** Whether anything arrived since the last keepalive ping. */
+  private heard = true;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private reportError: (err: unknown) => void = () => {};
+
+  constructor(
+    private readonly socket: Duplex,
+    readonly remoteAddress: string | undefined,
+    private readonly limits: WebSocketLimits,
+    private readonly deflate: Deflate | undefined,
+    private readonly onGone: () => void,
+  ) {
+    this.out = new WriteBatch(socket);
+    this.reader = new WebSocketReader({ maxMessageBytes: limits.maxMessageBytes, maxFragments: limits.maxFragments, compressed: deflate !== undefined }, this);
+    if (socket instanceof Socket) {
+      socket.setTimeout(0);
+      socket.setNoDelay(true);
+    }
+  }
+
+  /** Starts reading, `head` first; `accept` gives the handler (it may send at once). */
+  start(accept: (c: WebSocketConnection) => WebSocketHandler, head: Buffer, onError: (err: unknown) => void): void {
+    this.reportError = onError;
+    const socket = this.socket;
+    socket.on('data', (chunk: Buffer) => {
+      this.heard = true;
+      this.reader.push(chunk);
+    });
+    socket.on('end', () => this.onEnd());
+    socket.on('error', () => {}); // 'close' follows
+    socket.on('close', () => this.onSocketClose());
+    try {
+      this.handler = accept(this);
+    } catch (err) {
+      onError(err);
+      this.terminate();
+      return;
+    }
+    if (head.length > 0) this.reader.push(head);
+  }
+
+  /** Whether sends still go out (no close frame sent or received, socket not gone). */
+  get isOpen(): boolean {
+    return !this.closeSent && !this.closeReceived && !this.ended;
+  }
+
+  /** Sends one message. Small ones go out as one buffer, larger ones as header and payload. */
+  send(data: Buffer, binary: boolean): void {
+    if (!this.isOpen) return;
+    let opcode: number = binary ? Opcode.binary : Opcode.text;
+    let payload = data;
+    const deflate = this.deflate;
+    if (deflate && data.length >= deflate.threshold) {
+      payload = deflateMessage(data, deflate.windowBits);
+      opcode |= RSV1;
+    }
+    if (payload.length >= FRAME_BELOW) {
+      this.out.write(webSocketHeader(opcode, payload.length));
+      this.out.write(payload);
+      return;
+    }
+    if (payload !== lastMessage || opcode !== lastOpcode) {
+      lastMessage = payload;
+      lastOpcode = opcode;
+      lastFramed = webSocketFrame(opcode, payload);
+    }
+    this.out.write(lastFramed as Buffer);
+  }
+
+  bufferedBytes(): number {
+    return this.socket.writableLength + this.out.pendingBytes;
+  }
+
+  /** Starts the closing handshake; the socket is destroyed if the peer does not finish it in time. */
+  close(code: number, reason: string): void {
+    this.reading = false;
+    if (this.closeSent || this.ended) return;
+    this.closeSent = true;
+    this.out.write(closeFrame(isSendableCloseCode(code) ? code : 1000, reason));
+    if (this.closeReceived) this.end();
+    else this.armCloseTimer();
+  }
+
+  terminate(): void {
+    this.reading = false;
+    this.reader.stop();
+    this.socket.destroy();
+  }
+
+  keepalive(): void {
+    if (!this.isOpen) return;
+    if (!this.heard) {
+      this.terminate();
+      return;
+    }
+    this.heard = false;
+    this.out.write(EMPTY_PING);
+  }
+
+  // --- WebSocketReaderHandler ---
+
+  onMessage(data: Buffer, binary: boolean): void {
+    if (!this.reading) return;
+    try {
+      this.handler?.onMessage(data, binary);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  onPing(data: Buffer): void {
+    if (!this.isOpen) return;
+    // a peer that pings without reading would have us buffer its pongs without end
+    if (this.bufferedBytes() + data.length > (this.limits.maxBufferedBytes ?? MAX_BUFFERED_BYTES)) {
+      this.terminate();
+      return;
+    }
+    this.out.write(webSocketFrame(Opcode.pong, data));
+  }
+
+  onPong(): void {
+    // any frame proves the peer alive (see the 'data' listener)
+  }
+
+  onClose(code: number | undefined): void {
+    this.closeReceived = true;
+    this.reading = false;
+    if (!this.closeSent) {
+      // Echo the peer's status code, then end: the server closes the TCP connection first (RFC 6455 7.1.1).
+      this.closeSent = true;
+      this.out.write(code === undefined ? EMPTY_CLOSE : closeFrame(code, ''));
+    }
+    this.end();
+    this.tellClosed();
+  }
+
+  /**
+   * The WebSocket itself is broken: it is failed (RFC 6455 7.1.7) with the reader's code before the
+   * handler hears of it. Nothing more is read, the peer's answering close included, so our side ends at once.
+   */
+  onError(message: string, closeCode: number): void {
+    const tell = this.reading;
+    this.close(closeCode, message);
+    this.end();
+    if (!tell) return;
+    try {
+      this.handler?.onProtocolError(message, closeCode);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** The handler threw (a bug above us, not peer input): drop this connection, not the process. */
+  private fail(err: unknown): void {
+    try {
+      this.reportError(err);
+    } catch {
+      // the error reporter itself failed; nothing more to do
+    }
+    this.terminate();
+  }
+
+  // --- teardown ---
+
+  /** The peer ended its side: nothing more will be read, so end ours. */
+  private onEnd(): void {
+    this.reading = false;
+    this.reader.stop();
+    this.end();
+  }
+
+  /** Ends our side once what is batched has gone out; the peer has closeTimeoutMs to end its side. */
+  private end(): void {
+    this.out.flush();
+    this.socket.end();
+    this.armCloseTimer();
+  }
+
+  private armCloseTimer(): void {
+    if (this.closeTimer || this.ended) return;
+    this.closeTimer = setTimeout(() => this.socket.destroy(), this.limits.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+    this.closeTimer.unref();
+  }
+
+  private onSocketClose(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.reading = false;
+    this.reader.stop();
+    clearTimeout(this.closeTimer);
+    this.onGone();
+    this.tellClosed();
+  }
+
+  private tellClosed(): void {
+    if (this.told) return;
+    this.told = true;
+    try {
+      this.handler?.onClose();
+    } catch (err) {
+      try {
+        this.reportError(err);
+      } catch {
+        // ignore
+      }
+    }
+  }
+}
