@@ -60,7 +60,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const esub = createEsubBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.esub, ...esubOptionsFromEnv(), logger });
   const esubShared = esub.at('/esub');
   mounts.mount('/esub', esubShared.callback, true);
-  const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, config.mqtt);
+  const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, config.mqtt, config.websocket);
   const httpServer = http.createServer(mounts.handler);
   const shared = createSharedListener({
     host: config.host,
