@@ -10,6 +10,7 @@ import { openStore } from '../store/open.ts';
 import { createWampGate } from '../wamp/gate.ts';
 import { acceptRawSocket } from '../wamp/rawsocket.ts';
 import { createWampWebSocketServer } from '../wamp/websocket.ts';
+import { handshakeServerOptions } from '../transport/websocket-limits.ts';
 import type { ServerConfig } from './config.ts';
 import { HttpMounts } from './http-mounts.ts';
 import { createSharedListener } from './listener.ts';
@@ -57,7 +58,13 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const hustmq = createHustmqBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustmq });
   mounts.mount('/hustmq', hustmq.callback, true);
   // esub: at /esub on the shared port, and at the root of --esub-port (ESUB_* env vars override).
-  const esub = createEsubBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.esub, ...esubOptionsFromEnv(), logger });
+  const esub = createEsubBridge(router, {
+    realm: config.router.realms[0]?.name ?? 'realm1',
+    ...config.esub,
+    ...esubOptionsFromEnv(),
+    logger,
+    websocket: { ...config.websocket, ...config.esub?.websocket },
+  });
   const esubShared = esub.at('/esub');
   mounts.mount('/esub', esubShared.callback, true);
   const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, config.mqtt, config.websocket);
@@ -98,7 +105,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const esubPort = esubPortFromEnv() ?? config.esubPort;
   let esubServer: http.Server | undefined;
   if (esubPort !== null) {
-    const server = (esubServer = http.createServer(esub.callback));
+    const server = (esubServer = http.createServer(handshakeServerOptions(config.websocket), esub.callback));
     server.on('upgrade', esub.handleUpgrade);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -11,4 +11,10 @@ export interface MessageSocket {
   close(code: number, reason: string): void;
   /** Drops the connection at once. */
   terminate(): void;
+  /** A ping of our own (keep-alive is built in; this is for protocols with their own, like esub's). */
+  ping(): void;
+  /** Stops reading from the peer (backpressure) until resume(). */
+  pause(): void;
+  resume(): void;
+  readonly isPaused: boolean;
 }

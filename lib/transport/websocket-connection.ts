@@ -21,8 +21,14 @@ export interface WebSocketHandler {
   onMessage(data: Buffer, binary: boolean): void;
   /** The WebSocket layer failed the connection (1002, 1007, 1008, 1009); onClose follows. */
   onProtocolError(message: string, closeCode: number): void;
-  /** Called exactly once: the peer's close frame arrived, or the socket is gone. */
-  onClose(): void;
+  /**
+   * Called exactly once: the peer's close frame arrived (`peerCode`: its status code, 1005 if it gave
+   * none), or the socket is gone without one (`peerCode` undefined: RFC 6455's 1006).
+   */
+  onClose(peerCode?: number): void;
+  /** The peer pinged (answered already) or ponged: for protocols that watch liveness themselves. */
+  onPing?(): void;
+  onPong?(): void;
 }
 
 /** The first byte's RSV1 bit: a compressed message. */
@@ -168,10 +174,28 @@ export class WebSocketConnection implements MessageSocket, WebSocketReaderHandle
       return;
     }
     this.out.write(webSocketFrame(Opcode.pong, data));
+    this.handler?.onPing?.();
   }
 
   onPong(): void {
-    // any frame proves the peer alive (see the 'data' listener)
+    // any frame proves the peer alive (see the 'data' listener); the handler may want to know too
+    this.handler?.onPong?.();
+  }
+
+  ping(): void {
+    if (this.isOpen) this.out.write(EMPTY_PING);
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  get isPaused(): boolean {
+    return this.socket.isPaused();
   }
 
   onClose(code: number | undefined): void {
@@ -183,7 +207,7 @@ export class WebSocketConnection implements MessageSocket, WebSocketReaderHandle
       this.out.write(code === undefined ? EMPTY_CLOSE : closeFrame(code, ''));
     }
     this.end();
-    this.tellClosed();
+    this.tellClosed(code ?? 1005);
   }
 
   /**
@@ -244,11 +268,11 @@ export class WebSocketConnection implements MessageSocket, WebSocketReaderHandle
     this.tellClosed();
   }
 
-  private tellClosed(): void {
+  private tellClosed(peerCode?: number): void {
     if (this.told) return;
     this.told = true;
     try {
-      this.handler?.onClose();
+      this.handler?.onClose(peerCode);
     } catch (err) {
       try {
         this.reportError(err);

@@ -67,6 +67,22 @@ class WsMessageSocket implements MessageSocket {
     this.ws.terminate();
   }
 
+  ping(): void {
+    if (this.ws.readyState === 1) this.ws.ping();
+  }
+
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
+  get isPaused(): boolean {
+    return this.ws.isPaused;
+  }
+
   keepalive(): void {
     if (this.ws.readyState !== 1) return;
     if (!this.heard) return this.ws.terminate();
@@ -106,19 +122,24 @@ export function createWsWebSocketServer(opts: WebSocketServerOptions): WebSocket
         alive.open.add(c);
         let handler: ReturnType<typeof opts.accept> | undefined;
         let told = false;
-        const gone = (): void => {
+        const gone = (code: number): void => {
           alive.open.delete(c);
           if (told) return;
           told = true;
           try {
-            handler?.onClose();
+            handler?.onClose(code === 1006 ? undefined : code);
           } catch (err) {
             onError(err);
           }
         };
-        const seen = (): void => void (c.heard = true);
-        ws.on('pong', seen);
-        ws.on('ping', seen);
+        ws.on('pong', () => {
+          c.heard = true;
+          handler?.onPong?.();
+        });
+        ws.on('ping', () => {
+          c.heard = true;
+          handler?.onPing?.();
+        });
         ws.on('message', (data: Buffer, binary: boolean) => {
           c.heard = true;
           try {
