@@ -59,6 +59,10 @@ const EMPTY_CLOSE = webSocketFrame(Opcode.close, Buffer.alloc(0));
 let lastMessage: Buffer | undefined;
 let lastOpcode = 0;
 let lastFramed: Buffer | undefined;
+/** The same for compression: a fan-out deflates its message once, not once per subscriber. */
+let lastPlain: Buffer | undefined;
+let lastWindowBits = 0;
+let lastDeflated: Buffer | undefined;
 
 export class WebSocketConnection implements MessageSocket, WebSocketReaderHandler {
   private handler: WebSocketHandler | undefined;
@@ -123,7 +127,12 @@ export class WebSocketConnection implements MessageSocket, WebSocketReaderHandle
     let payload = data;
     const deflate = this.deflate;
     if (deflate && data.length >= deflate.threshold) {
-      payload = deflateMessage(data, deflate.windowBits);
+      if (data !== lastPlain || deflate.windowBits !== lastWindowBits) {
+        lastPlain = data;
+        lastWindowBits = deflate.windowBits;
+        lastDeflated = deflateMessage(data, deflate.windowBits);
+      }
+      payload = lastDeflated as Buffer;
       opcode |= RSV1;
     }
     if (payload.length >= FRAME_BELOW) {
