@@ -20,6 +20,12 @@ export type { QueueBindOptions, QueueWaitOptions, QueueWaitOutcome } from './cor
 export type { QueueItem, QueueStat, QueuePriority, QueuePutResult, QueueGetOptions, WorkerRecord } from './core/store.ts';
 export { QUEUE_DEFAULT_TIMEOUT_MS, QUEUE_WORKER_TTL_MS, parseQueueToken } from './core/store.ts';
 export { StreamApi, StreamErrorUri } from './core/streams.ts';
+// The WebSocket stack every gate and bridge serves its sockets with (lib/transport).
+export { createWebSocketServer } from './transport/websocket-server.ts';
+export type { WebSocketServer, WebSocketServerOptions } from './transport/websocket-server.ts';
+export type { WebSocketHandler } from './transport/websocket-connection.ts';
+export type { MessageSocket } from './transport/message-socket.ts';
+export type { WebSocketSettings } from './transport/websocket-limits.ts';
 export type { StreamBindOptions, StreamStat, StreamPublishOptions, StreamRead, StreamWaitOptions, StreamWaitResult } from './core/streams.ts';
 
 /** The router with the in-process client API. */

@@ -9,7 +9,8 @@ import { createSharedListener, type SharedListenerOptions } from '../lib/server/
 import { acceptRawSocket, type RawSocketOptions } from '../lib/wamp/rawsocket.ts';
 import { DeferredArgs } from '../lib/wamp/deferred-args.ts';
 import { serializerByName, type Serializer, type SerializerName } from '../lib/wamp/serializers.ts';
-import { WriteBatch, type AcceptWampTransport, type WampTransport } from '../lib/wamp/transport.ts';
+import { WriteBatch } from '../lib/transport/write-batch.ts';
+import type { AcceptWampTransport, WampTransport } from '../lib/wamp/transport.ts';
 import { createWampWebSocketServer } from '../lib/wamp/websocket.ts';
 
 interface Events {

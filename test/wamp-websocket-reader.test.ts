@@ -3,7 +3,7 @@
 // that went in; and each way a client can break RFC 6455 fails with its close code, reading nothing
 // after it.
 import test from 'ava';
-import { WebSocketReader, type WebSocketReaderHandler } from '../lib/wamp/websocket-reader.ts';
+import { WebSocketReader, type WebSocketReaderHandler } from '../lib/transport/websocket-reader.ts';
 import { prng } from './helpers/random.ts';
 import { maskedFrame as frame } from './helpers/websocket-frames.ts';
 
@@ -32,7 +32,7 @@ function recorder(): { seen: Seen[]; handler: WebSocketReaderHandler } {
 /** Feeds `bytes` to a fresh reader in chunks of the given sizes (the rest in one), copying each chunk. */
 function read(bytes: Buffer, chunkSizes: number[] = [], max = 1 << 20): Seen[] {
   const { seen, handler } = recorder();
-  const reader = new WebSocketReader(max, handler);
+  const reader = new WebSocketReader({ maxMessageBytes: max }, handler);
   let off = 0;
   for (const n of chunkSizes) {
     if (off >= bytes.length) break;

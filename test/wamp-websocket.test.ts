@@ -1,4 +1,5 @@
-// RFC 6455 at the socket level for the router's own WebSocket server (lib/wamp/websocket*.ts), with
+// RFC 6455 at the socket level for the router's own WebSocket server (lib/transport/websocket-*.ts
+// behind lib/wamp/websocket.ts), with
 // real clients on 127.0.0.1: the `ws` client where it can say what we need, and a raw `net` client
 // writing hand-built (masked) frames and upgrade requests where it cannot. Covers the opening
 // handshake and its refusals, fragmentation with control frames between fragments, UTF-8 checks

@@ -1,5 +1,5 @@
 // esub bridge options: defaults, and the original server's environment variables as overrides.
-import type { Logger } from '../../lib/index.ts';
+import type { Logger, WebSocketSettings } from '../../lib/index.ts';
 
 /** Which reps are kept for GET /rsub (phase 2): none, those that found no listener, or every one. */
 export type StoreMode = 'none' | 'unclaimed' | 'all';
@@ -44,6 +44,8 @@ export interface EsubOptions {
   /** /keys answers `{node: [keys]}` instead of a flat list (ESUB_KEYS_BY_NODE); `?nodes=1` asks for it per request. */
   keysByNode?: boolean;
   logger?: Logger;
+  /** Limits of the psub and prep WebSockets (close/handshake timeouts, fragments, Origins, compression). */
+  websocket?: WebSocketSettings;
 }
 
 export type ResolvedEsubOptions = Required<Omit<EsubOptions, 'authrole' | 'nodeName' | 'nodeIp' | 'nodeUrl' | 'clusterToken'>> & {
@@ -78,6 +80,7 @@ export function resolveEsubOptions(o: EsubOptions = {}): ResolvedEsubOptions {
     clusterToken: o.clusterToken ?? null,
     keysByNode: o.keysByNode ?? false,
     logger: o.logger ?? silent,
+    websocket: o.websocket ?? {},
   };
   for (const k of ['receiptTimeoutMs', 'pingFrequencyMs', 'maxKeyBytes', 'maxBodyBytes', 'repTimeoutMs', 'storeTtlMs'] as const) {
     if (!(Number.isFinite(r[k]) && r[k] > 0)) throw new RangeError(`esub option ${k} must be a number > 0, got ${r[k]}`);

@@ -5,7 +5,7 @@
 // (the original dropped the TCP connection); messages already received are still handled.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { createWebSocketServer, type MessageSocket, type WebSocketHandler, type WebSocketServer } from '../../lib/index.ts';
 import { CloseCode } from './close-codes.ts';
 import type { Deliverer, Outcome } from './deliver.ts';
 import { keyProblem } from './keys.ts';
@@ -19,10 +19,10 @@ interface PrepMessage {
 }
 
 /** Parses one message; a string names what is wrong with it. */
-export function parsePrep(raw: RawData): PrepMessage | string {
+export function parsePrep(raw: Buffer): PrepMessage | string {
   let v: unknown;
   try {
-    v = JSON.parse(Buffer.isBuffer(raw) ? raw.toString('utf8') : Array.isArray(raw) ? Buffer.concat(raw).toString('utf8') : Buffer.from(raw).toString('utf8'));
+    v = JSON.parse(raw.toString('utf8'));
   } catch {
     return 'not JSON';
   }
@@ -47,7 +47,7 @@ const CLOSE_GRACE_MS = 2000;
 
 export class PrepServer {
   private readonly wss: WebSocketServer;
-  private readonly sockets = new Set<WebSocket>();
+  private readonly sockets = new Set<MessageSocket>();
 
   constructor(
     private readonly state: EsubState,
@@ -55,35 +55,35 @@ export class PrepServer {
   ) {
     // A JSON string may take up to 6 bytes per data byte (\u00XX escapes).
     const maxPayload = Math.min(state.opts.maxBodyBytes * 6 + 64 * 1024, 2 ** 31 - 1);
-    this.wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: { threshold: 1024 }, clientTracking: false });
+    this.wss = createWebSocketServer({
+      limits: { maxMessageBytes: maxPayload, ...state.opts.websocket },
+      subprotocol: () => undefined,
+      accept: (ws) => this.serve(ws),
+      onError: (err) => state.opts.logger.error({ err }, 'esub: prep handler failed'),
+    });
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws));
+    this.wss.handleUpgrade(req, socket, head);
   }
 
-  private serve(ws: WebSocket): void {
+  private serve(ws: MessageSocket): WebSocketHandler {
     const state = this.state;
     if (state.closing) {
-      ws.close(CloseCode.shutdown.code, CloseCode.shutdown.reason);
-      return;
+      queueMicrotask(() => ws.close(CloseCode.shutdown.code, CloseCode.shutdown.reason));
+      return { onMessage() {}, onProtocolError() {}, onClose() {} };
     }
     this.sockets.add(ws);
     state.preps.add(ws);
-    const queue: RawData[] = [];
+    const queue: Buffer[] = [];
     let busy = false;
     let broken = false;
-    ws.on('error', () => {}); // ws closes the socket itself (1007 bad UTF-8, 1009 too big)
-    ws.on('close', () => {
-      this.sockets.delete(ws);
-      state.preps.delete(ws);
-    });
     const answer = (text: string): boolean => {
-      if (!state.opts.confirmReceipt || ws.readyState !== WebSocket.OPEN) return false;
-      ws.send(text, { compress: false });
+      if (!state.opts.confirmReceipt || !ws.isOpen) return false;
+      ws.send(Buffer.from(text), false);
       return true;
     };
-    const handle = async (raw: RawData): Promise<void> => {
+    const handle = async (raw: Buffer): Promise<void> => {
       const started = performance.now();
       const msg = parsePrep(raw);
       if (typeof msg === 'string') {
@@ -108,7 +108,7 @@ export class PrepServer {
       busy = true;
       while (queue.length > 0 && !broken) {
         try {
-          await handle(queue.shift() as RawData);
+          await handle(queue.shift() as Buffer);
         } catch (err) {
           state.opts.logger.error({ err }, 'esub: prep message failed');
           answer('Internal error');
@@ -117,12 +117,19 @@ export class PrepServer {
       }
       busy = false;
     };
-    ws.on('message', (raw) => {
-      if (broken) return;
-      queue.push(raw);
-      if (queue.length >= 64) ws.pause();
-      void pump();
-    });
+    return {
+      onMessage(raw) {
+        if (broken) return;
+        queue.push(Buffer.from(raw)); // a view into the socket's chunk: copied, as it waits its turn
+        if (queue.length >= 64) ws.pause();
+        void pump();
+      },
+      onProtocolError() {}, // the stack closes the socket itself (1007 bad UTF-8, 1009 too big)
+      onClose: () => {
+        this.sockets.delete(ws);
+        state.preps.delete(ws);
+      },
+    };
   }
 
   get count(): number {

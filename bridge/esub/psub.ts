@@ -10,20 +10,17 @@
 // next member; in keepalive mode its last written message is re-delivered too, as the original does.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
-import { type Client, ErrorUri, RouterError } from '../../lib/index.ts';
+import { type Client, createWebSocketServer, ErrorUri, type MessageSocket, RouterError, type WebSocketHandler, type WebSocketServer } from '../../lib/index.ts';
 import { CloseCode, type CloseFrame } from './close-codes.ts';
 import type { Deliverer } from './deliver.ts';
 import { procedureOf } from './keys.ts';
 import { isText } from './sniff.ts';
 import type { EsubState, Pool, PoolMember } from './state.ts';
 
-/** Smaller messages go out uncompressed even when permessage-deflate is on (ws would deflate them all). */
-const COMPRESS_MIN = 1024;
 /** How long a closed-by-us socket may take to answer the close frame before it is cut. */
 const CLOSE_GRACE_MS = 2000;
 
-class Member implements PoolMember {
+class Member implements PoolMember, WebSocketHandler {
   alive = true;
   lastSeen = Date.now();
   private lastSent: Uint8Array | undefined;
@@ -34,37 +31,49 @@ class Member implements PoolMember {
     private readonly state: EsubState,
     private readonly deliverer: Deliverer,
     readonly pool: Pool,
-    readonly ws: WebSocket,
+    readonly ws: MessageSocket,
     readonly client: Client,
     private readonly members: Set<Member>,
   ) {
     members.add(this);
-    const seen = (): void => {
-      this.lastSeen = Date.now();
-    };
-    ws.on('pong', seen);
-    ws.on('ping', seen);
-    ws.on('message', () => {
-      seen();
-      const r = this.receipt;
-      this.receipt = undefined;
-      r?.done();
-    });
-    ws.on('error', () => {}); // protocol errors: ws closes the socket (1002/1007/1009) and 'close' follows
-    ws.on('close', (code: number) => this.kill(undefined, code === 1006 && !state.opts.confirmReceipt));
     client.onUnregistered = () => this.kill(CloseCode.takenOver, false);
     client.onClose = () => this.kill(CloseCode.shutdown, false);
+  }
+
+  // --- WebSocketHandler ---
+
+  onPing(): void {
+    this.lastSeen = Date.now();
+  }
+
+  onPong(): void {
+    this.lastSeen = Date.now();
+  }
+
+  onMessage(): void {
+    this.lastSeen = Date.now();
+    const r = this.receipt;
+    this.receipt = undefined;
+    r?.done();
+  }
+
+  /** Protocol errors: the stack closes the socket (1002/1007/1008/1009); onClose follows. */
+  onProtocolError(): void {}
+
+  /** A member that vanished without a close frame (1006) has its last message redirected. */
+  onClose(peerCode?: number): void {
+    this.kill(undefined, peerCode === undefined && !this.state.opts.confirmReceipt);
   }
 
   /** One delivery: resolves when the message is written (keepalive) or confirmed (receipt mode). */
   async deliver(data: Uint8Array): Promise<void> {
     if (!this.alive) throw new RouterError(ErrorUri.canceled, 'psub member gone');
-    try {
-      await new Promise<void>((done, fail) => this.ws.send(data, { binary: !isText(data), compress: data.length >= COMPRESS_MIN }, (err) => (err ? fail(err) : done())));
-    } catch {
+    if (!this.ws.isOpen) {
       this.kill(undefined, !this.state.opts.confirmReceipt);
       throw new RouterError(ErrorUri.canceled, 'psub member unreachable');
     }
+    // Written once it is in the socket's queue (compressed if the stack's compression is configured).
+    this.ws.send(Buffer.from(data.buffer, data.byteOffset, data.byteLength), !isText(data));
     if (!this.state.opts.confirmReceipt) {
       this.lastSent = data;
       return;
@@ -104,7 +113,7 @@ class Member implements PoolMember {
     r?.fail(new RouterError(ErrorUri.canceled, 'psub member gone'));
     if (frame) {
       this.state.metrics.socketsClosed.inc({ reason: frame.reason });
-      if (this.ws.readyState === WebSocket.OPEN) {
+      if (this.ws.isOpen) {
         this.ws.close(frame.code, frame.reason);
         setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
       } else {
@@ -126,7 +135,12 @@ export class PsubServer {
     private readonly state: EsubState,
     private readonly deliverer: Deliverer,
   ) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, perMessageDeflate: { threshold: 1024 }, clientTracking: false });
+    this.wss = createWebSocketServer({
+      limits: { maxMessageBytes: 64 * 1024, ...state.opts.websocket },
+      subprotocol: () => undefined,
+      accept: (ws, req) => this.join(ws, req),
+      onError: (err) => state.opts.logger.error({ err }, 'esub: psub handler failed'),
+    });
     this.pinger = setInterval(() => this.keepalive(), Math.max(10, state.opts.pingFrequencyMs / 2));
     this.pinger.unref();
   }
@@ -136,16 +150,23 @@ export class PsubServer {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, key: string, token: string, shared: boolean): void {
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.join(ws, key, token, shared));
+    this.joining.set(req, { key, token, shared });
+    this.wss.handleUpgrade(req, socket, head);
+    this.joining.delete(req);
   }
 
+  /** What handleUpgrade was told about the request being accepted. */
+  private readonly joining = new WeakMap<IncomingMessage, { key: string; token: string; shared: boolean }>();
+
   /** Registration happens after the 101, as in the original; a refusal is a close frame. */
-  private join(ws: WebSocket, key: string, token: string, shared: boolean): void {
-    const refuse = (frame: CloseFrame): void => {
+  private join(ws: MessageSocket, req: IncomingMessage): WebSocketHandler {
+    const { key, token, shared } = this.joining.get(req) as { key: string; token: string; shared: boolean };
+    const refused: WebSocketHandler = { onMessage() {}, onProtocolError() {}, onClose() {} };
+    const refuse = (frame: CloseFrame): WebSocketHandler => {
       this.state.metrics.socketsClosed.inc({ reason: frame.reason });
-      ws.on('error', () => {});
-      ws.close(frame.code, frame.reason);
+      queueMicrotask(() => ws.close(frame.code, frame.reason));
       setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+      return refused;
     };
     if (this.state.closing) return refuse(CloseCode.shutdown);
     const existing = this.state.pools.get(key);
@@ -174,6 +195,7 @@ export class PsubServer {
       }
       member.kill(uri === ErrorUri.procedureAlreadyExists ? CloseCode.keyInUse : CloseCode.overloaded, false);
     });
+    return member;
   }
 
   /** Pings every member; prunes those silent for longer than the ping frequency. */
@@ -182,7 +204,7 @@ export class PsubServer {
     for (const m of [...this.members]) {
       if (now - m.lastSeen > this.state.opts.pingFrequencyMs) {
         m.kill(CloseCode.keepaliveTimeout, !this.state.opts.confirmReceipt);
-      } else if (m.ws.readyState === WebSocket.OPEN) {
+      } else if (m.ws.isOpen) {
         m.ws.ping();
       }
     }

@@ -10,6 +10,7 @@ import type { Closable, GateContext } from './context.ts';
 import { connectLevel, connectProblem, decodePublish, decodeShortAck, type FastAck, type FastPublish, Framer, MQTT_MAX_PACKET, packetProblem } from './frame.ts';
 import { publishFrame, topicOf } from './peer.ts';
 import type { Link, MqttSession, Outbound } from './session-state.ts';
+import { DISCONNECT, droppableVerdict, pastHardLimit, SEND } from '../transport/slow-consumer.ts';
 import type { Transport } from './transport.ts';
 
 /** A packet handler; each takes its own mqtt-packet type (the table maps cmd → handler). */
@@ -338,13 +339,16 @@ export class Connection implements Link, Closable {
     }
     this.transport.write(buf);
     if (++this.writesCorked >= MAX_WRITES_PER_FLUSH) this.flush();
-    if (this.transport.buffered() > this.gate.router.limits.sendBufferHardBytes && this.state !== 'closing') {
-      this.gate.stats.slowConsumers++;
-      this.gate.logger.warn(this.log, 'MQTT client disconnected: send buffer over the hard limit');
-      this.state = 'closing';
-      this.framer.stop();
-      this.transport.destroy();
-    }
+    if (this.state !== 'closing' && pastHardLimit(this.transport.buffered(), this.gate.router.limits, this.gate.router.stats)) this.disconnectSlow();
+  }
+
+  /** Past the hard send-buffer limit (counted in the router's stats by the slow-consumer policy). */
+  private disconnectSlow(): void {
+    this.gate.stats.slowConsumers++;
+    this.gate.logger.warn(this.log, 'MQTT client disconnected: send buffer over the hard limit');
+    this.state = 'closing';
+    this.framer.stop();
+    this.transport.destroy();
   }
 
   private writeNow(buf: Buffer): void {
@@ -416,9 +420,14 @@ export class Connection implements Link, Closable {
   sendPublish(out: Outbound, dup: boolean): boolean {
     if (this.state === 'closed') return true; // keep it in flight: retransmitted on reconnect
     const gate = this.gate;
-    if (out.qos === 0 && this.transport.buffered() > gate.router.limits.sendBufferSoftBytes) {
-      gate.stats.droppedQos0++;
-      return false;
+    // QoS 0 is droppable (the slow-consumer policy of lib/transport, shared with WAMP events).
+    if (out.qos === 0) {
+      const verdict = droppableVerdict(this.transport.buffered(), gate.router.limits, gate.router.stats);
+      if (verdict === DISCONNECT && this.state !== 'closing') this.disconnectSlow();
+      if (verdict !== SEND) {
+        gate.stats.droppedQos0++;
+        return false;
+      }
     }
     let alias: number | undefined;
     let aliasOnly = false;

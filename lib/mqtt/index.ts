@@ -3,7 +3,8 @@
 // listeners; everything protocol-specific lives in this folder, on top of lib/core only. When the
 // router has a store, persistent sessions are stored and restored at start (session-store.ts).
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import type { MessageSocket } from '../transport/message-socket.ts';
+import type { WebSocketHandler } from '../transport/websocket-connection.ts';
 import type { Router } from '../core/router.ts';
 import { Connection } from './connection.ts';
 import { type Closable, DEFAULT_RECEIVE_MAXIMUM, type GateContext, type GateStats, type Logger, type MqttGateOptions, type ResolvedOptions } from './context.ts';
@@ -20,8 +21,8 @@ export { MemorySessionRegistry, MqttSession } from './session-state.ts';
 export interface MqttGate {
   /** A TCP (or TLS, or sniffed shared-port) socket; `firstBytes` were already read from it. */
   handleSocket(socket: Duplex, firstBytes?: Buffer): void;
-  /** MQTT over WebSocket (subprotocol 'mqtt'), binary messages. */
-  handleWebSocket(ws: WebSocket): void;
+  /** MQTT over WebSocket (subprotocol 'mqtt'), binary messages: gives the handler of its messages. */
+  handleWebSocket(socket: MessageSocket): WebSocketHandler;
   /** v5 clients get DISCONNECT 0x8B; wills of unclean sessions are published; everyone is closed. */
   close(): Promise<void>;
   readonly stats: Readonly<GateStats>;
@@ -115,8 +116,10 @@ class Gate implements MqttGate, GateContext {
     this.accept(() => new StreamTransport(socket), () => socket.destroy(), firstBytes);
   }
 
-  handleWebSocket(ws: WebSocket): void {
-    this.accept(() => new WebSocketTransport(ws), () => ws.terminate());
+  handleWebSocket(socket: MessageSocket): WebSocketHandler {
+    const transport = new WebSocketTransport(socket);
+    this.accept(() => transport, () => socket.terminate());
+    return transport;
   }
 
   private accept(make: () => Transport, destroy: () => void, firstBytes?: Buffer): void {

@@ -2,7 +2,8 @@
 // shared port) or a WebSocket carrying MQTT in binary messages. Writes are corked for the rest of
 // the tick and flushed together (writev on sockets, one WebSocket message for the whole batch).
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import type { MessageSocket } from '../transport/message-socket.ts';
+import type { WebSocketHandler } from '../transport/websocket-connection.ts';
 
 export interface TransportEvents {
   data(chunk: Buffer): void;
@@ -82,32 +83,41 @@ export class StreamTransport implements Transport {
   }
 }
 
-export class WebSocketTransport implements Transport {
+/**
+ * MQTT over WebSocket (lib/transport's stack): every binary message carries bytes of the MQTT
+ * stream. The writes of one cork are sent as one message.
+ */
+export class WebSocketTransport implements Transport, WebSocketHandler {
   readonly kind = 'ws' as const;
   readonly remote: string;
+  private events: TransportEvents | undefined;
   private batch: Buffer[] | undefined;
   private batchBytes = 0;
 
-  constructor(private readonly ws: WebSocket) {
-    const sock = (ws as unknown as { _socket?: { remoteAddress?: string; remotePort?: number } })._socket;
-    this.remote = sock?.remoteAddress ? `${sock.remoteAddress}:${sock.remotePort ?? ''}` : 'websocket';
+  constructor(private readonly socket: MessageSocket) {
+    this.remote = socket.remoteAddress ?? 'websocket';
   }
 
   start(events: TransportEvents): void {
-    this.ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-      if (!isBinary) {
-        events.invalid('text WebSocket message (MQTT needs binary messages)');
-        return;
-      }
-      if (Array.isArray(data)) for (const d of data) events.data(d);
-      else events.data(Buffer.isBuffer(data) ? data : Buffer.from(data));
-    });
-    this.ws.on('error', () => {
-      // followed by 'close'
-    });
-    this.ws.on('close', () => events.close());
-    if (this.ws.readyState >= 2) queueMicrotask(() => events.close());
+    this.events = events;
   }
+
+  // --- WebSocketHandler ---
+
+  onMessage(data: Buffer, binary: boolean): void {
+    if (!binary) this.events?.invalid('text WebSocket message (MQTT needs binary messages)');
+    else this.events?.data(data);
+  }
+
+  onProtocolError(): void {
+    // the WebSocket layer closed with its own code (1002, 1007, 1008, 1009); onClose follows
+  }
+
+  onClose(): void {
+    this.events?.close();
+  }
+
+  // --- Transport ---
 
   cork(): void {
     if (!this.batch) this.batch = [];
@@ -117,26 +127,26 @@ export class WebSocketTransport implements Transport {
     if (this.batch) {
       this.batch.push(buf);
       this.batchBytes += buf.length;
-    } else if (this.ws.readyState === 1) this.ws.send(buf);
+    } else this.socket.send(buf, true);
   }
 
   uncork(): void {
     const batch = this.batch;
     this.batch = undefined;
     this.batchBytes = 0;
-    if (!batch || batch.length === 0 || this.ws.readyState !== 1) return;
-    this.ws.send(batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch));
+    if (!batch || batch.length === 0) return;
+    this.socket.send(batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch), true);
   }
 
   buffered(): number {
-    return this.ws.bufferedAmount + this.batchBytes;
+    return this.socket.bufferedBytes() + this.batchBytes;
   }
 
   end(): void {
-    if (this.ws.readyState <= 1) this.ws.close(1000);
+    this.socket.close(1000, '');
   }
 
   destroy(): void {
-    this.ws.terminate();
+    this.socket.terminate();
   }
 }

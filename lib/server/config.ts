@@ -6,6 +6,14 @@ import type { EsubOptions } from '../../bridge/esub/index.ts';
 import { openRealm, type RouterConfig } from '../core/config.ts';
 import type { MqttGateOptions } from '../mqtt/index.ts';
 import { CONNECTION_SETTING_KEYS, type ConnectionSettings } from './admission.ts';
+import type { WebSocketSettings } from '../transport/websocket-limits.ts';
+
+/** The `websocket` section: the limits of every WebSocket (/ws, /mqtt, esub), and which stack serves /ws. */
+export interface WebSocketConfig extends Omit<WebSocketSettings, 'handshakeTimeoutMs'> {
+  /** The stack serving WAMP's /ws: ours (default) or ws (kept for the bench's comparison). */
+  engine?: 'kitsune' | 'ws';
+}
+const WEBSOCKET_NUMBERS = ['closeTimeoutMs', 'maxFragments'] as const;
 
 /** The MQTT gate options a config file may set (all numbers; see MqttGateOptions). */
 export type MqttSettings = Omit<MqttGateOptions, 'defaultRealm' | 'logger'>;
@@ -33,6 +41,8 @@ export interface ServerConfig {
   router: RouterConfig;
   /** Connection limits and timeouts on every port; what is missing takes defaultConnectionSettings(). */
   connections?: Partial<ConnectionSettings>;
+  /** WebSocket limits and options (close and handshake timeouts, fragments, Origins, compression). */
+  websocket?: WebSocketConfig;
 }
 
 export const usage = `kitsune [--config FILE] [--host H] [--port P] [--mqtt-port P] [--data-dir DIR | --memory]
@@ -74,6 +84,7 @@ export function readConfigFile(path: string, base: ServerConfig): ServerConfig {
   }
   if ('mqtt' in raw) cfg.mqtt = mqttSettings(raw.mqtt, path);
   if ('connections' in raw) cfg.connections = connectionSettings(raw.connections, path);
+  if ('websocket' in raw) cfg.websocket = websocketSettings(raw.websocket, path);
   if (Array.isArray(raw.realms)) cfg.router.realms = raw.realms as RouterConfig['realms'];
   if (raw.limits && typeof raw.limits === 'object') cfg.router.limits = raw.limits as RouterConfig['limits'];
   if (typeof raw.autoCreateRealms === 'boolean') cfg.router.autoCreateRealms = raw.autoCreateRealms;
@@ -104,6 +115,31 @@ function connectionSettings(value: unknown, path: string): Partial<ConnectionSet
     } else {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${path}: connections option "${key}" must be a positive integer`);
       out[key as Exclude<keyof ConnectionSettings, 'exemptAddresses'>] = v;
+    }
+  }
+  return out;
+}
+
+/** The `websocket` section: known keys only, each of its type. */
+function websocketSettings(value: unknown, path: string): WebSocketConfig {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${path}: "websocket" must be an object`);
+  const out: WebSocketConfig = {};
+  for (const [key, v] of Object.entries(value)) {
+    if ((WEBSOCKET_NUMBERS as readonly string[]).includes(key)) {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`${path}: websocket option "${key}" must be a positive integer`);
+      out[key as (typeof WEBSOCKET_NUMBERS)[number]] = v;
+    } else if (key === 'allowedOrigins') {
+      if (!Array.isArray(v) || !v.every((o) => typeof o === 'string')) throw new Error(`${path}: websocket option "allowedOrigins" must be an array of strings`);
+      out.allowedOrigins = v as string[];
+    } else if (key === 'compression') {
+      if (v === false) out.compression = false;
+      else if (v && typeof v === 'object' && Object.entries(v).every(([k, n]) => k === 'threshold' && typeof n === 'number' && n >= 0)) out.compression = v as { threshold?: number };
+      else throw new Error(`${path}: websocket option "compression" must be false or {"threshold": bytes}`);
+    } else if (key === 'engine') {
+      if (v !== 'kitsune' && v !== 'ws') throw new Error(`${path}: websocket option "engine" must be "kitsune" or "ws"`);
+      out.engine = v;
+    } else {
+      throw new Error(`${path}: unknown websocket option "${key}" (known: ${[...WEBSOCKET_NUMBERS, 'allowedOrigins', 'compression', 'engine'].join(', ')})`);
     }
   }
   return out;

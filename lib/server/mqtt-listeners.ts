@@ -3,8 +3,9 @@
 import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
 import type { Logger } from '../core/log.ts';
+import type { WebSocketSettings } from '../transport/websocket-limits.ts';
+import { createWebSocketServer } from '../transport/websocket-server.ts';
 import type { Router } from '../core/router.ts';
 import { createMqttGate, type MqttGate } from '../mqtt/index.ts';
 import type { Admission } from './admission.ts';
@@ -21,14 +22,20 @@ export interface MqttListeners {
   close(): Promise<void>;
 }
 
-export function createMqttListeners(router: Router, defaultRealm: string, logger: Logger, settings: MqttSettings = {}, admission?: Admission): MqttListeners {
+/** MQTT over WebSocket must use the 'mqtt' subprotocol (MQTT 5 §6); the old 'mqttv3.1' is accepted too. */
+function mqttSubprotocol(header: string | string[] | undefined): string | undefined {
+  const offered = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((p) => p.trim());
+  return offered.includes('mqtt') ? 'mqtt' : offered.includes('mqttv3.1') ? 'mqttv3.1' : undefined;
+}
+
+export function createMqttListeners(router: Router, defaultRealm: string, logger: Logger, settings: MqttSettings = {}, websocket: WebSocketSettings = {}, admission?: Admission): MqttListeners {
   const gate = createMqttGate(router, { ...settings, defaultRealm, logger });
-  const ws = new WebSocketServer({
-    noServer: true,
-    perMessageDeflate: false,
-    maxPayload: router.limits.maxMessageBytes + 8,
-    // MQTT over WebSocket must use the 'mqtt' subprotocol (MQTT 5 §6); accept old 'mqttv3.1' too.
-    handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
+  const ws = createWebSocketServer({
+    // a WebSocket message holds at most one whole packet plus the start of the next
+    limits: { maxMessageBytes: router.limits.maxMessageBytes + 8, maxBufferedBytes: router.limits.sendBufferHardBytes, ...websocket },
+    subprotocol: (req) => mqttSubprotocol(req.headers['sec-websocket-protocol']) ?? { status: '400 Bad Request', message: "MQTT over WebSocket needs the subprotocol 'mqtt'\n" },
+    accept: (socket) => gate.handleWebSocket(socket),
+    onError: (err) => logger.error({ err }, 'MQTT WebSocket handler error'),
   });
   const tcp = net.createServer((socket) => {
     // a refused connection gets a CONNACK refusal (see refusal.ts) and never reaches the gate
@@ -43,7 +50,7 @@ export function createMqttListeners(router: Router, defaultRealm: string, logger
       gate.handleSocket(socket, first);
       socket.resume(); // the listener paused it while sniffing
     },
-    onUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head, (client) => gate.handleWebSocket(client)),
+    onUpgrade: (req, socket, head) => ws.handleUpgrade(req, socket, head),
     async listen(host, port) {
       // Stored sessions must be back before MQTT is served; failing to read them stops the start.
       await gate.ready;
@@ -60,7 +67,6 @@ export function createMqttListeners(router: Router, defaultRealm: string, logger
     },
     async close() {
       await gate.close();
-      for (const client of ws.clients) client.terminate();
       ws.close();
       if (listening) await new Promise<void>((resolve) => tcp.close(() => resolve()));
     },

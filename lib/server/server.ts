@@ -46,7 +46,12 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const connections = { ...defaultConnectionSettings(), ...config.connections };
   const admission = new Admission(connections);
   const acceptWamp = createWampGate(router, logger);
-  const wampWs = createWampWebSocketServer(acceptWamp, { maxMessageBytes, onError: (err) => logger.error({ err }, 'WAMP WebSocket handler error') });
+  const wampWs = createWampWebSocketServer(acceptWamp, {
+    maxMessageBytes,
+    maxBufferedBytes: router.limits.sendBufferHardBytes,
+    ...config.websocket,
+    onError: (err) => logger.error({ err }, 'WAMP WebSocket handler error'),
+  });
   const mounts = new HttpMounts();
   mounts.mount('/healthz', (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -56,10 +61,16 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const hustmq = createHustmqBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustmq });
   mounts.mount('/hustmq', hustmq.callback, true);
   // esub: at /esub on the shared port, and at the root of --esub-port (ESUB_* env vars override).
-  const esub = createEsubBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.esub, ...esubOptionsFromEnv(), logger });
+  const esub = createEsubBridge(router, {
+    realm: config.router.realms[0]?.name ?? 'realm1',
+    ...config.esub,
+    ...esubOptionsFromEnv(),
+    logger,
+    websocket: { ...config.websocket, ...config.esub?.websocket },
+  });
   const esubShared = esub.at('/esub');
   mounts.mount('/esub', esubShared.callback, true);
-  const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, config.mqtt, admission);
+  const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, config.mqtt, config.websocket, admission);
   const httpServer = http.createServer(mounts.handler);
   const shared = createSharedListener({
     host: config.host,

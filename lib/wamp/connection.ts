@@ -11,6 +11,7 @@ import type { Conn, PendingAuth } from './conn.ts';
 import { DeferredArgs } from './deferred-args.ts';
 import { establishedHandlers, handleAuthenticate, handleHello } from './handlers/index.ts';
 import { MessageType, routerRoles } from './message-types.ts';
+import { DISCONNECT, droppableVerdict, SEND } from '../transport/slow-consumer.ts';
 import type { WampTransport, WampTransportHandler } from './transport.ts';
 import { ProtocolViolation } from './validate.ts';
 import { isTooDeep, isUnsupportedType } from './wire-values.ts';
@@ -207,10 +208,9 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   event(d: EventDelivery): void {
     const t = this.transport;
     const limits = this.ctx.router.limits;
-    const buffered = t.bufferedBytes();
-    if (buffered > limits.sendBufferSoftBytes) {
-      if (buffered > limits.sendBufferHardBytes) this.disconnectSlow();
-      else this.ctx.router.stats.droppedEvents++;
+    const verdict = droppableVerdict(t.bufferedBytes(), limits, this.ctx.router.stats);
+    if (verdict !== SEND) {
+      if (verdict === DISCONNECT) this.disconnectSlow();
       return;
     }
     // Every subscriber of one subscription gets the same EVENT: encoded once per serializer, kept
@@ -287,8 +287,8 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     return this.transport.bufferedBytes();
   }
 
+  /** Counted by droppableVerdict. */
   private disconnectSlow(): void {
-    this.ctx.router.stats.slowConsumersDisconnected++;
     this.log.warn({ remote: this.transport.remoteAddress, session: this.session?.id }, 'disconnecting a slow consumer past the hard send-buffer limit');
     this.state = 'closed';
     this.leaveRealm();

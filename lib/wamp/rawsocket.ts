@@ -7,7 +7,8 @@
 //   frame      00000TTT | length (3 bytes, big-endian) | payload    T: 0 message, 1 PING, 2 PONG
 import type { Socket } from 'node:net';
 import { serializerByRawSocketId, type Serializer } from './serializers.ts';
-import { KEEPALIVE_MS, MAX_BUFFERED_BYTES, WriteBatch, type AcceptWampTransport, type WampTransport, type WampTransportHandler, type WampTransportOptions } from './transport.ts';
+import { WriteBatch } from '../transport/write-batch.ts';
+import { KEEPALIVE_MS, MAX_BUFFERED_BYTES, type AcceptWampTransport, type WampTransport, type WampTransportHandler, type WampTransportOptions } from './transport.ts';
 
 export const RAWSOCKET_MAGIC = 0x7f;
 

@@ -20,10 +20,10 @@
 import http from 'node:http';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
-import { FRAME_BELOW, Opcode, webSocketFrame, webSocketHeader } from '../../lib/wamp/websocket-frame.ts';
-import { acceptUpgrade, refuseUpgrade, upgradeRefusal } from '../../lib/wamp/websocket-handshake.ts';
-import { WebSocketReader } from '../../lib/wamp/websocket-reader.ts';
-import { WriteBatch } from '../../lib/wamp/transport.ts';
+import { FRAME_BELOW, Opcode, webSocketFrame, webSocketHeader } from '../../lib/transport/websocket-frame.ts';
+import { acceptUpgrade, refuseUpgrade, upgradeRefusal } from '../../lib/transport/websocket-handshake.ts';
+import { WebSocketReader } from '../../lib/transport/websocket-reader.ts';
+import { WriteBatch } from '../../lib/transport/write-batch.ts';
 
 
 type Role = 'pub' | 'sub' | 'caller' | 'callee';
@@ -115,7 +115,7 @@ function startWebSocket(host: string, port: number): Promise<number> {
     const r = room(name);
     const end = (): void => void socket.end();
     // Receivers of a room share the sender's subprotocol, hence its opcode.
-    const reader = new WebSocketReader(16 * 1024 * 1024, {
+    const reader = new WebSocketReader({ maxMessageBytes: 16 * 1024 * 1024 }, {
       onMessage: (data) => {
         const to = targets(r, role);
         const framed = data.length < FRAME_BELOW && to.length > 0 ? webSocketFrame(opcode, data) : undefined;

@@ -5,7 +5,10 @@
 //   node --import tsx test/bench/wamp.ts        (or `npm run bench` for every bench module)
 //
 // The servers run in child processes (kitsune: lib/server/main.ts; the relay: test/bench/relay.ts);
-// the clients run here, on the lean client of wamp-client.ts.
+// the clients run here, on the lean client of wamp-client.ts. The WebSocket scenarios also run
+// against a second kitsune whose /ws is served by the `ws` package ("kitsune-ws", config
+// websocket.engine = "ws"): the row's ratio is kitsune / kitsune-ws, the numbers behind the choice
+// of WebSocket stack (BENCH_WS_STACK=0 skips it).
 //
 // Environment knobs: BENCH_DURATION_MS, BENCH_WARMUP_MS, BENCH_ONLY (a substring of the scenario
 // names to keep, e.g. "rpc" or "websocket/json"), BENCH_SERVER_NODE_ARGS (extra node flags for the
@@ -14,6 +17,7 @@
 // BENCH_FLUSH_EVERY (client writes per syscall, default 32).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -95,7 +99,7 @@ async function startChild(name: string, args: string[]): Promise<Child> {
   };
 }
 
-type TargetName = 'kitsune' | 'relay';
+type TargetName = 'kitsune' | 'kitsune-ws' | 'relay';
 
 interface Target {
   name: TargetName;
@@ -107,7 +111,7 @@ let roomSeq = 0;
 /** A connection to a target in a role. Kitsune: a joined WAMP session; relay: the role announced. */
 async function connect(target: Target, kind: TransportKind, ser: SerializerName, role: string, room: string): Promise<WampBenchClient> {
   const base = kind === 'websocket' ? target.child.urls.wamp : target.child.urls.rawsocket;
-  if (target.name === 'kitsune') {
+  if (target.name !== 'relay') {
     const c = new WampBenchClient(await openFrameConn(kind, base, ser));
     await c.join('realm1');
     return c;
@@ -243,7 +247,7 @@ async function runPubSub(
         Array.from({ length: Math.min(20, subscribers - i) }, async () => {
           const c = await connect(target, kind, ser, 'sub', room);
           clients.push(c);
-          if (target.name === 'kitsune') await c.subscribe(room);
+          if (target.name !== 'relay') await c.subscribe(room);
           return c;
         }),
       );
@@ -313,7 +317,7 @@ async function runRpc(
   try {
     const callee = await connect(target, kind, ser, 'callee', room);
     clients.push(callee);
-    if (target.name === 'kitsune') await callee.register(room);
+    if (target.name !== 'relay') await callee.register(room);
     const caller = await connect(target, kind, ser, 'caller', room);
     clients.push(caller);
 
@@ -403,6 +407,15 @@ export function wampTargetSummary(rows: readonly BenchRow[]): string[] {
     out.push(`  ${ws.scenario.replace('websocket', '{raw,web}socket').padEnd(34)} ${fmtRate(raw.rate)} / ${fmtRate(ws.rate)} = ${x.toFixed(2)}x  ${ok ? 'met' : 'NOT met'}${ceiling}`);
   }
   out.push(`  => ${compared === 0 ? 'not evaluated (needs both transports)' : met2 ? 'met' : 'NOT met'}`);
+  const viaWs = rows.filter((r) => r.group === 'wamp' && r.target === 'kitsune-ws');
+  if (viaWs.length > 0) {
+    out.push('WebSocket stack: ours (kitsune) vs ws (kitsune-ws), rate ratio and server CPU per unit');
+    for (const w of viaWs) {
+      const o = k.find((r) => r.scenario === w.scenario);
+      const cpu = o?.cpuUs !== undefined && w.cpuUs !== undefined ? `  cpu ${o.cpuUs.toFixed(2)} vs ${w.cpuUs.toFixed(2)} us` : '';
+      out.push(`  ${w.scenario.padEnd(34)} ${fmtRate(o?.rate ?? 0)} / ${fmtRate(w.rate)} = ${w.ratio === undefined ? '-' : w.ratio.toFixed(2)}${cpu}`);
+    }
+  }
   const costs = k.filter((r) => r.cpuUs !== undefined);
   if (costs.length > 0) {
     out.push('Server CPU per unit (robust to other load on the machine): kitsune vs relay, and the difference (routing)');
@@ -452,25 +465,17 @@ export async function benchWamp(options: WampBenchOptions = {}): Promise<BenchRo
   };
   const before = busy();
   if (before) log(`  warning: ${before}`);
-  const kitsune: Target = {
-    name: 'kitsune',
-    child: await startChild('kitsune', [
-      ...serverNodeArgs,
-      '--import',
-      'tsx',
-      env.BENCH_KITSUNE_ENTRY ?? 'lib/server/main.ts',
-      '--port',
-      '0',
-      '--memory',
-      '--mqtt-port',
-      '0',
-      '--log-level',
-      'warn',
-    ]),
-  };
+  const kitsuneArgs = [...serverNodeArgs, '--import', 'tsx', env.BENCH_KITSUNE_ENTRY ?? 'lib/server/main.ts', '--port', '0', '--memory', '--mqtt-port', '0', '--log-level', 'warn'];
+  const kitsune: Target = { name: 'kitsune', child: await startChild('kitsune', kitsuneArgs) };
   let relay: Target | undefined;
+  let kitsuneWs: Target | undefined;
+  const wsConfig = path.join(os.tmpdir(), `kitsune-bench-ws-${process.pid}.json`);
   const rows: BenchRow[] = [];
   try {
+    if (env.BENCH_WS_STACK !== '0' && chosen.some((s) => s.kind === 'websocket')) {
+      writeFileSync(wsConfig, JSON.stringify({ websocket: { engine: 'ws' } }));
+      kitsuneWs = { name: 'kitsune-ws', child: await startChild('kitsune-ws', [...kitsuneArgs, '--config', wsConfig]) };
+    }
     const relayNodeArgs = env.BENCH_RELAY_NODE_ARGS ? env.BENCH_RELAY_NODE_ARGS.split(/\s+/).filter(Boolean) : [];
     relay = { name: 'relay', child: await startChild('relay', [...relayNodeArgs, '--import', 'tsx', 'test/bench/relay.ts', '--port', '0']) };
     for (const s of chosen) {
@@ -481,12 +486,20 @@ export async function benchWamp(options: WampBenchOptions = {}): Promise<BenchRo
         { group: 'wamp', scenario: s.name, target: 'kitsune', rate: k.rate, unit: s.unit, p50: k.p50, p99: k.p99, ratio, cpuUs: k.cpuUs, note: k.note },
         { group: 'wamp', scenario: s.name, target: 'relay', rate: r.rate, unit: s.unit, p50: r.p50, p99: r.p99, cpuUs: r.cpuUs, note: r.note },
       );
+      let stacks = '';
+      if (kitsuneWs && s.kind === 'websocket') {
+        const w = await s.run(kitsuneWs);
+        const vsWs = w.rate > 0 ? k.rate / w.rate : undefined;
+        rows.push({ group: 'wamp', scenario: s.name, target: 'kitsune-ws', rate: w.rate, unit: s.unit, p50: w.p50, p99: w.p99, ratio: vsWs, cpuUs: w.cpuUs, note: `ratio: kitsune/kitsune-ws; ${w.note ?? ''}` });
+        stacks = `  kitsune-ws ${fmtRate(w.rate).padStart(10)}  ours/ws ${vsWs === undefined ? '-' : vsWs.toFixed(2)}`;
+      }
       log(
-        `  ${s.name.padEnd(34)} kitsune ${fmtRate(k.rate).padStart(10)} ${s.unit}  relay ${fmtRate(r.rate).padStart(10)}  ratio ${ratio === undefined ? '-' : ratio.toFixed(2)}`,
+        `  ${s.name.padEnd(34)} kitsune ${fmtRate(k.rate).padStart(10)} ${s.unit}  relay ${fmtRate(r.rate).padStart(10)}  ratio ${ratio === undefined ? '-' : ratio.toFixed(2)}${stacks}`,
       );
     }
   } finally {
-    await Promise.all([kitsune.child.stop(), relay?.child.stop()]);
+    await Promise.all([kitsune.child.stop(), relay?.child.stop(), kitsuneWs?.child.stop()]);
+    rmSync(wsConfig, { force: true });
   }
   return rows;
 }

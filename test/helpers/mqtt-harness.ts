@@ -5,7 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import mqttPacket, { type IConnackPacket, type Packet } from 'mqtt-packet';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { WebSocketServer } from 'ws';
+import { createWebSocketServer } from '../../lib/transport/websocket-server.ts';
 import { createRouter, openRealm, type KitsuneRouter, type RouterConfig } from '../../lib/index.ts';
 import { createMqttGate, type MqttGate, type MqttGateOptions } from '../../lib/mqtt/index.ts';
 
@@ -34,12 +34,15 @@ export async function startKitsune(config: Partial<RouterConfig> = {}, gateOptio
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
   const httpServer = http.createServer();
-  const wss = new WebSocketServer({
-    server: httpServer,
-    path: '/mqtt',
-    handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
+  const wss = createWebSocketServer({
+    limits: { maxMessageBytes: router.limits.maxMessageBytes + 8 },
+    subprotocol: (req) => {
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+      return offered.includes('mqtt') ? 'mqtt' : offered.includes('mqttv3.1') ? 'mqttv3.1' : { status: '400 Bad Request', message: 'subprotocol mqtt\n' };
+    },
+    accept: (socket) => gate.handleWebSocket(socket),
   });
-  wss.on('connection', (ws) => gate.handleWebSocket(ws));
+  httpServer.on('upgrade', (req, socket, head) => (req.url?.startsWith('/mqtt') ? wss.handleUpgrade(req, socket, head) : socket.destroy()));
   await new Promise<void>((r) => httpServer.listen(0, '127.0.0.1', r));
   const wsPort = (httpServer.address() as net.AddressInfo).port;
   return {

@@ -1,6 +1,7 @@
 // The server's side of the WebSocket opening handshake (RFC 6455 section 4.2): checking the
-// client's upgrade request and answering it. Subprotocols are the caller's business; no extension
-// is ever accepted (see websocket-reader.ts).
+// client's upgrade request (its Origin too, when an allow-list is configured) and answering it.
+// Subprotocols are the caller's business; the only extension is permessage-deflate, and only when
+// configured (websocket-deflate.ts).
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -16,8 +17,16 @@ export interface Refusal {
   headers?: string;
 }
 
-/** Why `req` cannot become a WebSocket, or undefined if it can. */
-export function upgradeRefusal(req: IncomingMessage): Refusal | undefined {
+/**
+ * Why `req` cannot become a WebSocket, or undefined if it can. With `allowedOrigins`, a request
+ * carrying an Origin header (every browser sends one) must name one of them: a page on another site
+ * cannot then use a visitor's browser to reach the router. Clients that are not browsers send none.
+ */
+export function upgradeRefusal(req: IncomingMessage, allowedOrigins?: readonly string[]): Refusal | undefined {
+  const origin = req.headers.origin;
+  if (allowedOrigins && origin !== undefined && !allowedOrigins.includes(origin)) {
+    return { status: '403 Forbidden', message: `Origin ${origin.slice(0, 200)} is not allowed\n` };
+  }
   if (req.method !== 'GET') return { status: '405 Method Not Allowed', message: 'a WebSocket handshake is a GET request\n' };
   if (req.headers.upgrade?.toLowerCase() !== 'websocket') return { status: '400 Bad Request', message: 'Upgrade must be websocket\n' };
   const version = req.headers['sec-websocket-version'];
@@ -30,12 +39,15 @@ export function upgradeRefusal(req: IncomingMessage): Refusal | undefined {
 }
 
 /** Answers a request upgradeRefusal found nothing wrong with; `head` went past it already. */
-export function acceptUpgrade(req: IncomingMessage, socket: Duplex, subprotocol: string): void {
+export function acceptUpgrade(req: IncomingMessage, socket: Duplex, subprotocol: string | undefined, extensions?: string): void {
   const key = (req.headers['sec-websocket-key'] as string).trim();
   const accept = createHash('sha1').update(key + ACCEPT_GUID).digest('base64');
   socket.write(
     'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-      `Sec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: ${subprotocol}\r\n\r\n`,
+      `Sec-WebSocket-Accept: ${accept}\r\n` +
+      (subprotocol ? `Sec-WebSocket-Protocol: ${subprotocol}\r\n` : '') +
+      (extensions ? `Sec-WebSocket-Extensions: ${extensions}\r\n` : '') +
+      '\r\n',
   );
 }
 

@@ -4,8 +4,13 @@
 // chunk): 0.4 us of a small message's 2.6 us in the router. This reader keeps offsets into the
 // chunk and cuts one view, the message (0.13 us).
 //
-// No extension is ever negotiated (we offer none), so any RSV bit is an error.
+// Every input is bounded as ws bounds it: the message size (all fragments together, counted from
+// each frame's header before its payload is awaited), the number of fragments of one message (so
+// a stream of empty continuation frames ends in a 1008, not in an ever-growing list), and, when
+// permessage-deflate was negotiated, the inflated size (websocket-deflate.ts). RSV1 is accepted only
+// then, on the first frame of a data message; any other RSV bit is an error.
 import { isUtf8 } from 'node:buffer';
+import { inflateMessage } from './websocket-deflate.ts';
 import { isSendableCloseCode, Opcode } from './websocket-frame.ts';
 
 export interface WebSocketReaderHandler {
@@ -21,6 +26,18 @@ export interface WebSocketReaderHandler {
 
 const { continuation: CONTINUATION, text: TEXT, binary: BINARY, close: CLOSE, ping: PING, pong: PONG } = Opcode;
 
+export interface WebSocketReaderLimits {
+  /** Largest message (after inflating, if compressed), in bytes: past it, 1009. */
+  maxMessageBytes: number;
+  /** Most frames one fragmented message may take: past it, 1008 (default DEFAULT_MAX_FRAGMENTS). */
+  maxFragments?: number;
+  /** Whether permessage-deflate was negotiated (RSV1 marks a compressed message). */
+  compressed?: boolean;
+}
+
+/** ws's default: no client needs more fragments than this for one message. */
+export const DEFAULT_MAX_FRAGMENTS = 16 * 1024;
+
 export class WebSocketReader {
   /** Bytes of an incomplete frame, kept until `need` of them have arrived. */
   private held: Buffer[] = [];
@@ -30,18 +47,30 @@ export class WebSocketReader {
   private fragmentedOpcode = 0;
   private fragments: Buffer[] = [];
   private fragmentBytes = 0;
+  /** Frames of the fragmented message so far, empty ones included. */
+  private fragmentCount = 0;
+  /** Whether the message in progress (or the frame being parsed) is compressed. */
+  private messageCompressed = false;
   private stopped = false;
+  private readonly maxMessageBytes: number;
+  private readonly maxFragments: number;
+  private readonly compressed: boolean;
 
   constructor(
-    private readonly maxMessageBytes: number,
+    limits: WebSocketReaderLimits,
     private readonly handler: WebSocketReaderHandler,
-  ) {}
+  ) {
+    this.maxMessageBytes = limits.maxMessageBytes;
+    this.maxFragments = limits.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
+    this.compressed = limits.compressed === true;
+  }
 
   /** Ignores everything read from now on. */
   stop(): void {
     this.stopped = true;
     this.held = [];
     this.fragments = [];
+    this.fragmentCount = 0;
   }
 
   /** Reads a chunk from the socket. Its bytes are unmasked in place. */
@@ -114,11 +143,21 @@ export class WebSocketReader {
 
   /** Why a frame header is not acceptable from a client, or undefined. */
   private headerProblem(b0: number, b1: number, opcode: number, fin: boolean): string | undefined {
-    if ((b0 & 0x70) !== 0) return 'RSV bits set, but no extension was negotiated';
+    const rsv1 = (b0 & 0x40) !== 0;
+    if ((b0 & 0x30) !== 0 || (rsv1 && !this.compressed)) return 'RSV bits set, but no extension was negotiated';
     if ((b1 & 0x80) === 0) return 'a client frame must be masked';
-    if (opcode === CONTINUATION) return this.fragmentedOpcode === 0 ? 'a continuation frame with no message to continue' : undefined;
-    if (opcode === TEXT || opcode === BINARY) return this.fragmentedOpcode !== 0 ? 'a new message before the fragmented one ended' : undefined;
+    if (opcode === CONTINUATION) {
+      if (rsv1) return 'RSV1 set on a continuation frame';
+      if (this.fragmentedOpcode === 0) return 'a continuation frame with no message to continue';
+      return undefined;
+    }
+    if (opcode === TEXT || opcode === BINARY) {
+      if (this.fragmentedOpcode !== 0) return 'a new message before the fragmented one ended';
+      this.messageCompressed = rsv1;
+      return undefined;
+    }
     if (opcode === CLOSE || opcode === PING || opcode === PONG) {
+      if (rsv1) return 'RSV1 set on a control frame';
       if (!fin) return 'a fragmented control frame';
       const size = b1 & 0x7f;
       if (size > 125) return 'a control frame longer than 125 bytes';
@@ -134,18 +173,36 @@ export class WebSocketReader {
       return;
     }
     if (opcode !== CONTINUATION) this.fragmentedOpcode = opcode;
-    this.fragments.push(data);
-    this.fragmentBytes += data.length;
+    // Every frame counts, empty or not: the list of views stays short and the count bounds the work.
+    if (++this.fragmentCount > this.maxFragments) {
+      this.fail(`a message of more than ${this.maxFragments} fragments`, 1008);
+      return;
+    }
+    if (data.length > 0) {
+      this.fragments.push(data);
+      this.fragmentBytes += data.length;
+    }
     if (!fin) return;
-    const message = Buffer.concat(this.fragments, this.fragmentBytes);
+    const message = this.fragments.length === 1 ? (this.fragments[0] as Buffer) : Buffer.concat(this.fragments, this.fragmentBytes);
     const messageOpcode = this.fragmentedOpcode;
     this.fragmentedOpcode = 0;
     this.fragments = [];
     this.fragmentBytes = 0;
+    this.fragmentCount = 0;
     this.message(messageOpcode, message);
   }
 
-  private message(opcode: number, data: Buffer): void {
+  private message(opcode: number, raw: Buffer): void {
+    let data = raw;
+    if (this.messageCompressed) {
+      this.messageCompressed = false;
+      const inflated = inflateMessage(raw, this.maxMessageBytes);
+      if (typeof inflated === 'string') {
+        this.fail(inflated, inflated.startsWith('message') ? 1009 : 1007);
+        return;
+      }
+      data = inflated;
+    }
     if (opcode === TEXT && !isUtf8(data)) {
       this.fail('a text message that is not valid UTF-8', 1007);
       return;
