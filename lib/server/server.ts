@@ -2,6 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHustmqBridge } from '../../bridge/hustmq/index.ts';
+import { createHustdbBridge } from '../../bridge/hustdb/index.ts';
 import type { Router } from '../core/router.ts';
 import { KitsuneRouter } from '../index.ts';
 import type { Logger } from '../core/log.ts';
@@ -51,6 +52,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   mounts.mount('/metrics', createMetricsHandler(router));
   const hustmq = createHustmqBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustmq });
   mounts.mount('/hustmq', hustmq.callback, true);
+  const hustdb = createHustdbBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustdb });
+  mounts.mount('/hustdb', hustdb.callback, true);
   // esub: at /esub on the shared port, and at the root of --esub-port (ESUB_* env vars override).
   const esub = createEsubBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.esub, ...esubOptionsFromEnv(), logger });
   const esubShared = esub.at('/esub');
@@ -89,6 +92,17 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     urls.hustmqPort = `http://${host}:${(server.address() as AddressInfo).port}`;
   }
 
+  urls.hustdb = `${urls.http}/hustdb`;
+  let hustdbServer: http.Server | undefined;
+  if (config.hustdbPort !== null) {
+    const server = (hustdbServer = http.createServer(hustdb.callback));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.hustdbPort as number, config.host, () => resolve());
+    });
+    urls.hustdbPort = `http://${host}:${(server.address() as AddressInfo).port}`;
+  }
+
   urls.esub = `${urls.http}/esub`;
   const esubPort = esubPortFromEnv() ?? config.esubPort;
   let esubServer: http.Server | undefined;
@@ -119,6 +133,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       await hustmq.close();
       hustmqServer?.close();
       hustmqServer?.closeAllConnections();
+      await hustdb.close();
+      hustdbServer?.close();
+      hustdbServer?.closeAllConnections();
       await esub.close();
       esubServer?.close();
       esubServer?.closeAllConnections();
