@@ -946,6 +946,8 @@ function engineSuite(engine: Engine): void {
     t.is(await store.collectionDelete(R, 'set', 's', m('a')), 'missing');
     t.deepEqual(await store.collectionPut(R, { kind: 'set', table: 's', member: m('a') }), { version: 1, score: 0 }, 'delete forgets the version');
     t.deepEqual(await store.collectionTables(R), [{ table: 's', kind: 'set', count: 4 }]);
+    t.is(await store.collectionKind(R, 's'), 'set');
+    t.is(await store.collectionKind(R, 'none'), null);
   });
 
   test(name('a table has one kind; its last member removed frees the name'), async (t) => {

@@ -11,10 +11,13 @@ import { reply } from '../http/reply.ts';
 import { RouteTable } from '../http/route-table.ts';
 import { LruCache } from './cache.ts';
 import type { Hustdb } from './context.ts';
+import { hashRoutes } from './hash-routes.ts';
 import { kvRoutes } from './kv-routes.ts';
 import { metaRoutes } from './meta-routes.ts';
 import { type HustdbOptions, resolveOptions } from './options.ts';
 import { Sessions } from './sessions.ts';
+import { setRoutes } from './set-routes.ts';
+import { zsetRoutes } from './zset-routes.ts';
 
 export type { HustdbOptions, HustdbUser } from './options.ts';
 
@@ -36,6 +39,9 @@ export function createHustdbBridge(router: KitsuneRouter, options: HustdbOptions
   const routes = new RouteTable();
   metaRoutes(routes);
   kvRoutes(routes, h);
+  hashRoutes(routes, h);
+  setRoutes(routes, h);
+  zsetRoutes(routes, h);
   app.use(routes.middleware());
   app.use((ctx) => {
     refused.set(404, (refused.get(404) ?? 0) + 1);

@@ -9,7 +9,7 @@ import type { QueueApi } from './queues.ts';
 import type { StreamApi } from './streams.ts';
 import { storeReply, takeReplies } from './replies.ts';
 import { CollectionApi } from './collections.ts';
-import { deleteRetained, getRetained, listRetained, putRetained, type RetainedListOptions, type RetainedPutOptions, type RetainedValue } from './retained-api.ts';
+import { deleteRetained, getRetained, listRetained, putRetained, retainedBranches, type RetainedListOptions, type RetainedPutOptions, type RetainedValue } from './retained-api.ts';
 import type { Router } from './router.ts';
 import type { Session } from './session.ts';
 import { wampLevels, wampPattern } from './topic.ts';
@@ -239,6 +239,11 @@ export class Client implements Peer {
   /** A page of the live retained values one level below `topic` (needs 'subscribe' on `topic.`). */
   listRetained(topic: string, options?: RetainedListOptions): { level: string; value: RetainedValue }[] {
     return listRetained(this.session, topic, options);
+  }
+
+  /** The levels one below `topic` that have retained values further down (needs 'subscribe' on `topic.`). */
+  retainedBranches(topic: string): string[] {
+    return retainedBranches(this.session, topic);
   }
 
   /** A retained write with a revision condition and an expiry: the new revision, or null when the condition failed. */

@@ -48,6 +48,11 @@ export class CollectionApi {
     return this.store().collectionRange(this.session.realm.name, kind, table, range);
   }
 
+  /** The kind of a table (null when absent): what a type check needs, so no permission is asked. */
+  kind(table: string): Promise<CollectionKind | null> {
+    return this.store().collectionKind(this.session.realm.name, table);
+  }
+
   /** Every table of the realm (names only: no topic to authorize against). */
   tables(): Promise<CollectionTableStat[]> {
     return this.store().collectionTables(this.session.realm.name);

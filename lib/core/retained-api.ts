@@ -69,6 +69,13 @@ export function listRetained(session: Session, topic: string, options: RetainedL
   return out;
 }
 
+/** The levels one below `topic` with values further down (e.g. the hash tables under hustdb.hash). */
+export function retainedBranches(session: Session, topic: string): string[] {
+  const levels = wampLevels(topic);
+  session.realm.authorize(session, 'subscribe', [...levels, ''], `${topic}.`);
+  return [...session.realm.retention.tree.branches(levels)];
+}
+
 /**
  * Writes a retained value; resolves to its new revision once committed and delivered, or null when
  * `ifRevision` did not hold (nothing written).

@@ -288,6 +288,8 @@ export interface Store {
    * at most `limit`: O(log n + offset + limit).
    */
   collectionRange(realm: string, kind: CollectionKind, table: string, range: CollectionRange): Promise<CollectionMember[] | 'wrong_type'>;
+  /** The kind of a table, null when it does not exist. */
+  collectionKind(realm: string, table: string): Promise<CollectionKind | null>;
   /** Every collection table of the realm, ordered by name. */
   collectionTables(realm: string): Promise<CollectionTableStat[]>;
 

@@ -120,6 +120,10 @@ export class MemoryCollections {
     return out;
   }
 
+  kind(realm: string, name: string): CollectionKind | null {
+    return this.table(realm, name)?.kind ?? null;
+  }
+
   tables(realm: string): CollectionTableStat[] {
     const m = this.realms.get(realm);
     if (!m) return [];

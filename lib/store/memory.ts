@@ -120,6 +120,10 @@ export class MemoryStore implements Store {
     });
   }
 
+  collectionKind(realm: string, table: string): Promise<CollectionKind | null> {
+    return this.run(() => this.collections.kind(realm, table));
+  }
+
   collectionTables(realm: string): Promise<CollectionTableStat[]> {
     return this.run(() => this.collections.tables(realm));
   }

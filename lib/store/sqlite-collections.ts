@@ -128,6 +128,10 @@ export class SqliteCollections {
     return rows.map(toMember);
   }
 
+  kindOfTable(realm: string, table: string): CollectionKind | null {
+    return this.kind(realm, table) ?? null;
+  }
+
   tables(realm: string): CollectionTableStat[] {
     return this.listTables.all(realm) as CollectionTableStat[];
   }

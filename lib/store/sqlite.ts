@@ -179,6 +179,10 @@ export class SqliteStore implements Store {
     );
   }
 
+  collectionKind(realm: string, table: string): Promise<CollectionKind | null> {
+    return this.read(() => this.collections.kindOfTable(realm, table));
+  }
+
   collectionTables(realm: string): Promise<CollectionTableStat[]> {
     return this.read(() => this.collections.tables(realm));
   }
