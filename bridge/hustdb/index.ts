@@ -11,12 +11,14 @@ import { reply } from '../http/reply.ts';
 import { RouteTable } from '../http/route-table.ts';
 import { LruCache } from './cache.ts';
 import type { Hustdb } from './context.ts';
+import { cacheRoutes } from './cache-routes.ts';
 import { hashRoutes } from './hash-routes.ts';
 import { kvRoutes } from './kv-routes.ts';
 import { metaRoutes } from './meta-routes.ts';
 import { type HustdbOptions, resolveOptions } from './options.ts';
 import { Sessions } from './sessions.ts';
 import { setRoutes } from './set-routes.ts';
+import { statRoutes } from './stat-routes.ts';
 import { zsetRoutes } from './zset-routes.ts';
 
 export type { HustdbOptions, HustdbUser } from './options.ts';
@@ -42,6 +44,8 @@ export function createHustdbBridge(router: KitsuneRouter, options: HustdbOptions
   hashRoutes(routes, h);
   setRoutes(routes, h);
   zsetRoutes(routes, h);
+  statRoutes(routes, h);
+  cacheRoutes(routes, h);
   app.use(routes.middleware());
   app.use((ctx) => {
     refused.set(404, (refused.get(404) ?? 0) + 1);

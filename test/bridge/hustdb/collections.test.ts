@@ -2,7 +2,7 @@
 import test from 'ava';
 import { startHustdb } from '../../helpers/hustdb.ts';
 
-const post = (body: string | Buffer): RequestInit => ({ method: 'POST', body });
+const post = (body: string | Buffer): RequestInit => ({ method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body) });
 const members = (text: string): string[] => (JSON.parse(text) as { key: string }[]).map((x) => Buffer.from(x.key, 'base64').toString());
 
 test('sets: sadd/srem/sismember/sismember2/smembers; POST only; empty member 404', async (t) => {
