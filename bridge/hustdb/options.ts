@@ -15,8 +15,6 @@ export interface HustdbOptions {
   maxValueBytes?: number;
   /** Memory the cache/* namespace may hold, bytes, least recently used evicted first. Default 64 MiB. */
   cacheMaxBytes?: number;
-  /** Most requests acting at once as sessions: one session per principal is kept (default 1024 principals). */
-  maxPrincipals?: number;
 }
 
 export interface ResolvedOptions {
@@ -24,7 +22,6 @@ export interface ResolvedOptions {
   auth?: Record<string, HustdbUser>;
   maxValueBytes: number;
   cacheMaxBytes: number;
-  maxPrincipals: number;
 }
 
 export function resolveOptions(o: HustdbOptions): ResolvedOptions {
@@ -33,6 +30,5 @@ export function resolveOptions(o: HustdbOptions): ResolvedOptions {
     auth: o.auth,
     maxValueBytes: o.maxValueBytes ?? 8 * 1024 * 1024,
     cacheMaxBytes: o.cacheMaxBytes ?? 64 * 1024 * 1024,
-    maxPrincipals: o.maxPrincipals ?? 1024,
   };
 }
