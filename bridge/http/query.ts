@@ -1,5 +1,6 @@
 // The query string of a request: the first value of each key, percent-decoded to text, or to the
-// exact bytes sent (values are bytes: `%FF` is the byte 0xFF, not a replacement character).
+// exact bytes sent (values are bytes: `%FF` is the byte 0xFF, not a replacement character). `+` is
+// kept as it is, as nginx's unescaping (which the hust* servers use) keeps it.
 export class Query {
   private readonly raw = new Map<string, string>();
 
@@ -30,10 +31,9 @@ export class Query {
 }
 
 function decodeText(s: string): string | undefined {
-  const plus = s.indexOf('+') < 0 ? s : s.replace(/\+/g, ' ');
-  if (plus.indexOf('%') < 0) return plus;
+  if (s.indexOf('%') < 0) return s;
   try {
-    return decodeURIComponent(plus);
+    return decodeURIComponent(s);
   } catch {
     return undefined;
   }
@@ -42,7 +42,7 @@ function decodeText(s: string): string | undefined {
 const HEX = /^[0-9A-Fa-f]{2}$/;
 
 function decodeBytes(s: string): Buffer {
-  if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return Buffer.from(s);
+  if (s.indexOf('%') < 0) return Buffer.from(s);
   const out: number[] = [];
   const src = Buffer.from(s);
   for (let i = 0; i < src.length; i++) {
@@ -50,7 +50,7 @@ function decodeBytes(s: string): Buffer {
     if (c === 0x25 && i + 2 < src.length && HEX.test(String.fromCharCode(src[i + 1] as number, src[i + 2] as number))) {
       out.push(parseInt(String.fromCharCode(src[i + 1] as number, src[i + 2] as number), 16));
       i += 2;
-    } else out.push(c === 0x2b ? 0x20 : c);
+    } else out.push(c);
   }
   return Buffer.from(out);
 }

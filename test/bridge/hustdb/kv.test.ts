@@ -59,11 +59,13 @@ test('ver conditions: a mismatch is 404 Version 0 and writes nothing', async (t)
 
 test('ttl: a value expires; a rewrite without ttl makes it permanent', async (t) => {
   const db = await startHustdb(t);
-  await db.req('/put?key=t&val=short&ttl=1');
+  const t0 = Date.now();
+  await db.req('/put?key=t&val=short&ttl=2');
+  const live = await db.req('/get?key=t');
+  if (Date.now() - t0 < 1500) t.is(live.status, 200, 'still there before its ttl');
   await db.req('/put?key=p&val=x&ttl=1');
   await db.req('/put?key=p&val=y');
-  t.is((await db.req('/get?key=t')).status, 200);
-  await sleep(1100);
+  await sleep(Math.max(0, t0 + 2100 - Date.now()));
   const r = await db.req('/get?key=t');
   t.is(r.status, 404);
   t.is((await db.req('/exist?key=t')).status, 404);
@@ -170,4 +172,26 @@ test('meta routes', async (t) => {
   t.regex(st.text, /managed by the deployment/);
   t.is((await db.req('/sync_alive')).text, 'ok\n');
   t.deepEqual(JSON.parse((await db.req('/sync_status')).text), { status: {}, total_status: { processed_items: 0, synced_items: 0 } });
+});
+
+test('odd queries and bodies: clear 4xx answers, the connection and other clients carry on', async (t) => {
+  const db = await startHustdb(t, { maxValueBytes: 1000 });
+  t.is((await db.req('/get?key=%')).status, 400);
+  t.is((await db.req('/get?key')).status, 400);
+  t.is((await db.req('/get?&&=&key=')).status, 400);
+  await db.req('/put?key=a+b&val=1+2');
+  t.is((await db.req('/get?key=a+b')).text, '1+2', "'+' is kept as sent");
+  await db.req('/put?key=dup&key=other&val=first&val=second');
+  t.is((await db.req('/get?key=dup')).text, 'first', 'the first value of a repeated argument counts');
+  // a chunked body over the limit (no Content-Length) is refused while streaming
+  const chunks = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (let i = 0; i < 10; i++) c.enqueue(new Uint8Array(200));
+      c.close();
+    },
+  });
+  const r = await db.req('/put?key=chunked', { method: 'POST', body: chunks, duplex: 'half' } as RequestInit);
+  t.is(r.status, 413);
+  t.is((await db.req('/get?key=chunked')).status, 404);
+  t.is((await db.req('/version')).status, 200);
 });
