@@ -1007,6 +1007,39 @@ function engineSuite(engine: Engine): void {
     t.deepEqual(await store.collectionPut(R, { kind: 'zset', table: 'e', member: m('short'), score: 1 }), { version: 1, score: 1 });
   });
 
+  test(name('sorted set: random adds, rescores and removals match a sorted model'), async (t) => {
+    const { store } = await engine.open(t);
+    const model = new Map<string, number>();
+    let seed = 12345;
+    const rand = (n: number): number => {
+      // xorshift32: deterministic, so a failure replays
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const ops: Promise<unknown>[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const member = `m${rand(400)}`;
+      if (rand(4) === 0) {
+        model.delete(member);
+        ops.push(store.collectionDelete(R, 'zset', 'rz', m(member)));
+      } else {
+        const score = rand(50) - 10;
+        model.set(member, score);
+        ops.push(store.collectionPut(R, { kind: 'zset', table: 'rz', member: m(member), score }));
+      }
+    }
+    await Promise.all(ops);
+    const sorted = [...model].sort((a, b) => a[1] - b[1] || Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])));
+    const all = await store.collectionRange(R, 'zset', 'rz', { offset: 0, limit: 10_000 });
+    t.deepEqual(names(all), sorted.map(([k]) => k));
+    const mid = sorted.filter(([, s]) => s >= 5 && s <= 20).map(([k]) => k);
+    t.deepEqual(names(await store.collectionRange(R, 'zset', 'rz', { offset: 3, limit: 7, minScore: 5, maxScore: 20 })), mid.slice(3, 10));
+    t.true(model.size > 100, `the model holds ${model.size} members`);
+    t.is((await store.collectionTables(R))[0]?.count, model.size);
+  });
+
   durable(name('collections survive reopen'), async (t) => {
     const h = await engine.open(t);
     await h.store.collectionPut(R, { kind: 'zset', table: 'z', member: m('a'), score: 2 });
