@@ -257,7 +257,7 @@ function engineSuite(engine: Engine): void {
     const rec = await store.getRetained(R, 'k');
     t.deepEqual(
       { ...rec, value: dec(rec?.value), will: dec(rec?.will) },
-      { key: 'k', value: 'v', version: v!, updatedAt: h.clock.t, expiresAt: h.clock.t + 60_000, owner: 'o', will: 'w' },
+      { key: 'k', value: 'v', version: v!, revision: 1, updatedAt: h.clock.t, expiresAt: h.clock.t + 60_000, owner: 'o', will: 'w' },
     );
     t.is((await store.listWills(R)).length, 1);
     const v2 = await store.putRetained(R, { key: 'gone', value: enc('v') }, 0);
@@ -896,6 +896,165 @@ function engineSuite(engine: Engine): void {
       (await store.takeReplies(R, 'k')).map(dec),
       ['long'],
     );
+  });
+
+  // ------------------------------------------------------------------ retained revisions, collections (hustdb)
+
+  test(name('retained revision: 1 on creation, +1 per write, forgotten by delete and expiry'), async (t) => {
+    const h = await engine.open(t);
+    const { store } = h;
+    await store.putRetained(R, { key: 'r', value: enc('a') });
+    t.is((await store.getRetained(R, 'r'))?.revision, 1);
+    await store.putRetained(R, { key: 'r', value: enc('b'), expiresAt: h.clock.t + 1000 });
+    t.is((await store.getRetained(R, 'r'))?.revision, 2);
+    h.clock.t += 1000;
+    await store.putRetained(R, { key: 'r', value: enc('c') });
+    t.is((await store.getRetained(R, 'r'))?.revision, 1, 'expired record is gone');
+    await store.putRetained(R, { key: 'r', value: enc('d'), revision: 7 });
+    t.is((await store.getRetained(R, 'r'))?.revision, 7, 'a revision core assigned is kept');
+    t.true(await store.deleteRetained(R, 'r'));
+    await store.putRetained(R, { key: 'r', value: enc('e') });
+    t.is((await store.getRetained(R, 'r'))?.revision, 1);
+    t.is((await store.listRetained(R, 'r'))[0]?.revision, 1);
+  });
+
+  durable(name('retained revision survives reopen'), async (t) => {
+    const h = await engine.open(t);
+    await h.store.putRetained(R, { key: 'r', value: enc('a') });
+    await h.store.putRetained(R, { key: 'r', value: enc('b') });
+    const store = await h.reopen();
+    t.is((await store.getRetained(R, 'r'))?.revision, 2);
+  });
+
+  const m = (s: string): Uint8Array => Buffer.from(s);
+  const names = (list: { member: Uint8Array }[] | 'wrong_type'): string[] => (list === 'wrong_type' ? ['wrong_type'] : list.map((x) => Buffer.from(x.member).toString()));
+
+  test(name('sets: add, versions, get, remove, ordered paging'), async (t) => {
+    const { store } = await engine.open(t);
+    t.deepEqual(await store.collectionPut(R, { kind: 'set', table: 's', member: m('b') }), { version: 1, score: 0 });
+    t.deepEqual(await store.collectionPut(R, { kind: 'set', table: 's', member: m('b') }), { version: 2, score: 0 });
+    for (const x of ['d', 'a', 'c']) await store.collectionPut(R, { kind: 'set', table: 's', member: m(x) });
+    t.is(((await store.collectionGet(R, 'set', 's', m('b'))) as { version: number }).version, 2);
+    t.is(await store.collectionGet(R, 'set', 's', m('zz')), null);
+    t.is(await store.collectionGet(R, 'set', 'nope', m('a')), null);
+    t.deepEqual(names(await store.collectionRange(R, 'set', 's', { offset: 0, limit: 10 })), ['a', 'b', 'c', 'd']);
+    t.deepEqual(names(await store.collectionRange(R, 'set', 's', { offset: 1, limit: 2 })), ['b', 'c']);
+    t.is(await store.collectionPut(R, { kind: 'set', table: 's', member: m('a'), expectVersion: 5 }), 'version_mismatch');
+    t.deepEqual(await store.collectionPut(R, { kind: 'set', table: 's', member: m('a'), expectVersion: 1 }), { version: 2, score: 0 });
+    t.is(await store.collectionDelete(R, 'set', 's', m('a'), 1), 'version_mismatch');
+    t.deepEqual(await store.collectionDelete(R, 'set', 's', m('a')), { version: 2, score: 0 });
+    t.is(await store.collectionDelete(R, 'set', 's', m('a')), 'missing');
+    t.deepEqual(await store.collectionPut(R, { kind: 'set', table: 's', member: m('a') }), { version: 1, score: 0 }, 'delete forgets the version');
+    t.deepEqual(await store.collectionTables(R), [{ table: 's', kind: 'set', count: 4 }]);
+    t.is(await store.collectionKind(R, 's'), 'set');
+    t.is(await store.collectionKind(R, 'none'), null);
+  });
+
+  test(name('a table has one kind; its last member removed frees the name'), async (t) => {
+    const { store } = await engine.open(t);
+    await store.collectionPut(R, { kind: 'set', table: 't', member: m('x') });
+    t.is(await store.collectionPut(R, { kind: 'zset', table: 't', member: m('x'), score: 1 }), 'wrong_type');
+    t.is(await store.collectionGet(R, 'zset', 't', m('x')), 'wrong_type');
+    t.is(await store.collectionRange(R, 'zset', 't', { offset: 0, limit: 5 }), 'wrong_type');
+    t.is(await store.collectionDelete(R, 'zset', 't', m('x')), 'wrong_type');
+    t.truthy(await store.collectionDelete(R, 'set', 't', m('x')));
+    t.deepEqual(await store.collectionTables(R), []);
+    t.deepEqual(await store.collectionPut(R, { kind: 'zset', table: 't', member: m('x'), score: 3 }), { version: 1, score: 3 });
+    t.deepEqual(await store.collectionTables('other'), [], 'realms are separate');
+  });
+
+  test(name('sorted sets: score modes, order by score then member, inclusive score ranges'), async (t) => {
+    const { store } = await engine.open(t);
+    const add = (x: string, score: number, scoreMode?: 'set' | 'add' | 'sub') => store.collectionPut(R, { kind: 'zset', table: 'z', member: m(x), score, scoreMode });
+    await add('c', 3);
+    await add('a', 1);
+    await add('b', 2);
+    await add('bb', 2);
+    t.deepEqual(await add('a', 10, 'add'), { version: 2, score: 11 });
+    t.deepEqual(await add('a', 4, 'sub'), { version: 3, score: 7 });
+    t.deepEqual(await add('new', 5, 'add'), { version: 1, score: 5 }, 'add to a missing member sets it');
+    t.is(((await store.collectionGet(R, 'zset', 'z', m('a'))) as { score: number }).score, 7);
+    t.deepEqual(names(await store.collectionRange(R, 'zset', 'z', { offset: 0, limit: 100 })), ['b', 'bb', 'c', 'new', 'a']);
+    t.deepEqual(names(await store.collectionRange(R, 'zset', 'z', { offset: 0, limit: 100, minScore: 2, maxScore: 5 })), ['b', 'bb', 'c', 'new']);
+    t.deepEqual(names(await store.collectionRange(R, 'zset', 'z', { offset: 1, limit: 2, minScore: 2, maxScore: 5 })), ['bb', 'c']);
+    t.deepEqual(names(await store.collectionRange(R, 'zset', 'z', { offset: 0, limit: 100, minScore: 6, maxScore: 6 })), []);
+    await add('b', 9);
+    t.deepEqual(names(await store.collectionRange(R, 'zset', 'z', { offset: 0, limit: 100 })), ['bb', 'c', 'new', 'a', 'b'], 'rescored member moves');
+    await add('neg', -1.5);
+    t.deepEqual(names(await store.collectionRange(R, 'zset', 'z', { offset: 0, limit: 1 })), ['neg']);
+  });
+
+  test(name('collection members: binary bytes, expiry and sweep'), async (t) => {
+    const h = await engine.open(t);
+    const { store } = h;
+    const all = new Uint8Array(256).map((_, i) => i);
+    await store.collectionPut(R, { kind: 'set', table: 'bin', member: all });
+    await store.collectionPut(R, { kind: 'set', table: 'bin', member: new Uint8Array([0]) });
+    const list = await store.collectionRange(R, 'set', 'bin', { offset: 0, limit: 10 });
+    t.deepEqual(list !== 'wrong_type' && list.map((x) => Buffer.from(x.member)), [Buffer.from(all), Buffer.from([0])].sort(Buffer.compare));
+    await store.collectionPut(R, { kind: 'zset', table: 'e', member: m('short'), score: 1, expiresAt: h.clock.t + 1000 });
+    await store.collectionPut(R, { kind: 'zset', table: 'e', member: m('long'), score: 2, expiresAt: h.clock.t + 5000 });
+    await store.collectionPut(R, { kind: 'zset', table: 'gone', member: m('x'), score: 2, expiresAt: h.clock.t + 1000 });
+    h.clock.t += 1000;
+    t.is(await store.collectionGet(R, 'zset', 'e', m('short')), null);
+    t.deepEqual(names(await store.collectionRange(R, 'zset', 'e', { offset: 0, limit: 10 })), ['long']);
+    const swept = await store.sweep();
+    t.true((swept.members ?? 0) >= 1);
+    t.deepEqual(
+      (await store.collectionTables(R)).map((x) => [x.table, x.count]),
+      [['bin', 2], ['e', 1]],
+    );
+    t.deepEqual(await store.collectionPut(R, { kind: 'zset', table: 'e', member: m('short'), score: 1 }), { version: 1, score: 1 });
+  });
+
+  test(name('sorted set: random adds, rescores and removals match a sorted model'), async (t) => {
+    const { store } = await engine.open(t);
+    const model = new Map<string, number>();
+    let seed = 12345;
+    const rand = (n: number): number => {
+      // xorshift32: deterministic, so a failure replays
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    const ops: Promise<unknown>[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const member = `m${rand(400)}`;
+      if (rand(4) === 0) {
+        model.delete(member);
+        ops.push(store.collectionDelete(R, 'zset', 'rz', m(member)));
+      } else {
+        const score = rand(50) - 10;
+        model.set(member, score);
+        ops.push(store.collectionPut(R, { kind: 'zset', table: 'rz', member: m(member), score }));
+      }
+    }
+    await Promise.all(ops);
+    const sorted = [...model].sort((a, b) => a[1] - b[1] || Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0])));
+    const all = await store.collectionRange(R, 'zset', 'rz', { offset: 0, limit: 10_000 });
+    t.deepEqual(names(all), sorted.map(([k]) => k));
+    const mid = sorted.filter(([, s]) => s >= 5 && s <= 20).map(([k]) => k);
+    t.deepEqual(names(await store.collectionRange(R, 'zset', 'rz', { offset: 3, limit: 7, minScore: 5, maxScore: 20 })), mid.slice(3, 10));
+    t.true(model.size > 100, `the model holds ${model.size} members`);
+    t.is((await store.collectionTables(R))[0]?.count, model.size);
+  });
+
+  durable(name('collections survive reopen'), async (t) => {
+    const h = await engine.open(t);
+    await h.store.collectionPut(R, { kind: 'zset', table: 'z', member: m('a'), score: 2 });
+    await h.store.collectionPut(R, { kind: 'zset', table: 'z', member: m('a'), score: 3 });
+    const store = await h.reopen();
+    t.deepEqual(await store.collectionGet(R, 'zset', 'z', m('a')), { member: Buffer.from('a'), score: 3, version: 2 });
+  });
+
+  test(name('collections: bad arguments reject'), async (t) => {
+    const { store } = await engine.open(t);
+    await t.throwsAsync(store.collectionPut(R, { kind: 'list' as 'set', table: 't', member: m('x') }), { instanceOf: RangeError });
+    await t.throwsAsync(store.collectionPut(R, { kind: 'zset', table: 't', member: m('x'), score: NaN }), { instanceOf: RangeError });
+    await t.throwsAsync(store.collectionPut(R, { kind: 'zset', table: 't', member: 'x' as never }), { instanceOf: TypeError });
+    await t.throwsAsync(store.collectionRange(R, 'zset', 't', { offset: -1, limit: 1 }), { instanceOf: RangeError });
+    t.deepEqual(await store.collectionTables(R), []);
   });
 
   // ------------------------------------------------------------------ misc

@@ -8,6 +8,8 @@ import { queueApi, streamApi } from './bindings.ts';
 import type { QueueApi } from './queues.ts';
 import type { StreamApi } from './streams.ts';
 import { storeReply, takeReplies } from './replies.ts';
+import { CollectionApi } from './collections.ts';
+import { deleteRetained, getRetained, listRetained, putRetained, retainedBranches, type RetainedListOptions, type RetainedPutOptions, type RetainedValue } from './retained-api.ts';
 import type { Router } from './router.ts';
 import type { Session } from './session.ts';
 import { wampLevels, wampPattern } from './topic.ts';
@@ -227,6 +229,44 @@ export class Client implements Peer {
   /** Removes and returns the live stored replies of `key`, oldest first. */
   takeReplies(key: string): Promise<Uint8Array[]> {
     return takeReplies(this.session.realm, key);
+  }
+
+  /** The live retained value of `topic` with its revision (needs 'subscribe'); undefined when none. */
+  getRetained(topic: string): RetainedValue | undefined {
+    return getRetained(this.session, topic);
+  }
+
+  /** A page of the live retained values one level below `topic` (needs 'subscribe' on `topic.`). */
+  listRetained(topic: string, options?: RetainedListOptions): { level: string; value: RetainedValue }[] {
+    return listRetained(this.session, topic, options);
+  }
+
+  /** The levels one below `topic` that have retained values further down (needs 'subscribe' on `topic.`). */
+  retainedBranches(topic: string): string[] {
+    return retainedBranches(this.session, topic);
+  }
+
+  /** A retained write with a revision condition and an expiry: the new revision, or null when the condition failed. */
+  putRetained(topic: string, value: Uint8Array | Payload, options?: RetainedPutOptions): Promise<number | null> {
+    try {
+      return putRetained(this.session, topic, value, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Clears a retained value: the revision it had, or null when absent or the condition failed. */
+  deleteRetained(topic: string, options?: { ifRevision?: number }): Promise<number | null> {
+    try {
+      return deleteRetained(this.session, topic, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** The store's sets and sorted sets, each table bound to a topic for permissions and change events. */
+  get collections(): CollectionApi {
+    return new CollectionApi(this.session);
   }
 
   /** The realm's durable queues (lib/core/queues.ts); a bridge may bind them to a topic prefix. */

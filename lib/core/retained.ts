@@ -57,6 +57,26 @@ export class RetainedTree<T> {
     return true;
   }
 
+  /** The values one level below `topic`, as [level, value], in the order the levels were created. */
+  *children(topic: readonly string[]): Generator<[string, T]> {
+    let node: RetainedNode<T> | undefined = this.root;
+    for (const level of topic) {
+      node = node.children.get(level);
+      if (!node) return;
+    }
+    for (const [level, child] of node.children) if (child.value) yield [level, child.value];
+  }
+
+  /** The levels one below `topic` that have values somewhere beneath them. */
+  *branches(topic: readonly string[]): Generator<string> {
+    let node: RetainedNode<T> | undefined = this.root;
+    for (const level of topic) {
+      node = node.children.get(level);
+      if (!node) return;
+    }
+    for (const [level, child] of node.children) if (child.children.size > 0) yield level;
+  }
+
   /** Every retained publication whose topic matches the pattern. */
   match(p: Pattern): T[] {
     const out: T[] = [];

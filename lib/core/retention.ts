@@ -16,6 +16,8 @@ import { sameValue } from './values.ts';
 
 export interface RetainedEntry {
   publication: Publication;
+  /** The key's own write count: 1 on creation, +1 per write; a delete or expiry forgets it (hustdb's Version). */
+  revision: number;
   /** Session id that owns the key (wrote it with a condition or a will). */
   owner?: number;
   /** What to write when the owner ends: a payload, or null to delete. */
@@ -47,6 +49,8 @@ export class Retention {
   /** Keys each session owns, so its wills run without a scan. */
   private readonly owned = new Map<number, Set<string>>();
   private readonly topics = new Map<string, string[]>();
+  /** Keys whose value has an expiry, so purgeExpired() need not walk the whole tree. */
+  private readonly expiring = new Set<string>();
 
   constructor(
     private readonly realm: string,
@@ -69,8 +73,9 @@ export class Retention {
     for (const r of records) {
       const d = decodePublication(r.value);
       const publication: Publication = { id: this.ids.take(), topic: d.topic, payload: d.payload, publisher: d.publisher, qos: d.qos, retain: true, headers: d.headers, frames: new Map() };
-      this.tree.set(d.topic, { publication });
+      this.tree.set(d.topic, { publication, revision: r.revision });
       this.topics.set(r.key, d.topic);
+      if (d.headers?.expiresAt !== undefined) this.expiring.add(r.key);
       if (r.owner !== undefined && r.will !== undefined) wills.push({ topic: d.topic, will: r.will === null ? null : decodePayload(r.will) });
     }
     for (const w of wills) {
@@ -81,6 +86,28 @@ export class Retention {
 
   get(topic: readonly string[]): RetainedEntry | undefined {
     return this.tree.get(topic);
+  }
+
+  /** The entry unless its expiry has passed. */
+  live(topic: readonly string[], now = Date.now()): RetainedEntry | undefined {
+    const entry = this.tree.get(topic);
+    const expiresAt = entry?.publication.headers?.expiresAt;
+    return expiresAt !== undefined && expiresAt <= now ? undefined : entry;
+  }
+
+  /** Drops expired values from memory (the store purges its copies in its own sweep). */
+  purgeExpired(now = Date.now()): number {
+    let n = 0;
+    for (const key of this.expiring) {
+      const topic = this.topics.get(key);
+      if (topic && this.live(topic, now)) continue;
+      this.expiring.delete(key);
+      if (!topic) continue;
+      this.tree.delete(topic);
+      this.topics.delete(key);
+      n++;
+    }
+    return n;
   }
 
   /**
@@ -157,6 +184,7 @@ export class Retention {
     const topic = publication.topic;
     const key = topicKey(topic);
     const previous = this.tree.get(topic);
+    const previousLive = previous !== undefined && this.live(topic) !== undefined;
     if (previous?.owner !== undefined && previous.owner !== sessionId && !options.force) {
       return Promise.reject(new RouterError(ErrorUri.notAuthorized, `'${topic.join('.')}' is held by session ${previous.owner}; pass force to override`));
     }
@@ -166,8 +194,11 @@ export class Retention {
     if (remove) {
       this.tree.delete(topic);
       this.topics.delete(key);
+      this.expiring.delete(key);
     } else {
-      entry = { publication };
+      entry = { publication, revision: previousLive ? previous.revision + 1 : 1 };
+      if (publication.headers?.expiresAt !== undefined) this.expiring.add(key);
+      else this.expiring.delete(key);
       if (owns) {
         entry.owner = sessionId;
         if (options.will !== undefined) entry.will = options.will === null ? null : Payload.fromArgs([options.will]);
@@ -212,6 +243,7 @@ export class Retention {
       owner: entry.owner !== undefined ? String(entry.owner) : undefined,
       will: entry.will === undefined ? undefined : entry.will === null ? null : encodePayload(entry.will),
       expiresAt: publication.headers?.expiresAt,
+      revision: entry.revision,
     });
   }
 

@@ -36,7 +36,10 @@ export class Router {
 
   /** Periodic upkeep: history retention bounds and the store's expired records. */
   async maintain(): Promise<void> {
-    for (const realm of this.realms.values()) await realm.history.prune();
+    for (const realm of this.realms.values()) {
+      await realm.history.prune();
+      realm.retention.purgeExpired();
+    }
     await this.store?.sweep();
   }
 

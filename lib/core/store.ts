@@ -29,9 +29,16 @@ export interface RetainedWrite {
    * bytes = replace the value with these bytes.
    */
   will?: Uint8Array | null;
+  /**
+   * The key's own write count (hustdb's `Version`): 1 on creation, +1 per write, forgotten by a
+   * delete or expiry. Core passes the number it assigned in memory; when absent the engine
+   * assigns previous + 1 (or 1) itself.
+   */
+  revision?: number;
 }
 
 export interface RetainedRecord extends RetainedWrite {
+  revision: number;
   /**
    * Engine-assigned revision: every successful write of any key takes the next number of one
    * counter shared by the whole store, so versions only grow and are never reused, even after a
@@ -40,6 +47,55 @@ export interface RetainedRecord extends RetainedWrite {
   version: number;
   /** Time of the last write, ms since epoch. */
   updatedAt: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Indexed collections (hustdb sets and sorted sets)
+
+/** A table holds one kind; using it as the other is refused ('wrong_type'). */
+export type CollectionKind = 'set' | 'zset';
+
+export interface CollectionMember {
+  member: Uint8Array;
+  /** 0 for set members. */
+  score: number;
+  /** 1 on creation, +1 per write; a removal forgets it. */
+  version: number;
+  expiresAt?: number;
+}
+
+export interface CollectionWrite {
+  kind: CollectionKind;
+  table: string;
+  member: Uint8Array;
+  /** zset only (default 0). */
+  score?: number;
+  /** zset only: 'set' (default) replaces the score; 'add' / 'sub' change an existing member's score. */
+  scoreMode?: 'set' | 'add' | 'sub';
+  /** Only if the member's version is this (0 = only if absent). Undefined = unconditional. */
+  expectVersion?: number;
+  /** Absolute expiry, ms since epoch; absent = none (a write without it makes the member permanent). */
+  expiresAt?: number;
+}
+
+/** A write's outcome: the member's new version (and score), or why nothing was written. */
+export type CollectionOutcome = { version: number; score: number } | 'wrong_type' | 'version_mismatch' | 'missing';
+
+export interface CollectionRange {
+  /** Members to skip, in order. */
+  offset: number;
+  /** Most members to return. */
+  limit: number;
+  /** zset: only scores ≥ minScore and ≤ maxScore (inclusive bounds). */
+  minScore?: number;
+  maxScore?: number;
+}
+
+export interface CollectionTableStat {
+  table: string;
+  kind: CollectionKind;
+  /** Members stored (expired ones not yet purged included). */
+  count: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -185,6 +241,8 @@ export interface MqttInflight {
 
 export interface SweepResult {
   retained: number;
+  /** Expired collection members purged. */
+  members?: number;
   replies: number;
   workers: number;
 }
@@ -217,6 +275,23 @@ export interface Store {
   deleteRetained(realm: string, key: string, expectVersion?: number): Promise<boolean>;
   /** Live records that have an owner and a will (optionally of one owner), for recovery after a crash. */
   listWills(realm: string, owner?: string): Promise<RetainedRecord[]>;
+
+  // --- indexed collections (each single-member operation is O(log n) in its table's size) ---
+  /** Adds or rewrites a member (creating the table with `kind` on first use). */
+  collectionPut(realm: string, write: CollectionWrite): Promise<CollectionOutcome>;
+  /** Removes a live member ('missing' when absent); the table goes when its last member does. */
+  collectionDelete(realm: string, kind: CollectionKind, table: string, member: Uint8Array, expectVersion?: number): Promise<CollectionOutcome>;
+  /** The live member, null when absent (or the table is unknown), 'wrong_type' when the table is the other kind. */
+  collectionGet(realm: string, kind: CollectionKind, table: string, member: Uint8Array): Promise<CollectionMember | null | 'wrong_type'>;
+  /**
+   * Live members in order — sets by member bytes, zsets by score then member bytes — from `offset`,
+   * at most `limit`: O(log n + offset + limit).
+   */
+  collectionRange(realm: string, kind: CollectionKind, table: string, range: CollectionRange): Promise<CollectionMember[] | 'wrong_type'>;
+  /** The kind of a table, null when it does not exist. */
+  collectionKind(realm: string, table: string): Promise<CollectionKind | null>;
+  /** Every collection table of the realm, ordered by name. */
+  collectionTables(realm: string): Promise<CollectionTableStat[]>;
 
   // --- history ---
   /**

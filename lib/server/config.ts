@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { HustmqOptions } from '../../bridge/hustmq/index.ts';
+import type { HustdbOptions } from '../../bridge/hustdb/index.ts';
 import type { EsubOptions } from '../../bridge/esub/index.ts';
 import { openRealm, type RouterConfig } from '../core/config.ts';
 import type { MqttGateOptions } from '../mqtt/index.ts';
@@ -34,6 +35,8 @@ export interface ServerConfig {
   /** hustmq bridge options (timeouts, limits, basic auth...); realm defaults to the first realm. */
   hustmq?: Partial<HustmqOptions>;
   hustdbPort: number | null;
+  /** hustdb bridge options (auth users, value and cache limits); realm defaults to the first realm. */
+  hustdb?: Partial<HustdbOptions>;
   esubPort: number | null;
   /** esub bridge options (modes, timeouts, limits, store, cluster token); ESUB_* env vars override them. */
   esub?: EsubOptions;
@@ -79,7 +82,7 @@ export function readConfigFile(path: string, base: ServerConfig): ServerConfig {
     throw new Error(`cannot read config file ${path}: ${(err as Error).message}`);
   }
   const cfg: ServerConfig = { ...base, router: { ...base.router } };
-  for (const key of ['host', 'port', 'mqttPort', 'dataDir', 'memory', 'redis', 'hustmqPort', 'hustdbPort', 'esubPort', 'logLevel', 'hustmq', 'esub'] as const) {
+  for (const key of ['host', 'port', 'mqttPort', 'dataDir', 'memory', 'redis', 'hustmqPort', 'hustdbPort', 'esubPort', 'logLevel', 'hustmq', 'hustdb', 'esub'] as const) {
     if (key in raw) (cfg as unknown as Record<string, unknown>)[key] = raw[key];
   }
   if ('mqtt' in raw) cfg.mqtt = mqttSettings(raw.mqtt, path);

@@ -1,6 +1,7 @@
 // The server: the router, its gates and every listener, started and stopped as one.
 import http from 'node:http';
 import { createHustmqBridge } from '../../bridge/hustmq/index.ts';
+import { createHustdbBridge } from '../../bridge/hustdb/index.ts';
 import type { Router } from '../core/router.ts';
 import { KitsuneRouter } from '../index.ts';
 import type { Logger } from '../core/log.ts';
@@ -60,6 +61,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   mounts.mount('/metrics', createMetricsHandler(router, admission));
   const hustmq = createHustmqBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustmq });
   mounts.mount('/hustmq', hustmq.callback, true);
+  const hustdb = createHustdbBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustdb });
+  mounts.mount('/hustdb', hustdb.callback, true);
   // esub: at /esub on the shared port, and at the root of --esub-port (ESUB_* env vars override).
   const esub = createEsubBridge(router, {
     realm: config.router.realms[0]?.name ?? 'realm1',
@@ -106,6 +109,13 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     urls.hustmqPort = `http://${host}:${hustmqServer.port}`;
   }
 
+  urls.hustdb = `${urls.http}/hustdb`;
+  let hustdbServer: HttpPort | undefined;
+  if (config.hustdbPort !== null) {
+    hustdbServer = await bridgePort('hustdb', config.hustdbPort, hustdb.callback);
+    urls.hustdbPort = `http://${host}:${hustdbServer.port}`;
+  }
+
   urls.esub = `${urls.http}/esub`;
   const esubPort = esubPortFromEnv() ?? config.esubPort;
   let esubServer: HttpPort | undefined;
@@ -130,6 +140,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       clearInterval(upkeep);
       await hustmq.close();
       await hustmqServer?.close();
+      await hustdb.close();
+      await hustdbServer?.close();
       await esub.close();
       await esubServer?.close();
       await mqtt.close();

@@ -1,6 +1,9 @@
 // Argument checks and small helpers shared by every Store engine, so they reject the same input
 // the same way. Engines call these before queueing an operation.
 import type {
+  CollectionKind,
+  CollectionRange,
+  CollectionWrite,
   HistoryPrune,
   HistoryQuery,
   MqttSessionState,
@@ -164,4 +167,28 @@ export function checkPrune(p: HistoryPrune): void {
   checkOptionalCount('maxCount', p.maxCount);
   checkOptionalCount('maxAgeMs', p.maxAgeMs);
   if (p.topic !== undefined) checkString('topic', p.topic);
+}
+
+export function checkCollectionKind(kind: CollectionKind, table: string, member?: Uint8Array): void {
+  if (kind !== 'set' && kind !== 'zset') throw new RangeError("kind must be 'set' or 'zset'");
+  checkString('table', table);
+  if (member !== undefined) checkBytes('member', member);
+}
+
+export function checkCollectionWrite(w: CollectionWrite): void {
+  if (!w || typeof w !== 'object') throw new TypeError('collection write must be an object');
+  checkCollectionKind(w.kind, w.table, w.member);
+  if (w.score !== undefined && !Number.isFinite(w.score)) throw new RangeError('score must be a finite number');
+  if (w.scoreMode !== undefined && w.scoreMode !== 'set' && w.scoreMode !== 'add' && w.scoreMode !== 'sub') {
+    throw new RangeError("scoreMode must be 'set', 'add' or 'sub'");
+  }
+  checkOptionalCount('expectVersion', w.expectVersion);
+  if (w.expiresAt !== undefined && !Number.isFinite(w.expiresAt)) throw new RangeError('expiresAt must be a finite number');
+}
+
+export function checkCollectionRange(r: CollectionRange): void {
+  if (!r || typeof r !== 'object') throw new TypeError('range must be an object');
+  checkCount('offset', r.offset);
+  checkCount('limit', r.limit);
+  for (const b of [r.minScore, r.maxScore]) if (b !== undefined && Number.isNaN(b)) throw new RangeError('score bounds must be numbers');
 }

@@ -43,12 +43,11 @@ export class MemoryRetained {
   }
 
   put(realm: string, write: RetainedWrite, expectVersion: number | undefined, now: number): number | null {
-    if (expectVersion !== undefined) {
-      const cur = this.live(realm, write.key, now);
-      if ((cur ? cur.version : 0) !== expectVersion) return null;
-    }
+    const cur = this.live(realm, write.key, now);
+    if (expectVersion !== undefined && (cur ? cur.version : 0) !== expectVersion) return null;
     const version = ++this.rev;
-    const rec: RetainedRecord = { key: write.key, value: copyBytes(write.value), version, updatedAt: now };
+    const revision = write.revision ?? (cur ? cur.revision + 1 : 1);
+    const rec: RetainedRecord = { key: write.key, value: copyBytes(write.value), version, revision, updatedAt: now };
     if (write.expiresAt !== undefined && write.expiresAt !== null) rec.expiresAt = write.expiresAt;
     if (write.owner !== undefined && write.owner !== null) rec.owner = write.owner;
     if (write.will !== undefined) rec.will = write.will === null ? null : copyBytes(write.will);

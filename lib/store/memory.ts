@@ -1,6 +1,12 @@
 // The memory Store engine: for tests and --memory. Same semantics as the durable engines, nothing
 // survives the process. Every operation runs at once; its promise settles on the next microtask.
 import type {
+  CollectionKind,
+  CollectionMember,
+  CollectionOutcome,
+  CollectionRange,
+  CollectionTableStat,
+  CollectionWrite,
   HistoryEntry,
   HistoryPrune,
   HistoryQuery,
@@ -23,6 +29,7 @@ import type {
 import type { EngineConfig } from './common.ts';
 import * as check from './common.ts';
 import { checkAppend, checkHistoryQuery, checkPrune, checkRetainedWrite } from './common.ts';
+import { MemoryCollections } from './memory-collections.ts';
 import { MemoryHistory } from './memory-history.ts';
 import { MemoryMqtt, MemoryReplies } from './memory-mqtt.ts';
 import { MemoryQueues } from './memory-queues.ts';
@@ -32,6 +39,7 @@ export class MemoryStore implements Store {
   readonly kind = 'memory';
   private readonly config: EngineConfig;
   private readonly retained = new MemoryRetained();
+  private readonly collections = new MemoryCollections();
   private readonly history = new MemoryHistory();
   private readonly queues: MemoryQueues;
   private readonly mqtt = new MemoryMqtt();
@@ -78,6 +86,46 @@ export class MemoryStore implements Store {
 
   listWills(realm: string, owner?: string): Promise<RetainedRecord[]> {
     return this.run((now) => this.retained.wills(realm, owner, now));
+  }
+
+  // --- collections ---
+
+  collectionPut(realm: string, write: CollectionWrite): Promise<CollectionOutcome> {
+    return this.run((now) => {
+      check.checkCollectionWrite(write);
+      return this.collections.put(realm, write, now);
+    });
+  }
+
+  collectionDelete(realm: string, kind: CollectionKind, table: string, member: Uint8Array, expectVersion?: number): Promise<CollectionOutcome> {
+    return this.run((now) => {
+      check.checkCollectionKind(kind, table, member);
+      check.checkOptionalCount('expectVersion', expectVersion);
+      return this.collections.delete(realm, kind, table, member, expectVersion, now);
+    });
+  }
+
+  collectionGet(realm: string, kind: CollectionKind, table: string, member: Uint8Array): Promise<CollectionMember | null | 'wrong_type'> {
+    return this.run((now) => {
+      check.checkCollectionKind(kind, table, member);
+      return this.collections.get(realm, kind, table, member, now);
+    });
+  }
+
+  collectionRange(realm: string, kind: CollectionKind, table: string, range: CollectionRange): Promise<CollectionMember[] | 'wrong_type'> {
+    return this.run((now) => {
+      check.checkCollectionKind(kind, table);
+      check.checkCollectionRange(range);
+      return this.collections.range(realm, kind, table, range, now);
+    });
+  }
+
+  collectionKind(realm: string, table: string): Promise<CollectionKind | null> {
+    return this.run(() => this.collections.kind(realm, table));
+  }
+
+  collectionTables(realm: string): Promise<CollectionTableStat[]> {
+    return this.run(() => this.collections.tables(realm));
   }
 
   // --- history ---
@@ -237,6 +285,7 @@ export class MemoryStore implements Store {
   sweep(): Promise<SweepResult> {
     return this.run((now) => ({
       retained: this.retained.sweep(now),
+      members: this.collections.sweep(now),
       replies: this.replies.sweep(now),
       workers: this.queues.sweep(now),
     }));

@@ -8,6 +8,7 @@ interface Row {
   key: string;
   value: Buffer;
   version: number;
+  revision: number;
   updated_at: number;
   expires_at: number | null;
   owner: string | null;
@@ -15,11 +16,11 @@ interface Row {
   has_will: number;
 }
 
-const COLS = 'key, value, version, updated_at, expires_at, owner, will, has_will';
+const COLS = 'key, value, version, revision, updated_at, expires_at, owner, will, has_will';
 const LIVE = '(expires_at IS NULL OR expires_at > @now)';
 
 function toRecord(r: Row): RetainedRecord {
-  const rec: RetainedRecord = { key: r.key, value: r.value, version: r.version, updatedAt: r.updated_at };
+  const rec: RetainedRecord = { key: r.key, value: r.value, version: r.version, revision: r.revision, updatedAt: r.updated_at };
   if (r.expires_at !== null) rec.expiresAt = r.expires_at;
   if (r.owner !== null) rec.owner = r.owner;
   if (r.has_will) rec.will = r.will;
@@ -45,9 +46,9 @@ export class SqliteRetained {
       `SELECT ${COLS} FROM retained WHERE realm = @realm AND key >= @lo AND key < @hi AND ${LIVE} ORDER BY key`,
     );
     this.upsert = db.prepare(
-      `INSERT INTO retained (realm, key, value, version, updated_at, expires_at, owner, will, has_will)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (realm, key) DO UPDATE SET value = excluded.value, version = excluded.version,
+      `INSERT INTO retained (realm, key, value, version, revision, updated_at, expires_at, owner, will, has_will)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (realm, key) DO UPDATE SET value = excluded.value, version = excluded.version, revision = excluded.revision,
          updated_at = excluded.updated_at, expires_at = excluded.expires_at, owner = excluded.owner,
          will = excluded.will, has_will = excluded.has_will`,
     );
@@ -84,13 +85,15 @@ export class SqliteRetained {
   }
 
   put(tx: Tx, realm: string, w: RetainedWrite, expectVersion: number | undefined, now: number): number | null {
-    if (expectVersion !== undefined) {
+    let revision = w.revision;
+    if (expectVersion !== undefined || revision === undefined) {
       const cur = this.live(realm, w.key, now);
-      if ((cur ? cur.version : 0) !== expectVersion) return null;
+      if (expectVersion !== undefined && (cur ? cur.version : 0) !== expectVersion) return null;
+      revision ??= cur ? cur.revision + 1 : 1;
     }
     const version = ++tx.rev;
     // positional parameters: measurably cheaper than named ones on this hot path
-    this.upsert.run(realm, w.key, w.value, version, now, w.expiresAt ?? null, w.owner ?? null, w.will ?? null, w.will === undefined ? 0 : 1);
+    this.upsert.run(realm, w.key, w.value, version, revision, now, w.expiresAt ?? null, w.owner ?? null, w.will ?? null, w.will === undefined ? 0 : 1);
     return version;
   }
 

@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS retained (
   key TEXT NOT NULL,
   value BLOB NOT NULL,
   version INTEGER NOT NULL,
+  revision INTEGER NOT NULL DEFAULT 1,
   updated_at INTEGER NOT NULL,
   expires_at INTEGER,
   owner TEXT,
@@ -52,6 +53,27 @@ CREATE TABLE IF NOT EXISTS retained (
 );
 CREATE INDEX IF NOT EXISTS retained_wills ON retained (realm, owner) WHERE has_will = 1 AND owner IS NOT NULL;
 CREATE INDEX IF NOT EXISTS retained_expiry ON retained (expires_at) WHERE expires_at IS NOT NULL;
+
+-- hustdb sets and sorted sets: one row per table (its kind and size), one per member, indexed by
+-- member (lookups) and by score (ordered ranges)
+CREATE TABLE IF NOT EXISTS coll_tables (
+  realm TEXT NOT NULL,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (realm, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS coll_members (
+  realm TEXT NOT NULL,
+  tb TEXT NOT NULL,
+  member BLOB NOT NULL,
+  score NUMERIC NOT NULL,
+  version INTEGER NOT NULL,
+  expires_at INTEGER,
+  PRIMARY KEY (realm, tb, member)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS coll_by_score ON coll_members (realm, tb, score, member);
+CREATE INDEX IF NOT EXISTS coll_expiry ON coll_members (expires_at) WHERE expires_at IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS history (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -191,6 +213,12 @@ function describe(err: unknown): string {
   return String(err);
 }
 
+/** Databases written before per-key revisions existed get the column (every live key starts at 1). */
+function addRetainedRevision(db: Database.Database): void {
+  const cols = db.prepare('PRAGMA table_info(retained)').all() as { name: string }[];
+  if (cols.length > 0 && !cols.some((c) => c.name === 'revision')) db.exec('ALTER TABLE retained ADD COLUMN revision INTEGER NOT NULL DEFAULT 1');
+}
+
 /** Opens (creating if needed) the database in `dataDir`. Errors name the path and the cause. */
 export function openDatabase(options: SqliteOpenOptions): Database.Database {
   const dir = options.dataDir;
@@ -212,6 +240,7 @@ export function openDatabase(options: SqliteOpenOptions): Database.Database {
     if (version > SCHEMA_VERSION) throw new Error(`schema version ${version} is newer than this kitsune (${SCHEMA_VERSION})`);
     db.transaction(() => {
       if (version === 1) db!.exec(QUEUES_V1_ASIDE);
+      addRetainedRevision(db!);
       db!.exec(SCHEMA);
       if (version === 1) db!.exec(QUEUES_V1_TO_V2);
       db!.pragma(`user_version = ${SCHEMA_VERSION}`);

@@ -2,6 +2,12 @@
 // See sqlite-schema.ts for the durability reasoning and sqlite-batch.ts for group commit.
 import type Database from 'better-sqlite3';
 import type {
+  CollectionKind,
+  CollectionMember,
+  CollectionOutcome,
+  CollectionRange,
+  CollectionTableStat,
+  CollectionWrite,
   HistoryEntry,
   HistoryPrune,
   HistoryQuery,
@@ -24,6 +30,7 @@ import type {
 import type { EngineConfig } from './common.ts';
 import * as check from './common.ts';
 import { GroupCommit } from './sqlite-batch.ts';
+import { SqliteCollections } from './sqlite-collections.ts';
 import { SqliteHistory } from './sqlite-history.ts';
 import { SqliteMqtt } from './sqlite-mqtt.ts';
 import { SqliteQueues } from './sqlite-queues.ts';
@@ -40,6 +47,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly batch: GroupCommit;
   private readonly retained: SqliteRetained;
+  private readonly collections: SqliteCollections;
   private readonly history: SqliteHistory;
   private readonly queues: SqliteQueues;
   private readonly mqtt: SqliteMqtt;
@@ -52,6 +60,7 @@ export class SqliteStore implements Store {
     try {
       this.batch = new GroupCommit(this.db);
       this.retained = new SqliteRetained(this.db);
+      this.collections = new SqliteCollections(this.db);
       this.history = new SqliteHistory(this.db);
       this.queues = new SqliteQueues(this.db, this.config);
       this.batch.addHook(this.queues);
@@ -62,6 +71,7 @@ export class SqliteStore implements Store {
       const now = this.config.now();
       this.db.transaction(() => {
         this.retained.sweep(now);
+        this.collections.sweep(now);
         this.replies.sweep(now);
         this.queues.workers.sweep(now);
       })();
@@ -131,6 +141,50 @@ export class SqliteStore implements Store {
 
   listWills(realm: string, owner?: string): Promise<RetainedRecord[]> {
     return this.read((now) => this.retained.listWills(realm, owner, now));
+  }
+
+  // --- collections ---
+
+  collectionPut(realm: string, write: CollectionWrite): Promise<CollectionOutcome> {
+    return this.write(
+      (now) => this.collections.put(realm, write, now),
+      () => check.checkCollectionWrite(write),
+    );
+  }
+
+  collectionDelete(realm: string, kind: CollectionKind, table: string, member: Uint8Array, expectVersion?: number): Promise<CollectionOutcome> {
+    return this.write(
+      (now) => this.collections.delete(realm, kind, table, member, expectVersion, now),
+      () => {
+        check.checkCollectionKind(kind, table, member);
+        check.checkOptionalCount('expectVersion', expectVersion);
+      },
+    );
+  }
+
+  collectionGet(realm: string, kind: CollectionKind, table: string, member: Uint8Array): Promise<CollectionMember | null | 'wrong_type'> {
+    return this.read(
+      (now) => this.collections.get(realm, kind, table, member, now),
+      () => check.checkCollectionKind(kind, table, member),
+    );
+  }
+
+  collectionRange(realm: string, kind: CollectionKind, table: string, range: CollectionRange): Promise<CollectionMember[] | 'wrong_type'> {
+    return this.read(
+      (now) => this.collections.range(realm, kind, table, range, now),
+      () => {
+        check.checkCollectionKind(kind, table);
+        check.checkCollectionRange(range);
+      },
+    );
+  }
+
+  collectionKind(realm: string, table: string): Promise<CollectionKind | null> {
+    return this.read(() => this.collections.kindOfTable(realm, table));
+  }
+
+  collectionTables(realm: string): Promise<CollectionTableStat[]> {
+    return this.read(() => this.collections.tables(realm));
   }
 
   // --- history ---
@@ -325,6 +379,7 @@ export class SqliteStore implements Store {
   sweep(): Promise<SweepResult> {
     return this.write((now) => ({
       retained: this.retained.sweep(now),
+      members: this.collections.sweep(now),
       replies: this.replies.sweep(now),
       workers: this.queues.workers.sweep(now),
     }));

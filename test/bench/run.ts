@@ -19,6 +19,7 @@ const modules: Module[] = [
   { file: 'durable.ts', exportName: 'benchDurable' },
   { file: 'mqtt-durable.ts', exportName: 'benchMqttDurable' },
   { file: 'hustmq.ts', exportName: 'benchHustmq' },
+  { file: 'hustdb.ts', exportName: 'benchHustdb' },
   { file: 'esub.ts', exportName: 'benchEsub' },
 ];
 

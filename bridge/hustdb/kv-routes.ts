@@ -1,0 +1,87 @@
+// Plain keys: put, get, get2, del, exist, keys. Key K is the retained topic hustdb.kv.<K>.
+import type { Context } from 'koa';
+import type { RouteTable } from '../http/route-table.ts';
+import { HustdbArgs } from './args.ts';
+import { b64, FILE_COUNT, type Hustdb, listing, notFound, ok, requiredValue } from './context.ts';
+import { bucketOf, fromComponent, KV_PREFIX, kvTopic } from './names.ts';
+import type { Client, RetainedValue } from '../../lib/index.ts';
+
+/** get/get2/hget/hget2: the value with its version (one copy: get2 never answers 409). */
+export function readValue(ctx: Context, client: Client, topic: string, withBody: boolean): void {
+  const v = client.getRetained(topic);
+  if (!v) throw notFound('not found');
+  ok(ctx, v.revision, withBody ? v.payload.bytes : '');
+}
+
+export async function writeValue(ctx: Context, h: Hustdb, args: HustdbArgs, topic: string): Promise<void> {
+  const client = h.sessions.of(ctx);
+  const value = await requiredValue(ctx, args, h);
+  const ttlMs = args.ttlMs();
+  const ver = args.ver();
+  const revision = await client.putRetained(topic, value, { ifRevision: ver, ttlMs });
+  if (revision === null) throw notFound(`version mismatch: 'ver' is ${ver}`);
+  ok(ctx, revision);
+}
+
+export async function deleteValue(ctx: Context, client: Client, args: HustdbArgs, topic: string): Promise<void> {
+  const ver = args.ver();
+  const revision = await client.deleteRetained(topic, { ifRevision: ver });
+  if (revision === null) throw notFound(ver === undefined ? 'not found' : `not found or version mismatch: 'ver' is ${ver}`);
+  ok(ctx, revision);
+}
+
+/** keys/hkeys: one page of the values one level below `prefix`, in the bucket range asked. */
+export function listValues(ctx: Context, client: Client, args: HustdbArgs, prefix: string, extra?: Record<string, string>): void {
+  args.peer();
+  const offset = args.offset();
+  const size = args.size();
+  const { start, end } = args.buckets();
+  const noval = args.noval();
+  const page = client.listRetained(prefix, {
+    offset,
+    limit: size,
+    filter: (level) => {
+      const name = fromComponent(level);
+      if (name === undefined) return false;
+      const b = bucketOf(name);
+      return b >= start && b < end;
+    },
+  });
+  listing(
+    ctx,
+    page.map(({ level, value }) => item(fromComponent(level) as string, value, noval, extra)),
+  );
+}
+
+function item(name: string, v: RetainedValue, noval: boolean, extra?: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = { key: b64(Buffer.from(name)) };
+  if (!noval) out.val = b64(v.payload.bytes);
+  out.ver = v.revision;
+  return { ...out, ...extra };
+}
+
+export function kvRoutes(routes: RouteTable, h: Hustdb): void {
+  routes.add('/put', (ctx) => {
+    const args = new HustdbArgs(ctx);
+    return writeValue(ctx, h, args, kvTopic(args.key()));
+  });
+  const get = (ctx: Context): void => {
+    const args = new HustdbArgs(ctx);
+    readValue(ctx, h.sessions.of(ctx), kvTopic(args.key()), true);
+  };
+  routes.add('/get', get);
+  routes.add('/get2', get);
+  routes.add('/exist', (ctx) => {
+    const args = new HustdbArgs(ctx);
+    readValue(ctx, h.sessions.of(ctx), kvTopic(args.key()), false);
+  });
+  routes.add('/del', (ctx) => {
+    const args = new HustdbArgs(ctx);
+    return deleteValue(ctx, h.sessions.of(ctx), args, kvTopic(args.key()));
+  });
+  routes.add('/keys', (ctx) => {
+    const args = new HustdbArgs(ctx);
+    args.file(FILE_COUNT);
+    listValues(ctx, h.sessions.of(ctx), args, KV_PREFIX);
+  });
+}

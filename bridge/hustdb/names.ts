@@ -1,0 +1,34 @@
+// How hustdb names map onto router topics (spec §11), and the §1 bucket hash that spreads keys
+// over the 1024 buckets (`start`/`end` ranges of the listing routes).
+
+/** One URI component: encodeURIComponent with `.` also escaped (the esub bridge's rule). */
+export function component(name: string): string {
+  return encodeURIComponent(name).replace(/\./g, '%2E');
+}
+
+export function fromComponent(level: string): string | undefined {
+  try {
+    return decodeURIComponent(level);
+  } catch {
+    return undefined;
+  }
+}
+
+export const KV_PREFIX = 'hustdb.kv';
+export const HASH_PREFIX = 'hustdb.hash';
+
+export const kvTopic = (key: string): string => `${KV_PREFIX}.${component(key)}`;
+export const hashPrefix = (table: string): string => `${HASH_PREFIX}.${component(table)}`;
+export const hashTopic = (table: string, key: string): string => `${hashPrefix(table)}.${component(key)}`;
+export const setTopic = (table: string): string => `hustdb.set.${component(table)}`;
+export const zsetTopic = (table: string): string => `hustdb.zset.${component(table)}`;
+
+export const BUCKETS = 1024;
+
+/** h = h*31 + byte over the UTF-8 bytes, modulo 1024 throughout (same result as 64-bit then mod). */
+export function bucketOf(name: string | Uint8Array): number {
+  const bytes = typeof name === 'string' ? Buffer.from(name) : name;
+  let h = 0;
+  for (const b of bytes) h = (h * 31 + b) % BUCKETS;
+  return h;
+}

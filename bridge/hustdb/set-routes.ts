@@ -1,0 +1,64 @@
+// Sets: sadd, srem, sismember, sismember2 (POST only, the member is the body) and smembers.
+// A set is an indexed collection of the store; writes are events on hustdb.set.<T>.
+import type { Context } from 'koa';
+import type { RouteTable } from '../http/route-table.ts';
+import { HustdbArgs } from './args.ts';
+import { isHashTable, memberItem, memberOf, pageOf, versionOf } from './collection-args.ts';
+import { type Hustdb, listing, notFound, ok } from './context.ts';
+import { setTopic } from './names.ts';
+
+const POST = ['POST'];
+
+async function sismember(ctx: Context, h: Hustdb): Promise<void> {
+  const args = new HustdbArgs(ctx);
+  const tb = args.tb();
+  const client = h.sessions.of(ctx);
+  const member = await memberOf(ctx, args, false);
+  const m = await client.collections.get(setTopic(tb), 'set', tb, member);
+  if (m === null || m === 'wrong_type') throw notFound(m === null ? 'not a member' : `table '${tb}' is not a set`);
+  ok(ctx, m.version);
+}
+
+export function setRoutes(routes: RouteTable, h: Hustdb): void {
+  routes.add(
+    '/sadd',
+    async (ctx) => {
+      const args = new HustdbArgs(ctx);
+      const tb = args.tb();
+      const ver = args.ver();
+      const client = h.sessions.of(ctx);
+      const member = await memberOf(ctx, args, false);
+      if (isHashTable(client, tb)) throw notFound(`table '${tb}' is a hash, not a set`);
+      ok(ctx, versionOf(await client.collections.put(setTopic(tb), { kind: 'set', table: tb, member, expectVersion: ver }), tb));
+    },
+    POST,
+  );
+  routes.add(
+    '/srem',
+    async (ctx) => {
+      const args = new HustdbArgs(ctx);
+      const tb = args.tb();
+      const ver = args.ver();
+      const client = h.sessions.of(ctx);
+      const member = await memberOf(ctx, args, false);
+      ok(ctx, versionOf(await client.collections.delete(setTopic(tb), 'set', tb, member, ver), tb));
+    },
+    POST,
+  );
+  routes.add('/sismember', (ctx) => sismember(ctx, h), POST);
+  routes.add('/sismember2', (ctx) => sismember(ctx, h), POST);
+  routes.add('/smembers', async (ctx) => {
+    const args = new HustdbArgs(ctx);
+    args.peer();
+    const tb = args.tb();
+    const offset = args.offset();
+    const size = args.size();
+    const { start, end } = args.buckets();
+    const client = h.sessions.of(ctx);
+    const page = await pageOf((o, l) => client.collections.range(setTopic(tb), 'set', tb, { offset: o, limit: l }), offset, size, start, end, tb);
+    listing(
+      ctx,
+      page.map((m) => memberItem(m, false)),
+    );
+  });
+}

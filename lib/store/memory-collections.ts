@@ -1,0 +1,150 @@
+// Memory engine: hustdb sets and sorted sets. Each table is a map member → node (lookups) plus a
+// skip list ordered by (score, member) (ranges), so single-member operations are O(log n).
+import type { CollectionKind, CollectionMember, CollectionOutcome, CollectionRange, CollectionTableStat, CollectionWrite } from '../core/store.ts';
+import { compareKeys, copyBytes, isLive } from './common.ts';
+import { SkipList } from './skip-list.ts';
+
+interface Entry {
+  member: Uint8Array;
+  version: number;
+  expiresAt?: number;
+}
+
+interface Table {
+  kind: CollectionKind;
+  byMember: Map<string, { score: number; entry: Entry }>;
+  order: SkipList<Entry>;
+  /** Members with an expiry, so sweep skips tables that have none. */
+  expiring: number;
+}
+
+const memberKey = (m: Uint8Array): string => Buffer.from(m.buffer, m.byteOffset, m.byteLength).toString('latin1');
+
+function toMember(score: number, e: Entry): CollectionMember {
+  const out: CollectionMember = { member: e.member, score, version: e.version };
+  if (e.expiresAt !== undefined) out.expiresAt = e.expiresAt;
+  return out;
+}
+
+export class MemoryCollections {
+  private readonly realms = new Map<string, Map<string, Table>>();
+
+  private table(realm: string, name: string): Table | undefined {
+    return this.realms.get(realm)?.get(name);
+  }
+
+  /** The live member's slot; an expired one is removed on sight. */
+  private live(t: Table, key: string, now: number): { score: number; entry: Entry } | undefined {
+    const slot = t.byMember.get(key);
+    if (!slot || isLive(slot.entry.expiresAt, now)) return slot;
+    this.unlink(t, key, slot.score, slot.entry);
+    return undefined;
+  }
+
+  private unlink(t: Table, key: string, score: number, entry: Entry): void {
+    t.byMember.delete(key);
+    t.order.remove(score, key);
+    if (entry.expiresAt !== undefined) t.expiring--;
+  }
+
+  private dropIfEmpty(realm: string, name: string, t: Table): void {
+    if (t.byMember.size > 0) return;
+    const m = this.realms.get(realm);
+    m?.delete(name);
+    if (m?.size === 0) this.realms.delete(realm);
+  }
+
+  put(realm: string, w: CollectionWrite, now: number): CollectionOutcome {
+    let t = this.table(realm, w.table);
+    if (t && t.kind !== w.kind) return 'wrong_type';
+    const key = memberKey(w.member);
+    const cur = t ? this.live(t, key, now) : undefined;
+    if (w.expectVersion !== undefined && (cur?.entry.version ?? 0) !== w.expectVersion) return 'version_mismatch';
+    let score = w.kind === 'zset' ? (w.score ?? 0) : 0;
+    if (cur && w.scoreMode === 'add') score = cur.score + score;
+    else if (cur && w.scoreMode === 'sub') score = cur.score - score;
+    if (!t) {
+      t = { kind: w.kind, byMember: new Map(), order: new SkipList(), expiring: 0 };
+      let m = this.realms.get(realm);
+      if (!m) this.realms.set(realm, (m = new Map()));
+      m.set(w.table, t);
+    }
+    if (cur) this.unlink(t, key, cur.score, cur.entry);
+    const entry: Entry = { member: cur ? cur.entry.member : copyBytes(w.member), version: (cur?.entry.version ?? 0) + 1 };
+    if (w.expiresAt !== undefined) {
+      entry.expiresAt = w.expiresAt;
+      t.expiring++;
+    }
+    t.byMember.set(key, { score, entry });
+    t.order.insert(score, key, entry);
+    return { version: entry.version, score };
+  }
+
+  delete(realm: string, kind: CollectionKind, name: string, member: Uint8Array, expectVersion: number | undefined, now: number): CollectionOutcome {
+    const t = this.table(realm, name);
+    if (!t) return 'missing';
+    if (t.kind !== kind) return 'wrong_type';
+    const key = memberKey(member);
+    const cur = this.live(t, key, now);
+    let out: CollectionOutcome = 'missing';
+    if (cur) {
+      if (expectVersion !== undefined && cur.entry.version !== expectVersion) return 'version_mismatch';
+      this.unlink(t, key, cur.score, cur.entry);
+      out = { version: cur.entry.version, score: cur.score };
+    }
+    this.dropIfEmpty(realm, name, t);
+    return out;
+  }
+
+  get(realm: string, kind: CollectionKind, name: string, member: Uint8Array, now: number): CollectionMember | null | 'wrong_type' {
+    const t = this.table(realm, name);
+    if (!t) return null;
+    if (t.kind !== kind) return 'wrong_type';
+    const slot = this.live(t, memberKey(member), now);
+    this.dropIfEmpty(realm, name, t);
+    return slot ? toMember(slot.score, slot.entry) : null;
+  }
+
+  range(realm: string, kind: CollectionKind, name: string, r: CollectionRange, now: number): CollectionMember[] | 'wrong_type' {
+    const t = this.table(realm, name);
+    if (!t) return [];
+    if (t.kind !== kind) return 'wrong_type';
+    const out: CollectionMember[] = [];
+    let skip = r.offset;
+    for (let n = t.order.seek(r.minScore); n && out.length < r.limit; n = n.next[0]) {
+      if (r.maxScore !== undefined && n.score > r.maxScore) break;
+      if (!isLive(n.value.expiresAt, now)) continue;
+      if (skip > 0) skip--;
+      else out.push(toMember(n.score, n.value));
+    }
+    return out;
+  }
+
+  kind(realm: string, name: string): CollectionKind | null {
+    return this.table(realm, name)?.kind ?? null;
+  }
+
+  tables(realm: string): CollectionTableStat[] {
+    const m = this.realms.get(realm);
+    if (!m) return [];
+    const out = [...m].map(([table, t]) => ({ table, kind: t.kind, count: t.byMember.size }));
+    return out.sort((a, b) => compareKeys(a.table, b.table));
+  }
+
+  /** Purges expired members; resolves to how many. Tables without expiring members are skipped. */
+  sweep(now: number): number {
+    let n = 0;
+    for (const [realm, m] of this.realms) {
+      for (const [name, t] of m) {
+        if (t.expiring === 0) continue;
+        for (const [key, slot] of t.byMember) {
+          if (isLive(slot.entry.expiresAt, now)) continue;
+          this.unlink(t, key, slot.score, slot.entry);
+          n++;
+        }
+        this.dropIfEmpty(realm, name, t);
+      }
+    }
+    return n;
+  }
+}

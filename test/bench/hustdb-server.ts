@@ -1,0 +1,51 @@
+// Child process for the hustdb benchmark: kitsune (the whole server on a SQLite store in a temp
+// directory, hustdb on a dedicated port) and, in the same process, a bare Koa app whose one route
+// answers 200 — the reference the bridge is measured against. Before announcing itself it fills
+// the sorted sets of the scale rows ('scale_small' and 'scale_large') straight through the store.
+// Prints one JSON line: {"event":"listening","kitsune":URL,"bare":URL}.
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Koa from 'koa';
+import { silentLogger } from '../../lib/core/log.ts';
+import { defaultConfig } from '../../lib/server/config.ts';
+import { startServer } from '../../lib/server/server.ts';
+
+const SMALL = Number(process.env.BENCH_HUSTDB_SMALL ?? 1000);
+const LARGE = Number(process.env.BENCH_HUSTDB_LARGE ?? 1_000_000);
+
+function bareApp(): http.Server {
+  const app = new Koa();
+  app.use((ctx) => {
+    ctx.set('Content-Type', 'text/plain');
+    ctx.body = '';
+  });
+  return http.createServer(app.callback());
+}
+
+const dataDir = mkdtempSync(path.join(tmpdir(), 'kitsune-bench-hustdb-'));
+const server = await startServer({ ...defaultConfig(), port: 0, mqttPort: null, memory: false, dataDir, hustdbPort: 0, logLevel: 'silent' }, silentLogger);
+const store = server.router.store!;
+for (const [table, n] of [['scale_small', SMALL], ['scale_large', LARGE]] as const) {
+  for (let i = 0; i < n; i += 10_000) {
+    const batch: Promise<unknown>[] = [];
+    for (let j = i; j < Math.min(n, i + 10_000); j++) batch.push(store.collectionPut('realm1', { kind: 'zset', table, member: Buffer.from(`m${j}`), score: j }));
+    await Promise.all(batch);
+  }
+}
+const bare = bareApp();
+await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
+process.stdout.write(JSON.stringify({ event: 'listening', kitsune: server.urls.hustdbPort, bare: `http://127.0.0.1:${(bare.address() as AddressInfo).port}` }) + '\n');
+
+const stop = (): void => {
+  bare.close();
+  bare.closeAllConnections();
+  server.close().finally(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(0);
+  });
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
