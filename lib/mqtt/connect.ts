@@ -99,16 +99,12 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
   if (persistence && !persistence.restored(realm.name)) {
     conn.hold();
     persistence.restoreRealm(realm.name).then(
-      () => {
+      conn.guard(() => {
         if (conn.state !== 'connecting') return;
-        try {
-          handleConnect(conn, packet);
-        } catch (err) {
-          return conn.protocolFailure(err instanceof MqttError ? err.code : RC.unspecified, err instanceof Error ? err.message : String(err));
-        }
+        handleConnect(conn, packet);
         conn.release();
-      },
-      () => refuse(conn, RC.serverUnavailable, V3.serverUnavailable, 'stored sessions could not be read'),
+      }),
+      conn.guard(() => refuse(conn, RC.serverUnavailable, V3.serverUnavailable, 'stored sessions could not be read')),
     );
     return;
   }

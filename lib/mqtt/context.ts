@@ -20,6 +20,16 @@ export interface Logger {
   error?: LogFn;
 }
 
+/**
+ * Logs at error level, or warn when the logger has none. Called as a method: pino's methods read
+ * `this`, so a detached `(logger.error ?? logger.warn)(...)` throws — and an error path that throws
+ * took the whole router down.
+ */
+export function logError(logger: Logger, obj: object, msg: string): void {
+  if (logger.error) logger.error(obj, msg);
+  else logger.warn(obj, msg);
+}
+
 export interface MqttGateOptions {
   /** Realm for clients whose username carries no `@realm`. Default 'realm1'. */
   defaultRealm?: string;

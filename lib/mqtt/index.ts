@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Router } from '../core/router.ts';
 import { Connection } from './connection.ts';
-import { type Closable, DEFAULT_RECEIVE_MAXIMUM, type GateContext, type GateStats, type Logger, type MqttGateOptions, type ResolvedOptions } from './context.ts';
+import { type Closable, DEFAULT_RECEIVE_MAXIMUM, type GateContext, type GateStats, type Logger, logError, type MqttGateOptions, type ResolvedOptions } from './context.ts';
 import { MQTT_MAX_PACKET } from './frame.ts';
 import { handlers } from './handlers.ts';
 import { MemorySessionRegistry, NEVER_EXPIRES, type SessionEnv, type SessionRegistry } from './session-state.ts';
@@ -99,7 +99,7 @@ class Gate implements MqttGate, GateContext {
       (err: unknown) => {
         this.restoring = false;
         const message = `MQTT sessions could not be restored from the ${store.kind} store: ${err instanceof Error ? err.message : String(err)}`;
-        (this.logger.error ?? this.logger.warn)({ err: String(err) }, message);
+        logError(this.logger, { err: String(err) }, message);
         for (const c of [...this.connections]) c.destroy();
         throw new Error(message);
       },

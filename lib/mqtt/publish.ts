@@ -91,11 +91,11 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     if (held) done = Promise.all([done, held]);
   }
   done.then(
-    () => {
+    conn.guard(() => {
       if (qos === 1) conn.pendingQos1--;
       conn.settleAck(slot, { cmd, messageId: id, reasonCode: RC.success });
-    },
-    (err: unknown) => {
+    }),
+    conn.guard((err: unknown) => {
       // 3.1.1 cannot refuse a publish: rather than acknowledge what was not stored, disconnect
       // (the client publishes again after reconnecting, and that copy must be routed: the QoS 2
       // packet id is forgotten).
@@ -110,6 +110,6 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
       else if (v5 && session.inboundQos2.delete(id)) void session.journal?.inboundReleased(id);
       conn.gate.logger.debug({ ...conn.log, topic, err: String(err) }, 'publish refused');
       conn.settleAck(slot, { cmd, messageId: id, reasonCode: publishErrorCode(err), properties: conn.reason(String((err as Error)?.message ?? err)) });
-    },
+    }),
   );
 }

@@ -16,7 +16,7 @@ import { Packr } from 'msgpackr';
 import { decodePublication, encodePublication } from '../core/codec.ts';
 import type { MqttSessionListing, Store } from '../core/store.ts';
 import type { Publication, QoS } from '../core/types.ts';
-import type { GateContext, Logger } from './context.ts';
+import { type GateContext, type Logger, logError } from './context.ts';
 import { attachSession, type MqttIdentity } from './peer.ts';
 import { MqttSession, NEVER_EXPIRES, type Outbound, type SessionJournal, type SessionPersistence } from './session-state.ts';
 import { subscribeRecord } from './subscribe.ts';
@@ -131,7 +131,7 @@ export class SessionStore implements SessionPersistence {
 
   /** Logs a failed write; the promise still rejects for whoever waits on it, but may be dropped. */
   track<T>(p: Promise<T>, realm: string, clientId: string, what: string): Promise<T> {
-    p.catch((err: unknown) => (this.logger.error ?? this.logger.warn)({ realm, clientId, err: String((err as Error)?.message ?? err) }, `MQTT session store write failed (${what})`));
+    p.catch((err: unknown) => logError(this.logger, { realm, clientId, err: String((err as Error)?.message ?? err) }, `MQTT session store write failed (${what})`));
     return p;
   }
 

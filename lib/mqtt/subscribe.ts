@@ -91,6 +91,6 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
     }
   };
   const saved = changed ? session.journal?.saveRecord() : undefined;
-  if (saved) saved.then(acknowledge, (err: unknown) => conn.storeFailure('subscriptions', err));
+  if (saved) saved.then(conn.guard(acknowledge), conn.guard((err: unknown) => conn.storeFailure('subscriptions', err)));
   else acknowledge();
 }
