@@ -67,30 +67,48 @@ export class PatternTrie<T> {
     }
   }
 
-  /** Calls `visit` once for every pattern item that matches the concrete topic. */
+  /**
+   * Calls `visit` once for every pattern item that matches the concrete topic. A loop, not a
+   * recursion: topics are client input and may have thousands of levels. The walk follows the
+   * exact child and keeps single-level-wildcard branches on a stack that exists only when one is
+   * met, so a topic without wildcard subscriptions on its way allocates nothing.
+   */
   match(topic: readonly string[], visit: (item: T) => void): void {
-    const dollar = topic.length > 0 && isReservedFirstLevel(topic[0] as string);
-    this.matchFrom(this.root, topic, 0, dollar, visit);
-  }
-
-  private matchFrom(node: TrieNode<T>, topic: readonly string[], i: number, dollar: boolean, visit: (item: T) => void): void {
-    const first = i === 0;
-    // Wildcards at the first level never match '$' topics.
-    const wildOk = !(first && dollar);
-    if (node.prefixes.size > 0 && i < topic.length) {
-      const level = topic[i] as string;
-      for (const [prefix, set] of node.prefixes) {
-        if (level.startsWith(prefix) && (wildOk || prefix.length > 0)) for (const item of set) visit(item);
+    const n = topic.length;
+    const dollar = n > 0 && isReservedFirstLevel(topic[0] as string);
+    let stack: (TrieNode<T> | number)[] | undefined;
+    let node: TrieNode<T> | undefined = this.root;
+    let i = 0;
+    for (;;) {
+      // Wildcards at the first level never match '$' topics.
+      const wildOk = i !== 0 || !dollar;
+      if (node.prefixes.size > 0 && i < n) {
+        const level = topic[i] as string;
+        for (const [prefix, set] of node.prefixes) {
+          if (level.startsWith(prefix) && (wildOk || prefix.length > 0)) for (const item of set) visit(item);
+        }
       }
+      if (wildOk && node.multi.size > 0) for (const item of node.multi) visit(item);
+      let next: TrieNode<T> | undefined;
+      if (i === n) {
+        for (const item of node.here) visit(item);
+      } else {
+        next = node.children.get(topic[i] as string);
+        // Taken after the exact branch: the order a depth-first recursion would visit them in.
+        if (node.any && wildOk) {
+          if (next) (stack ??= []).push(node.any, i + 1);
+          else next = node.any;
+        }
+      }
+      if (next) {
+        node = next;
+        i++;
+        continue;
+      }
+      if (!stack || stack.length === 0) return;
+      i = stack.pop() as number;
+      node = stack.pop() as TrieNode<T>;
     }
-    if (wildOk && node.multi.size > 0) for (const item of node.multi) visit(item);
-    if (i === topic.length) {
-      for (const item of node.here) visit(item);
-      return;
-    }
-    const child = node.children.get(topic[i] as string);
-    if (child) this.matchFrom(child, topic, i + 1, dollar, visit);
-    if (node.any && wildOk) this.matchFrom(node.any, topic, i + 1, dollar, visit);
   }
 
   /** The set that holds items of pattern `p`, created on the way. */
