@@ -67,17 +67,34 @@ export class PatternTrie<T> {
     }
   }
 
+  /** Branches put aside by match(); reused, unless a visit matches again (re-entrant publish). */
+  private stackNodes: TrieNode<T>[] = [];
+  private stackLevels: number[] = [];
+  private matching = false;
+
   /**
    * Calls `visit` once for every pattern item that matches the concrete topic. A loop, not a
    * recursion: topics are client input and may have thousands of levels. The walk follows the
-   * exact child and keeps single-level-wildcard branches on a stack that exists only when one is
-   * met, so a topic without wildcard subscriptions on its way allocates nothing.
+   * exact child and puts single-level-wildcard branches aside on a stack, taken after the exact
+   * branch (the order a depth-first recursion visits them in).
    */
   match(topic: readonly string[], visit: (item: T) => void): void {
+    const reentered = this.matching;
+    const nodes = reentered ? [] : this.stackNodes;
+    const levels = reentered ? [] : this.stackLevels;
+    this.matching = true;
+    try {
+      this.walk(topic, visit, nodes, levels);
+    } finally {
+      this.matching = reentered;
+    }
+  }
+
+  private walk(topic: readonly string[], visit: (item: T) => void, nodes: TrieNode<T>[], levels: number[]): void {
     const n = topic.length;
     const dollar = n > 0 && isReservedFirstLevel(topic[0] as string);
-    let stack: (TrieNode<T> | number)[] | undefined;
-    let node: TrieNode<T> | undefined = this.root;
+    let sp = 0;
+    let node = this.root;
     let i = 0;
     for (;;) {
       // Wildcards at the first level never match '$' topics.
@@ -94,20 +111,21 @@ export class PatternTrie<T> {
         for (const item of node.here) visit(item);
       } else {
         next = node.children.get(topic[i] as string);
-        // Taken after the exact branch: the order a depth-first recursion would visit them in.
-        if (node.any && wildOk) {
-          if (next) (stack ??= []).push(node.any, i + 1);
-          else next = node.any;
+        const any = wildOk ? node.any : undefined;
+        if (any) {
+          if (next) {
+            nodes[sp] = any;
+            levels[sp++] = i + 1;
+          } else next = any;
         }
       }
       if (next) {
         node = next;
         i++;
-        continue;
-      }
-      if (!stack || stack.length === 0) return;
-      i = stack.pop() as number;
-      node = stack.pop() as TrieNode<T>;
+      } else if (sp > 0) {
+        node = nodes[--sp] as TrieNode<T>;
+        i = levels[sp] as number;
+      } else return;
     }
   }
 

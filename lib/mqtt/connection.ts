@@ -250,6 +250,19 @@ export class Connection implements Link, Closable {
     this.disconnect(RC.unspecified, `${what} could not be stored`);
   }
 
+  /**
+   * A 3.1.1 request a configured limit refused, where the protocol has no negative answer (PUBACK
+   * cannot refuse): the client is disconnected rather than told the message was taken.
+   */
+  refusedAtLimit(what: string, err: unknown): void {
+    try {
+      this.gate.logger.warn({ ...this.log, err: String((err as Error)?.message ?? err) }, `MQTT client disconnected: ${what} refused at a limit`);
+    } catch {
+      // the error path must not throw
+    }
+    this.disconnect(RC.quotaExceeded, `${what} refused: ${String((err as Error)?.message ?? err)}`);
+  }
+
   /** A bug or an unexpected failure in a handler: this connection ends (v5: DISCONNECT 0x83), nothing else. */
   internalError(err: unknown): void {
     this.gate.router.stats.handlerErrors++;

@@ -8,7 +8,7 @@ import type { MqttGateOptions } from '../mqtt/index.ts';
 
 /** The MQTT gate options a config file may set (all numbers; see MqttGateOptions). */
 export type MqttSettings = Omit<MqttGateOptions, 'defaultRealm' | 'logger'>;
-const MQTT_SETTINGS: readonly (keyof MqttSettings)[] = ['receiveMaximum', 'topicAliasMaximum', 'serverKeepAlive', 'maxSessionExpiry', 'maxQueuedMessages', 'connectTimeoutMs', 'maxPacketSize'];
+const MQTT_SETTINGS: readonly (keyof MqttSettings)[] = ['receiveMaximum', 'topicAliasMaximum', 'serverKeepAlive', 'maxSessionExpiry', 'v3SessionExpiry', 'maxQueuedMessages', 'maxQueuedBytes', 'sessionSweepMs', 'connectTimeoutMs', 'maxPacketSize'];
 
 export interface ServerConfig {
   host: string;
