@@ -1,5 +1,6 @@
 // Router configuration: realms, their roles and permissions, authentication principals, limits.
 import type { HistoryRule } from './history.ts';
+import { defaultTopicLimits, type TopicLimits } from './topic.ts';
 import type { MatchPolicy } from './types.ts';
 
 /** `force`: overwrite or release a retained key (lock) another session holds. */
@@ -46,7 +47,8 @@ export interface RealmConfig {
   history?: HistoryRule[];
 }
 
-export interface Limits {
+/** Every bound a client could otherwise push without end. Topic size bounds: see TopicLimits. */
+export interface Limits extends TopicLimits {
   /** Largest message a client may send, in bytes. */
   maxMessageBytes: number;
   maxSessionsPerRealm: number;
@@ -71,6 +73,14 @@ export interface Limits {
   maxNestingDepth: number;
   /** Time a new WAMP connection has to complete HELLO (and any CHALLENGE), in milliseconds. */
   helloTimeoutMs: number;
+  /**
+   * Sessions that outlive their connection (MQTT clean session off / session expiry > 0), online
+   * or not. Each keeps subscriptions and a queue alive while nobody is connected, so they have a
+   * bound of their own, below maxSessionsPerRealm.
+   */
+  maxPersistentSessionsPerRealm: number;
+  /** Retained topics per realm (each new key past this is refused; overwriting an existing one is not). */
+  maxRetainedPerRealm: number;
 }
 
 export interface RouterConfig {
@@ -94,6 +104,12 @@ export const defaultLimits: Limits = {
   // recursive walk of that depth costs a few KiB of stack (V8 overflows near 10,000 frames).
   maxNestingDepth: 100,
   helloTimeoutMs: 10_000,
+  ...defaultTopicLimits,
+  // A tenth of the realm's sessions: enough for every device of a fleet to keep one, while an
+  // abandoned-session flood (fuzzing left thousands, ~1 GB RSS) stops long before memory does.
+  maxPersistentSessionsPerRealm: 10_000,
+  // About 1 KB of memory each besides the payload: a million is ~1 GB, the most one realm may take.
+  maxRetainedPerRealm: 1_000_000,
 };
 
 /** The realm `npm start` serves: anonymous clients may do everything. */

@@ -15,7 +15,7 @@ import { Role, TRUSTED_ROLE, trustedRole } from './permissions.ts';
 import type { Registration } from './registration.ts';
 import { Retention } from './retention.ts';
 import { Session, type SessionIdentity } from './session.ts';
-import { wampLevels } from './topic.ts';
+import { checkLevels, TopicSizeError, wampLevels } from './topic.ts';
 import type { Store } from './store.ts';
 import type { CallOptions, Dict, Pattern, RouterStats, Peer, Publication, PublishOptions, QoS, RegisterOptions, SubscribeOptions } from './types.ts';
 import { matchesFilter } from './values.ts';
@@ -50,7 +50,7 @@ export class Realm {
     this.meta = installMetaApi(this);
     this.broker = new Broker(this.meta.broker);
     this.dealer = new Dealer(this.meta.dealer, limits.maxQueuedCallsPerRegistration);
-    this.retention = new Retention(config.name, store, this.publicationIds, this.order, (p, o) => this.deliver(p, o), logger, limits.maxParkedWritesPerSession);
+    this.retention = new Retention(config.name, store, this.publicationIds, this.order, (p, o) => this.deliver(p, o), logger, limits.maxParkedWritesPerSession, limits.maxRetainedPerRealm, () => void this.stats.limitRefusals++);
     this.history = new History(config.name, store, config.history ?? [], logger);
   }
 
@@ -101,6 +101,7 @@ export class Realm {
   }
 
   subscribe(session: Session, pattern: Pattern, options: SubscribeOptions): Subscription {
+    this.checkSize(pattern.uri, pattern.levels.length + (pattern.multi ? 1 : 0));
     this.authorize(session, 'subscribe', permissionLevels(pattern), pattern.uri);
     const existing = this.broker.lookup(pattern, options.shareGroup);
     if (!existing?.subscribers.has(session) && session.subscriptions.size >= this.limits.maxSubscriptionsPerSession) {
@@ -148,6 +149,17 @@ export class Realm {
     }
   }
 
+  /** Refuses (and counts) a topic, filter or URI over the configured size limits (WAMP: invalid_uri). */
+  private checkSize(text: string, levels: number): void {
+    try {
+      checkLevels(text, levels, this.limits);
+      if (text.length > this.limits.maxTopicLength) throw new TopicSizeError(text, `longer than ${this.limits.maxTopicLength} characters`);
+    } catch (err) {
+      this.stats.limitRefusals++;
+      throw err;
+    }
+  }
+
   /** Delivers the retained events matching a subscription to one of its subscribers. */
   deliverRetained(session: Session, sub: Subscription): number {
     const info = sub.subscribers.get(session);
@@ -185,6 +197,7 @@ export class Realm {
    * waits for a commit. Throws a refusal (the gates' hot path: no promise in the common case).
    */
   publishNow(session: Session, topic: string[], payload: Payload, options: PublishOptions): number | Promise<number> {
+    if (topic.length > this.limits.maxTopicLevels) this.checkSize(topic.join('/'), topic.length);
     const permission = this.permission(session, 'publish', topic);
     if (options.force) this.authorize(session, 'force', topic);
     if (topic[0] === 'wamp') throw new RouterError(ErrorUri.invalidUri, `topic '${topic.join('.')}' is reserved for the router`);
@@ -247,6 +260,7 @@ export class Realm {
   }
 
   register(session: Session, pattern: Pattern, options: RegisterOptions): Registration {
+    this.checkSize(pattern.uri, pattern.levels.length);
     this.authorize(session, 'register', permissionLevels(pattern), pattern.uri);
     if (pattern.levels[0] === 'wamp') throw new RouterError(ErrorUri.invalidUri, `procedure '${pattern.uri}' is reserved for the router`);
     if (session.registrations.size >= this.limits.maxRegistrationsPerSession) {
@@ -268,7 +282,13 @@ export class Realm {
       this.dealer.call(session, requestId, procedure, [], payload, options, false);
       return;
     }
-    const levels = wampLevels(procedure);
+    let levels: string[];
+    try {
+      levels = wampLevels(procedure, this.limits);
+    } catch (err) {
+      if (err instanceof TopicSizeError) this.stats.limitRefusals++;
+      throw err;
+    }
     const permission = this.permission(session, 'call', levels, procedure);
     const builtin = this.builtins.get(procedure);
     if (builtin) {

@@ -77,41 +77,54 @@ export class RetainedTree<T> {
     for (const [level, child] of node.children) if (child.children.size > 0) yield level;
   }
 
-  /** Every retained publication whose topic matches the pattern. */
+  /**
+   * Every retained publication whose topic matches the pattern. Loops with an explicit stack (no
+   * recursion): retained topics and subscription filters are client input, thousands of levels deep.
+   */
   match(p: Pattern): T[] {
     const out: T[] = [];
-    this.walk(this.root, p, 0, out);
+    const n = p.levels.length;
+    const stack: (RetainedNode<T> | number)[] = [this.root, 0];
+    while (stack.length > 0) {
+      const i = stack.pop() as number;
+      const node = stack.pop() as RetainedNode<T>;
+      const wildOk = i > 0;
+      if (p.match === 'prefix' && i === n - 1) {
+        const last = p.levels[i] as string;
+        for (const [level, child] of node.children) {
+          if (!level.startsWith(last)) continue;
+          if (i === 0 && last === '' && level.startsWith('$')) continue;
+          this.all(child, out);
+        }
+        continue;
+      }
+      if (i === n) {
+        if (node.value) out.push(node.value);
+        if (p.multi) for (const [level, child] of node.children) if (wildOk || !level.startsWith('$')) this.all(child, out);
+        continue;
+      }
+      const level = p.levels[i];
+      if (level === null) {
+        // Pushed in reverse so they pop in insertion order (the order a recursion would give).
+        const kids = [...node.children].filter(([name]) => wildOk || !name.startsWith('$'));
+        for (let k = kids.length - 1; k >= 0; k--) stack.push((kids[k] as [string, RetainedNode<T>])[1], i + 1);
+      } else {
+        const child = node.children.get(level);
+        if (child) stack.push(child, i + 1);
+      }
+    }
     return out;
   }
 
-  private walk(node: RetainedNode<T>, p: Pattern, i: number, out: T[]): void {
-    const n = p.levels.length;
-    const wildOk = i > 0;
-    if (p.match === 'prefix' && i === n - 1) {
-      const last = p.levels[i] as string;
-      for (const [level, child] of node.children) {
-        if (!level.startsWith(last)) continue;
-        if (i === 0 && last === '' && level.startsWith('$')) continue;
-        this.all(child, out);
-      }
-      return;
-    }
-    if (i === n) {
+  /** Every value at or below `from`. */
+  private all(from: RetainedNode<T>, out: T[]): void {
+    const stack = [from];
+    while (stack.length > 0) {
+      const node = stack.pop() as RetainedNode<T>;
       if (node.value) out.push(node.value);
-      if (p.multi) for (const [level, child] of node.children) if (wildOk || !level.startsWith('$')) this.all(child, out);
-      return;
+      if (node.children.size === 0) continue;
+      const kids = [...node.children.values()];
+      for (let k = kids.length - 1; k >= 0; k--) stack.push(kids[k] as RetainedNode<T>);
     }
-    const level = p.levels[i];
-    if (level === null) {
-      for (const [name, child] of node.children) if (wildOk || !name.startsWith('$')) this.walk(child, p, i + 1, out);
-    } else {
-      const child = node.children.get(level);
-      if (child) this.walk(child, p, i + 1, out);
-    }
-  }
-
-  private all(node: RetainedNode<T>, out: T[]): void {
-    if (node.value) out.push(node.value);
-    for (const child of node.children.values()) this.all(child, out);
   }
 }

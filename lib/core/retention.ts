@@ -60,6 +60,10 @@ export class Retention {
     private readonly deliver: Deliver,
     private readonly logger: Logger,
     private readonly maxParkedPerSession = Infinity,
+    /** Retained topics the realm may hold; a write of a new key past it is refused. */
+    private readonly maxRetained = Infinity,
+    /** Counts a refusal at one of these limits. */
+    private readonly refused: () => void = () => {},
   ) {}
 
   /** Parked writes per session, bounded so one client cannot pile up memory. */
@@ -122,6 +126,7 @@ export class Retention {
       }
       const parked = this.parked.get(sessionId) ?? 0;
       if (parked >= this.maxParkedPerSession) {
+        this.refused();
         return Promise.reject(new RouterError(ErrorUri.limitExceeded, `session has ${parked} conditional writes waiting already`));
       }
       this.parked.set(sessionId, parked + 1);
@@ -189,6 +194,10 @@ export class Retention {
       return Promise.reject(new RouterError(ErrorUri.notAuthorized, `'${topic.join('.')}' is held by session ${previous.owner}; pass force to override`));
     }
     const remove = isRetainedDelete(publication.payload);
+    if (!remove && previous === undefined && this.tree.size >= this.maxRetained) {
+      this.refused();
+      return Promise.reject(new RouterError(ErrorUri.limitExceeded, `realm '${this.realm}' holds its limit of ${this.maxRetained} retained topics`));
+    }
     const owns = sessionId !== undefined && (options.when !== undefined || options.will !== undefined) && !remove;
     let entry: RetainedEntry | undefined;
     if (remove) {

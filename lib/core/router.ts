@@ -10,7 +10,17 @@ import type { Peer, RouterStats } from './types.ts';
 
 export class Router {
   readonly realms = new Map<string, Realm>();
-  readonly stats: RouterStats = { droppedEvents: 0, slowConsumersDisconnected: 0, protocolErrors: 0, wampTooDeep: 0, wampUnsupportedTypes: 0 };
+  readonly stats: RouterStats = {
+    droppedEvents: 0,
+    slowConsumersDisconnected: 0,
+    protocolErrors: 0,
+    wampTooDeep: 0,
+    wampUnsupportedTypes: 0,
+    handlerErrors: 0,
+    storeFailures: 0,
+    limitRefusals: 0,
+    droppedQueued: 0,
+  };
   readonly limits: Limits;
   private closed = false;
 

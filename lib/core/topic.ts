@@ -9,6 +9,37 @@ function invalid(uri: string, why: string): RouterError {
   return new RouterError(ErrorUri.invalidUri, `invalid URI '${uri}': ${why}`);
 }
 
+/** Size bounds on topics, filters and URIs (part of the router's Limits). */
+export interface TopicLimits {
+  /** Levels (URI components) in a topic, filter or URI; `#` counts as one. */
+  maxTopicLevels: number;
+  /** Characters (UTF-16 code units) in a topic, filter or URI. */
+  maxTopicLength: number;
+}
+
+/**
+ * 128 levels: EMQX's default, sixteen times AWS IoT's 8, far beyond real topics. Each level of a
+ * subscription is a trie node (about 0.5 KB with its maps), so a filter costs at most ~64 KB.
+ * 65,535 characters: MQTT's own bound on a topic (in bytes), applied to WAMP URIs alike.
+ */
+export const defaultTopicLimits: TopicLimits = { maxTopicLevels: 128, maxTopicLength: 65_535 };
+
+/** A topic, filter or URI over a TopicLimits bound: invalid (wamp.error.invalid_uri), and counted as a limit refusal. */
+export class TopicSizeError extends RouterError {
+  constructor(uri: string, why: string) {
+    super(ErrorUri.invalidUri, `invalid URI '${uri.length > 200 ? `${uri.slice(0, 200)}...` : uri}': ${why}`);
+  }
+}
+
+function checkLength(text: string, limits: TopicLimits): void {
+  if (text.length > limits.maxTopicLength) throw new TopicSizeError(text, `longer than ${limits.maxTopicLength} characters`);
+}
+
+/** Throws TopicSizeError when `count` levels are more than the limit allows. */
+export function checkLevels(text: string, count: number, limits: TopicLimits): void {
+  if (count > limits.maxTopicLevels) throw new TopicSizeError(text, `more than ${limits.maxTopicLevels} levels`);
+}
+
 // Parsed URIs and MQTT topic names of recent publishes and calls: the same few topics come back all
 // the time. The arrays are shared, so callers never mutate them. Sharing also matters to the GC: a
 // fresh array per publish was a new key in the permission cache (a WeakMap) every time, and with
@@ -24,11 +55,17 @@ function remember(cache: Map<string, string[]>, key: string, levels: string[]): 
 }
 
 /** Levels of a concrete WAMP URI (topic or procedure). */
-export function wampLevels(uri: unknown): string[] {
+export function wampLevels(uri: unknown, limits: TopicLimits = defaultTopicLimits): string[] {
   if (typeof uri !== 'string' || uri.length === 0) throw invalid(String(uri), 'must be a non-empty string');
   const cached = levelCache.get(uri);
-  if (cached) return cached;
+  if (cached) {
+    checkLength(uri, limits);
+    checkLevels(uri, cached.length, limits);
+    return cached;
+  }
+  checkLength(uri, limits);
   const levels = uri.split('.');
+  checkLevels(uri, levels.length, limits);
   for (const level of levels) {
     if (level.length === 0) throw invalid(uri, 'empty component');
     if (!LOOSE_COMPONENT.test(level)) throw invalid(uri, 'whitespace or # in a component');
@@ -37,10 +74,12 @@ export function wampLevels(uri: unknown): string[] {
 }
 
 /** A WAMP subscription/registration URI with its match policy. */
-export function wampPattern(uri: unknown, match: MatchPolicy = 'exact'): Pattern {
+export function wampPattern(uri: unknown, match: MatchPolicy = 'exact', limits: TopicLimits = defaultTopicLimits): Pattern {
   if (typeof uri !== 'string') throw invalid(String(uri), 'must be a string');
-  if (match === 'exact') return { match, levels: wampLevels(uri), multi: false, uri };
+  if (match === 'exact') return { match, levels: wampLevels(uri, limits), multi: false, uri };
+  checkLength(uri, limits);
   const levels = uri.split('.');
+  checkLevels(uri, levels.length, limits);
   for (const level of levels) {
     if (!LOOSE_COMPONENT.test(level)) throw invalid(uri, 'whitespace or # in a component');
   }
@@ -59,20 +98,28 @@ export function wampPattern(uri: unknown, match: MatchPolicy = 'exact'): Pattern
 }
 
 /** Levels of an MQTT topic name (PUBLISH): no wildcards, not empty. */
-export function mqttLevels(topic: string): string[] {
+export function mqttLevels(topic: string, limits: TopicLimits = defaultTopicLimits): string[] {
+  checkLength(topic, limits);
   const cached = mqttLevelCache.get(topic);
-  if (cached) return cached;
+  if (cached) {
+    checkLevels(topic, cached.length, limits);
+    return cached;
+  }
   if (topic.length === 0) throw invalid(topic, 'empty topic');
   if (topic.includes('+') || topic.includes('#')) throw invalid(topic, 'wildcards are not allowed in a topic name');
   if (topic.includes('\u0000')) throw invalid(topic, 'NUL character');
-  return remember(mqttLevelCache, topic, topic.split('/'));
+  const levels = topic.split('/');
+  checkLevels(topic, levels.length, limits);
+  return remember(mqttLevelCache, topic, levels);
 }
 
 /** An MQTT topic filter: `+` is one level, a trailing `#` is any number of levels (including none). */
-export function mqttPattern(filter: string): Pattern {
+export function mqttPattern(filter: string, limits: TopicLimits = defaultTopicLimits): Pattern {
   if (filter.length === 0) throw invalid(filter, 'empty filter');
+  checkLength(filter, limits);
   if (filter.includes('\u0000')) throw invalid(filter, 'NUL character');
   const parts = filter.split('/');
+  checkLevels(filter, parts.length, limits);
   const levels: (string | null)[] = [];
   let multi = false;
   for (let i = 0; i < parts.length; i++) {

@@ -67,30 +67,66 @@ export class PatternTrie<T> {
     }
   }
 
-  /** Calls `visit` once for every pattern item that matches the concrete topic. */
+  /** Branches put aside by match(); reused, unless a visit matches again (re-entrant publish). */
+  private stackNodes: TrieNode<T>[] = [];
+  private stackLevels: number[] = [];
+  private matching = false;
+
+  /**
+   * Calls `visit` once for every pattern item that matches the concrete topic. A loop, not a
+   * recursion: topics are client input and may have thousands of levels. The walk follows the
+   * exact child and puts single-level-wildcard branches aside on a stack, taken after the exact
+   * branch (the order a depth-first recursion visits them in).
+   */
   match(topic: readonly string[], visit: (item: T) => void): void {
-    const dollar = topic.length > 0 && isReservedFirstLevel(topic[0] as string);
-    this.matchFrom(this.root, topic, 0, dollar, visit);
+    const reentered = this.matching;
+    const nodes = reentered ? [] : this.stackNodes;
+    const levels = reentered ? [] : this.stackLevels;
+    this.matching = true;
+    try {
+      this.walk(topic, visit, nodes, levels);
+    } finally {
+      this.matching = reentered;
+    }
   }
 
-  private matchFrom(node: TrieNode<T>, topic: readonly string[], i: number, dollar: boolean, visit: (item: T) => void): void {
-    const first = i === 0;
-    // Wildcards at the first level never match '$' topics.
-    const wildOk = !(first && dollar);
-    if (node.prefixes.size > 0 && i < topic.length) {
-      const level = topic[i] as string;
-      for (const [prefix, set] of node.prefixes) {
-        if (level.startsWith(prefix) && (wildOk || prefix.length > 0)) for (const item of set) visit(item);
+  private walk(topic: readonly string[], visit: (item: T) => void, nodes: TrieNode<T>[], levels: number[]): void {
+    const n = topic.length;
+    const dollar = n > 0 && isReservedFirstLevel(topic[0] as string);
+    let sp = 0;
+    let node = this.root;
+    let i = 0;
+    for (;;) {
+      // Wildcards at the first level never match '$' topics.
+      const wildOk = i !== 0 || !dollar;
+      if (node.prefixes.size > 0 && i < n) {
+        const level = topic[i] as string;
+        for (const [prefix, set] of node.prefixes) {
+          if (level.startsWith(prefix) && (wildOk || prefix.length > 0)) for (const item of set) visit(item);
+        }
       }
+      if (wildOk && node.multi.size > 0) for (const item of node.multi) visit(item);
+      let next: TrieNode<T> | undefined;
+      if (i === n) {
+        for (const item of node.here) visit(item);
+      } else {
+        next = node.children.get(topic[i] as string);
+        const any = wildOk ? node.any : undefined;
+        if (any) {
+          if (next) {
+            nodes[sp] = any;
+            levels[sp++] = i + 1;
+          } else next = any;
+        }
+      }
+      if (next) {
+        node = next;
+        i++;
+      } else if (sp > 0) {
+        node = nodes[--sp] as TrieNode<T>;
+        i = levels[sp] as number;
+      } else return;
     }
-    if (wildOk && node.multi.size > 0) for (const item of node.multi) visit(item);
-    if (i === topic.length) {
-      for (const item of node.here) visit(item);
-      return;
-    }
-    const child = node.children.get(topic[i] as string);
-    if (child) this.matchFrom(child, topic, i + 1, dollar, visit);
-    if (node.any && wildOk) this.matchFrom(node.any, topic, i + 1, dollar, visit);
   }
 
   /** The set that holds items of pattern `p`, created on the way. */

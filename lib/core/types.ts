@@ -16,6 +16,14 @@ export interface RouterStats {
   wampTooDeep: number;
   /** WAMP messages refused for a CBOR tag or MessagePack extension the router does not accept (also in protocolErrors). */
   wampUnsupportedTypes: number;
+  /** Connections ended by an unexpected error inside a message handler (a bug, not the client's). */
+  handlerErrors: number;
+  /** Client requests refused (and not acknowledged) because the store failed them. */
+  storeFailures: number;
+  /** Requests refused at a configured limit (persistent sessions, retained topics, topic size...). */
+  limitRefusals: number;
+  /** QoS 1/2 messages dropped from a persistent session's full queue (count or bytes). */
+  droppedQueued: number;
 }
 
 /** How a subscription or registration URI is matched against a topic or procedure. */

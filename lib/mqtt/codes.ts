@@ -99,6 +99,11 @@ export function isStoreFailure(err: unknown): boolean {
   return !(err instanceof RouterError) || err.uri === ErrorUri.storeFailed;
 }
 
+/** A configured limit refused the operation (counted by whoever raised it). */
+export function isLimitRefusal(err: unknown): boolean {
+  return err instanceof RouterError && err.uri === ErrorUri.limitExceeded;
+}
+
 /** Reason code for a core error raised while subscribing (SUBACK entry). */
 export function subscribeErrorCode(err: unknown): number {
   if (!(err instanceof RouterError)) return RC.unspecified;

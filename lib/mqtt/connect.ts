@@ -12,11 +12,11 @@ import type { Connection } from './connection.ts';
 import { MQTT_MAX_PACKET } from './frame.ts';
 import { attachSession } from './peer.ts';
 import { headersFrom, ownBytes, responseTopicProblem } from './props.ts';
-import { MqttSession, NEVER_EXPIRES, type Will } from './session-state.ts';
+import { MqttSession, type Will } from './session-state.ts';
 
 /** Sends a refusing CONNACK (v3 code undefined: close without one) and ends the connection. */
-function refuse(conn: Connection, v5: number, v3: number | undefined, message: string): void {
-  conn.gate.stats.badInput++;
+function refuse(conn: Connection, v5: number, v3: number | undefined, message: string, badInput = true): void {
+  if (badInput) conn.gate.stats.badInput++;
   conn.gate.logger.warn({ ...conn.log, reasonCode: conn.version === 5 ? v5 : v3 }, `MQTT CONNECT refused: ${message}`);
   if (conn.version === 5) conn.send({ cmd: 'connack', sessionPresent: false, reasonCode: v5, properties: conn.reason(message) });
   else if (v3 !== undefined) conn.send({ cmd: 'connack', sessionPresent: false, returnCode: v3 });
@@ -28,9 +28,9 @@ function buildWill(conn: Connection, w: NonNullable<IConnectPacket['will']>): Wi
   if ((w.qos ?? 0) > 2) throw new MqttError(RC.malformed, 'will QoS 3');
   let topic: string[];
   try {
-    topic = mqttLevels(w.topic);
+    topic = mqttLevels(w.topic, conn.gate.router.limits);
   } catch {
-    return [RC.topicNameInvalid, `invalid will topic '${w.topic}'`];
+    return [RC.topicNameInvalid, `invalid will topic '${w.topic.slice(0, 200)}'`];
   }
   const payload = ownBytes(Buffer.isBuffer(w.payload) ? w.payload : Buffer.from(w.payload));
   const props = conn.version === 5 ? w.properties : undefined;
@@ -99,21 +99,17 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
   if (persistence && !persistence.restored(realm.name)) {
     conn.hold();
     persistence.restoreRealm(realm.name).then(
-      () => {
+      conn.guard(() => {
         if (conn.state !== 'connecting') return;
-        try {
-          handleConnect(conn, packet);
-        } catch (err) {
-          return conn.protocolFailure(err instanceof MqttError ? err.code : RC.unspecified, err instanceof Error ? err.message : String(err));
-        }
+        handleConnect(conn, packet);
         conn.release();
-      },
-      () => refuse(conn, RC.serverUnavailable, V3.serverUnavailable, 'stored sessions could not be read'),
+      }),
+      conn.guard(() => refuse(conn, RC.serverUnavailable, V3.serverUnavailable, 'stored sessions could not be read')),
     );
     return;
   }
 
-  const requested = v5 ? (props.sessionExpiryInterval ?? 0) : cleanStart ? 0 : NEVER_EXPIRES;
+  const requested = v5 ? (props.sessionExpiryInterval ?? 0) : cleanStart ? 0 : gate.options.v3SessionExpiry;
   const expiry = Math.min(requested, gate.options.maxSessionExpiry);
   conn.connectExpiry = requested;
 
@@ -123,6 +119,15 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
   const existing = gate.registry.get(realm.name, clientId);
   if (existing && !existing.ended && (existing.core.authid !== auth.authid || existing.core.authrole !== auth.authrole)) {
     return refuse(conn, RC.notAuthorized, V3.notAuthorized, `client id '${clientId}' belongs to another identity`);
+  }
+  // A session that outlives its connection counts against the realm's bound (checked before the
+  // takeover, so a refused CONNECT leaves the current holder of the client id alone).
+  const replacesPersistent = existing !== undefined && !existing.ended && existing.expiryInterval > 0;
+  const maxPersistent = realm.limits.maxPersistentSessionsPerRealm;
+  if (expiry > 0 && !replacesPersistent && gate.persistentCount(realm.name) >= maxPersistent) {
+    gate.stats.refusedPersistentSessions++;
+    gate.router.stats.limitRefusals++;
+    return refuse(conn, RC.quotaExceeded, V3.serverUnavailable, `realm '${realm.name}' has its limit of ${maxPersistent} persistent sessions`, false);
   }
   if (existing) existing.takeover(RC.sessionTakenOver);
   let session: MqttSession;
@@ -149,6 +154,7 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
     gate.registry.add(session);
   }
   session.expiryInterval = expiry;
+  gate.trackPersistence(session);
   session.protocolVersion = version;
   conn.session = session;
 

@@ -6,7 +6,7 @@
 // restored) are held until that is done.
 import mqttPacket, { type Packet, type PacketCmd } from 'mqtt-packet';
 import { MqttError, RC, type ProtocolVersion } from './codes.ts';
-import type { Closable, GateContext } from './context.ts';
+import { type Closable, type GateContext, logError } from './context.ts';
 import { connectLevel, connectProblem, decodePublish, decodeShortAck, type FastAck, type FastPublish, Framer, MQTT_MAX_PACKET, packetProblem } from './frame.ts';
 import { publishFrame, topicOf } from './peer.ts';
 import type { Link, MqttSession, Outbound } from './session-state.ts';
@@ -246,14 +246,60 @@ export class Connection implements Link, Closable {
 
   /** A store write the client's request depends on failed: nothing is acknowledged, the client is disconnected. */
   storeFailure(what: string, err: unknown): void {
-    (this.gate.logger.error ?? this.gate.logger.warn)({ ...this.log, err: String((err as Error)?.message ?? err) }, `MQTT client disconnected: ${what} could not be stored`);
+    this.gate.router.stats.storeFailures++;
+    this.safeLog({ ...this.log, err: String((err as Error)?.message ?? err) }, `MQTT client disconnected: ${what} could not be stored`);
     this.disconnect(RC.unspecified, `${what} could not be stored`);
   }
 
-  private internalError(err: unknown): void {
+  /**
+   * A 3.1.1 request a configured limit refused, where the protocol has no negative answer (PUBACK
+   * cannot refuse): the client is disconnected rather than told the message was taken.
+   */
+  refusedAtLimit(what: string, err: unknown): void {
+    try {
+      this.gate.logger.warn({ ...this.log, err: String((err as Error)?.message ?? err) }, `MQTT client disconnected: ${what} refused at a limit`);
+    } catch {
+      // the error path must not throw
+    }
+    this.disconnect(RC.quotaExceeded, `${what} refused: ${String((err as Error)?.message ?? err)}`);
+  }
+
+  /** A bug or an unexpected failure in a handler: this connection ends (v5: DISCONNECT 0x83), nothing else. */
+  internalError(err: unknown): void {
+    this.gate.router.stats.handlerErrors++;
     const e = err instanceof Error ? err : new Error(String(err));
-    (this.gate.logger.error ?? this.gate.logger.warn)({ ...this.log, err: e.message, stack: e.stack }, 'MQTT handler failed');
-    this.disconnect(RC.implementationSpecific, 'internal error');
+    this.safeLog({ ...this.log, err: e.message, stack: e.stack }, 'MQTT handler failed');
+    try {
+      this.disconnect(RC.implementationSpecific, 'internal error');
+    } catch {
+      // the error path must not throw in turn: at least the socket goes
+      this.state = 'closing';
+      this.transport.destroy();
+    }
+  }
+
+  /** Error-level log that never throws (a failing logger must not turn an error into a crash). */
+  private safeLog(obj: object, msg: string): void {
+    try {
+      logError(this.gate.logger, obj, msg);
+    } catch {
+      // nothing left to report to
+    }
+  }
+
+  /**
+   * Wraps a callback that runs outside the handler's try/catch (promise settlements, timers): what
+   * it throws ends this connection as an internal error instead of becoming an unhandled rejection.
+   */
+  guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+    return (...args: A) => {
+      try {
+        fn(...args);
+      } catch (err) {
+        if (err instanceof MqttError) this.protocolFailure(err.code, err.message);
+        else this.internalError(err);
+      }
+    };
   }
 
   /** Ends the connection without any packet (before CONNECT is accepted). */

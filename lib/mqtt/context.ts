@@ -1,7 +1,7 @@
 // What connections and packet handlers share: the router, the gate's options, its logger, the
 // session registry and the counters. Implemented by the gate in index.ts.
 import type { Router } from '../core/router.ts';
-import type { SessionEnv, SessionPersistence, SessionRegistry } from './session-state.ts';
+import type { MqttSession, SessionEnv, SessionPersistence, SessionRegistry } from './session-state.ts';
 
 export type LogFn = (obj: object, msg?: string) => void;
 
@@ -13,11 +13,31 @@ export type LogFn = (obj: object, msg?: string) => void;
  */
 export const DEFAULT_RECEIVE_MAXIMUM = 1024;
 
+/**
+ * 7 days: a 3.1.1 client that asked for a persistent session and never came back (fuzzers, devices
+ * retired or renamed) otherwise holds its subscriptions, queue and store rows forever; a week still
+ * covers a device that is off over a long weekend or a holiday.
+ */
+export const DEFAULT_V3_SESSION_EXPIRY = 7 * 24 * 3600;
+
+/** 16 MiB: a queue always takes a message of the default maximum size (router limit maxMessageBytes). */
+export const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+
 export interface Logger {
   warn: LogFn;
   info: LogFn;
   debug: LogFn;
   error?: LogFn;
+}
+
+/**
+ * Logs at error level, or warn when the logger has none. Called as a method: pino's methods read
+ * `this`, so a detached `(logger.error ?? logger.warn)(...)` throws — and an error path that throws
+ * took the whole router down.
+ */
+export function logError(logger: Logger, obj: object, msg: string): void {
+  if (logger.error) logger.error(obj, msg);
+  else logger.warn(obj, msg);
 }
 
 export interface MqttGateOptions {
@@ -31,10 +51,19 @@ export interface MqttGateOptions {
   topicAliasMaximum?: number;
   /** v5 Server Keep Alive: when set, replaces the client's keep alive. */
   serverKeepAlive?: number;
-  /** Upper bound on session expiry, seconds (v3.1.1 persistent sessions get this). Default never. */
+  /** Upper bound on session expiry, seconds. Default never. */
   maxSessionExpiry?: number;
+  /**
+   * Expiry of MQTT 3.1 / 3.1.1 persistent sessions (clean session off), which cannot ask for one,
+   * in seconds (like mosquitto's persistent_client_expiration). Default DEFAULT_V3_SESSION_EXPIRY.
+   */
+  v3SessionExpiry?: number;
   /** QoS 1/2 messages kept per session while offline or past the client's window. Default 10,000. */
   maxQueuedMessages?: number;
+  /** Bytes of those messages kept per session (payload + topic + 64 each). Default DEFAULT_MAX_QUEUED_BYTES. */
+  maxQueuedBytes?: number;
+  /** How often stored sessions are checked for expiry (ones no live session stands for). Default 10 min. */
+  sessionSweepMs?: number;
   /** Time a new connection has to send CONNECT. Default 10 s. */
   connectTimeoutMs?: number;
   /** Largest packet accepted from clients; default router.limits.maxMessageBytes. */
@@ -47,7 +76,10 @@ export interface ResolvedOptions {
   topicAliasMaximum: number;
   serverKeepAlive: number | undefined;
   maxSessionExpiry: number;
+  v3SessionExpiry: number;
   maxQueuedMessages: number;
+  maxQueuedBytes: number;
+  sessionSweepMs: number;
   connectTimeoutMs: number;
   maxPacketSize: number;
 }
@@ -59,8 +91,10 @@ export interface GateStats {
   droppedQos0: number;
   /** QoS 0 messages for a persistent session while it was offline. */
   droppedOfflineQos0: number;
-  /** Oldest queued QoS 1/2 messages dropped when a session's queue was full. */
+  /** Oldest queued QoS 1/2 messages dropped when a session's queue was full (messages or bytes). */
   droppedQueueFull: number;
+  /** CONNECTs refused because the realm had its limit of persistent sessions. */
+  refusedPersistentSessions: number;
   /** Messages not sent because they were larger than the client's Maximum Packet Size. */
   droppedTooLarge: number;
   /** Messages whose Message Expiry Interval ran out before delivery. */
@@ -93,4 +127,8 @@ export interface GateContext {
   readonly persistence: SessionPersistence | undefined;
   /** True while stored sessions are being restored at start (connections hold their input). */
   readonly restoring: boolean;
+  /** Persistent sessions (expiry > 0) live in the realm, online or not. */
+  persistentCount(realm: string): number;
+  /** Whether the session counts as persistent: called whenever its expiry interval is set. */
+  trackPersistence(session: MqttSession): void;
 }

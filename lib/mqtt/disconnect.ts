@@ -11,6 +11,7 @@ export function handleDisconnect(conn: Connection, packet: IDisconnectPacket): v
   if (session && expiry !== undefined) {
     if (conn.connectExpiry === 0 && expiry !== 0) throw new MqttError(RC.protocolError, 'Session Expiry Interval set on DISCONNECT after CONNECT had 0');
     session.expiryInterval = Math.min(expiry, conn.gate.options.maxSessionExpiry);
+    conn.gate.trackPersistence(session);
   }
   conn.cleanDisconnect = code === RC.success;
   conn.gate.logger.debug({ ...conn.log, reasonCode: code }, 'MQTT client disconnected');

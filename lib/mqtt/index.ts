@@ -7,10 +7,10 @@ import type { MessageSocket } from '../transport/message-socket.ts';
 import type { WebSocketHandler } from '../transport/websocket-connection.ts';
 import type { Router } from '../core/router.ts';
 import { Connection } from './connection.ts';
-import { type Closable, DEFAULT_RECEIVE_MAXIMUM, type GateContext, type GateStats, type Logger, type MqttGateOptions, type ResolvedOptions } from './context.ts';
+import { type Closable, DEFAULT_MAX_QUEUED_BYTES, DEFAULT_RECEIVE_MAXIMUM, DEFAULT_V3_SESSION_EXPIRY, type GateContext, type GateStats, type Logger, logError, type MqttGateOptions, type ResolvedOptions } from './context.ts';
 import { MQTT_MAX_PACKET } from './frame.ts';
 import { handlers } from './handlers.ts';
-import { MemorySessionRegistry, NEVER_EXPIRES, type SessionEnv, type SessionRegistry } from './session-state.ts';
+import { MemorySessionRegistry, type MqttSession, NEVER_EXPIRES, type SessionEnv, type SessionRegistry } from './session-state.ts';
 import { SessionStore } from './session-store.ts';
 import { StreamTransport, WebSocketTransport, type Transport } from './transport.ts';
 
@@ -47,6 +47,7 @@ class Gate implements MqttGate, GateContext {
     droppedQos0: 0,
     droppedOfflineQos0: 0,
     droppedQueueFull: 0,
+    refusedPersistentSessions: 0,
     droppedTooLarge: 0,
     expired: 0,
     badInput: 0,
@@ -57,6 +58,9 @@ class Gate implements MqttGate, GateContext {
   readonly ready: Promise<void>;
   restoring = false;
   closing = false;
+  /** Persistent sessions by realm (see GateContext.persistentCount). */
+  private readonly persistent = new Map<string, Set<MqttSession>>();
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly router: Router,
@@ -69,17 +73,26 @@ class Gate implements MqttGate, GateContext {
       topicAliasMaximum: clamp(options.topicAliasMaximum ?? 64, 0, 65535),
       serverKeepAlive: options.serverKeepAlive === undefined ? undefined : clamp(options.serverKeepAlive, 0, 65535),
       maxSessionExpiry: clamp(options.maxSessionExpiry ?? NEVER_EXPIRES, 0, NEVER_EXPIRES),
+      v3SessionExpiry: clamp(options.v3SessionExpiry ?? DEFAULT_V3_SESSION_EXPIRY, 0, NEVER_EXPIRES),
       maxQueuedMessages: Math.max(1, options.maxQueuedMessages ?? 10_000),
+      maxQueuedBytes: Math.max(1, options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES),
+      sessionSweepMs: Math.max(1_000, options.sessionSweepMs ?? 600_000),
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       maxPacketSize: clamp(options.maxPacketSize ?? router.limits.maxMessageBytes, 64, MQTT_MAX_PACKET),
     };
     const stats = this.stats;
     this.sessionEnv = {
       maxQueued: this.options.maxQueuedMessages,
-      ended: (s) => this.registry.remove(s),
+      maxQueuedBytes: this.options.maxQueuedBytes,
+      ended: (s) => {
+        this.registry.remove(s);
+        this.persistent.get(s.realm)?.delete(s);
+      },
       dropped: (kind) => {
-        if (kind === 'queueFull') stats.droppedQueueFull++;
-        else stats.droppedOfflineQos0++;
+        if (kind === 'queueFull') {
+          stats.droppedQueueFull++;
+          router.stats.droppedQueued++;
+        } else stats.droppedOfflineQos0++;
       },
       warn: (o, m) => this.logger.warn(o, m),
     };
@@ -96,11 +109,12 @@ class Gate implements MqttGate, GateContext {
         this.restoring = false;
         if (n > 0) this.logger.info({ sessions: n }, 'MQTT persistent sessions restored');
         for (const c of [...this.connections]) c.release();
+        this.startSweep();
       },
       (err: unknown) => {
         this.restoring = false;
         const message = `MQTT sessions could not be restored from the ${store.kind} store: ${err instanceof Error ? err.message : String(err)}`;
-        (this.logger.error ?? this.logger.warn)({ err: String(err) }, message);
+        logError(this.logger, { err: String(err) }, message);
         for (const c of [...this.connections]) c.destroy();
         throw new Error(message);
       },
@@ -110,6 +124,28 @@ class Gate implements MqttGate, GateContext {
 
   get sessions(): SessionRegistry {
     return this.registry;
+  }
+
+  persistentCount(realm: string): number {
+    return this.persistent.get(realm)?.size ?? 0;
+  }
+
+  trackPersistence(session: MqttSession): void {
+    let set = this.persistent.get(session.realm);
+    if (session.expiryInterval > 0 && !session.ended) {
+      if (!set) this.persistent.set(session.realm, (set = new Set()));
+      set.add(session);
+    } else set?.delete(session);
+  }
+
+  /** Periodically deletes expired stored sessions no live session stands for (live ones expire on their own timers). */
+  private startSweep(): void {
+    const persistence = this.persistence;
+    if (!persistence || this.closing) return;
+    this.sweepTimer = setInterval(() => {
+      persistence.sweep().catch((err: unknown) => logError(this.logger, { err: String(err) }, 'MQTT stored-session sweep failed'));
+    }, this.options.sessionSweepMs);
+    this.sweepTimer.unref();
   }
 
   handleSocket(socket: Duplex, firstBytes?: Buffer): void {
@@ -142,6 +178,7 @@ class Gate implements MqttGate, GateContext {
   async close(): Promise<void> {
     if (this.closing) return this.waitClosed();
     this.closing = true;
+    clearInterval(this.sweepTimer);
     await this.ready.catch(() => {});
     // Sessions end with the server (a stored one stays in the store, restored at the next start):
     // wills still pending are published first, while the other clients can still receive them;

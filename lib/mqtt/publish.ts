@@ -7,8 +7,8 @@
 import { isUtf8 } from 'node:buffer';
 import type { IPublishPacket } from 'mqtt-packet';
 import { Payload } from '../core/payload.ts';
-import { mqttLevels } from '../core/topic.ts';
-import { isStoreFailure, MqttError, publishErrorCode, RC } from './codes.ts';
+import { mqttLevels, TopicSizeError } from '../core/topic.ts';
+import { isLimitRefusal, isStoreFailure, MqttError, publishErrorCode, RC } from './codes.ts';
 import type { Connection } from './connection.ts';
 import { headersFrom, ownBytes, responseTopicProblem } from './props.ts';
 
@@ -35,9 +35,17 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   const topic = resolveTopic(conn, packet);
   let levels: string[];
   try {
-    levels = mqttLevels(topic);
+    levels = mqttLevels(topic, conn.gate.router.limits);
   } catch (err) {
-    throw new MqttError(RC.topicNameInvalid, err instanceof Error ? err.message : 'invalid topic name');
+    const message = err instanceof Error ? err.message : 'invalid topic name';
+    if (!(err instanceof TopicSizeError)) throw new MqttError(RC.topicNameInvalid, message);
+    // Well formed but over the server's size limit: v5 refuses the message (0x90, "not accepted
+    // by this Server") and a QoS 0 one is dropped; 3.1.1 has no refusal, so the connection ends.
+    conn.gate.router.stats.limitRefusals++;
+    if (!v5) throw new MqttError(RC.topicNameInvalid, message);
+    if (packet.qos > 0) conn.ack({ cmd: packet.qos === 1 ? 'puback' : 'pubrec', messageId: packet.messageId ?? 0, reasonCode: RC.topicNameInvalid, properties: conn.reason(message) });
+    else conn.gate.logger.debug({ ...conn.log, err: message }, 'QoS 0 publish refused');
+    return;
   }
   const props = v5 ? packet.properties : undefined;
   if (props?.subscriptionIdentifier !== undefined) throw new MqttError(RC.protocolError, 'a client must not send a Subscription Identifier in PUBLISH');
@@ -91,18 +99,19 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     if (held) done = Promise.all([done, held]);
   }
   done.then(
-    () => {
+    conn.guard(() => {
       if (qos === 1) conn.pendingQos1--;
       conn.settleAck(slot, { cmd, messageId: id, reasonCode: RC.success });
-    },
-    (err: unknown) => {
+    }),
+    conn.guard((err: unknown) => {
       // 3.1.1 cannot refuse a publish: rather than acknowledge what was not stored, disconnect
       // (the client publishes again after reconnecting, and that copy must be routed: the QoS 2
       // packet id is forgotten).
-      if (!v5 && isStoreFailure(err)) {
+      if (!v5 && (isStoreFailure(err) || isLimitRefusal(err))) {
         if (qos === 1) conn.pendingQos1--;
         else if (session.inboundQos2.delete(id)) void session.journal?.inboundReleased(id);
-        conn.storeFailure('a publish', err);
+        if (isLimitRefusal(err)) conn.refusedAtLimit('a publish', err);
+        else conn.storeFailure('a publish', err);
         return;
       }
       if (qos === 1) conn.pendingQos1--;
@@ -110,6 +119,6 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
       else if (v5 && session.inboundQos2.delete(id)) void session.journal?.inboundReleased(id);
       conn.gate.logger.debug({ ...conn.log, topic, err: String(err) }, 'publish refused');
       conn.settleAck(slot, { cmd, messageId: id, reasonCode: publishErrorCode(err), properties: conn.reason(String((err as Error)?.message ?? err)) });
-    },
+    }),
   );
 }

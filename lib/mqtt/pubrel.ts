@@ -15,7 +15,10 @@ export function handlePubrel(conn: Connection, packet: IPubrelPacket): void {
     if (!released) conn.ack({ cmd: 'pubcomp', messageId: id, reasonCode: RC.success });
     else {
       const slot = conn.reserveAck();
-      released.then(() => conn.settleAck(slot, { cmd: 'pubcomp', messageId: id, reasonCode: RC.success }), (err: unknown) => conn.storeFailure('a QoS 2 release', err));
+      released.then(
+        conn.guard(() => conn.settleAck(slot, { cmd: 'pubcomp', messageId: id, reasonCode: RC.success })),
+        conn.guard((err: unknown) => conn.storeFailure('a QoS 2 release', err)),
+      );
     }
     return;
   }

@@ -23,6 +23,17 @@ export interface Outbound {
   state: 'publish' | 'pubrel';
   /** Session-local sequence number, assigned when the journal first stores the message. */
   seq?: number;
+  /** What it counts against the queue's byte bound while queued (see queuedSize). */
+  size?: number;
+}
+
+/** Bytes a queued message is charged: payload and topic, plus a fixed overhead for the rest. */
+export function queuedSize(out: Outbound): number {
+  const pub = out.pub;
+  if (pub === undefined) return 0;
+  let n = 64 + pub.payload.bytes.length;
+  for (const level of pub.topic) n += level.length + 1;
+  return n;
 }
 
 /** What a session needs from the connection currently serving it (implemented by Connection). */
@@ -97,6 +108,8 @@ export interface SessionPersistence {
 /** What a session needs from the gate. */
 export interface SessionEnv {
   readonly maxQueued: number;
+  /** Bound on the bytes of a session's queue (queuedSize of each message). */
+  readonly maxQueuedBytes: number;
   ended(session: MqttSession): void;
   dropped(kind: 'queueFull' | 'offlineQos0'): void;
   warn(obj: object, msg: string): void;
@@ -157,6 +170,10 @@ export class MqttSession {
   disconnectedAt: number | undefined;
   private queue: Outbound[] = [];
   private qhead = 0;
+  /** Sum of queuedSize over the queue. */
+  private queueBytes = 0;
+  /** A queue-full drop was logged; logged again once the queue has moved (one line per episode). */
+  private dropLogged = false;
   private readonly ids = new PacketIds();
   private willTimer: { cancel(): void } | undefined;
   private expiryTimer: { cancel(): void } | undefined;
@@ -169,6 +186,10 @@ export class MqttSession {
 
   get queued(): number {
     return this.queue.length - this.qhead;
+  }
+
+  get queuedBytes(): number {
+    return this.queueBytes;
   }
 
   /**
@@ -237,6 +258,7 @@ export class MqttSession {
       this.inboundQos2.clear();
       this.queue = [];
       this.qhead = 0;
+      this.queueBytes = 0;
     }
     this.pump();
   }
@@ -304,6 +326,8 @@ export class MqttSession {
     for (const id of inbound) this.inboundQos2.add(id);
     this.queue = queue;
     this.qhead = 0;
+    this.queueBytes = 0;
+    for (const out of queue) this.queueBytes += out.size ??= queuedSize(out);
     this.disconnectedAt = since;
     if (this.expiryInterval !== NEVER_EXPIRES) {
       this.expiryTimer = longTimer(() => this.end(), Math.max(0, since + this.expiryInterval * 1000 - Date.now()), this.env.warn);
@@ -343,6 +367,7 @@ export class MqttSession {
     this.inboundQos2.clear();
     this.queue = [];
     this.qhead = 0;
+    this.queueBytes = 0;
     this.env.ended(this);
   }
 
@@ -391,12 +416,16 @@ export class MqttSession {
     while (this.qhead < this.queue.length && this.inflight.size < link.receiveMaximum && this.link === link) {
       const out = this.queue[this.qhead] as Outbound;
       this.queue[this.qhead++] = undefined as unknown as Outbound;
+      this.queueBytes -= out.size ?? 0;
       moved++;
       void this.sendNew(link, out);
     }
     // In the store: put in flight first, then dequeue — a crash between the two leaves a
     // duplicate that the restore recognizes by its sequence number, never a loss.
-    if (moved > 0) this.journal?.dequeued(moved);
+    if (moved > 0) {
+      this.dropLogged = false;
+      this.journal?.dequeued(moved);
+    }
     if (this.qhead > 0 && this.qhead === this.queue.length) {
       this.queue = [];
       this.qhead = 0;
@@ -420,15 +449,30 @@ export class MqttSession {
     return this.journal?.sent(out);
   }
 
-  /** Appends to the offline queue; the oldest message goes when it is full (the store trims alike). */
+  /**
+   * Appends to the offline queue; the oldest messages go while it is over its message or byte
+   * bound (the store trims alike). Every drop is counted, and the first of an episode logged.
+   */
   private enqueue(out: Outbound): Promise<unknown> | undefined {
-    const full = this.queued >= this.env.maxQueued;
-    if (full) {
+    const size = (out.size = queuedSize(out));
+    let dropped = 0;
+    while (this.qhead < this.queue.length && (this.queued >= this.env.maxQueued || this.queueBytes + size > this.env.maxQueuedBytes)) {
+      const old = this.queue[this.qhead] as Outbound;
       this.queue[this.qhead++] = undefined as unknown as Outbound;
+      this.queueBytes -= old.size ?? 0;
+      dropped++;
       this.env.dropped('queueFull');
     }
+    if (dropped > 0 && !this.dropLogged) {
+      this.dropLogged = true;
+      this.env.warn(
+        { realm: this.realm, clientId: this.clientId, queued: this.queued, queuedBytes: this.queueBytes, maxQueued: this.env.maxQueued, maxQueuedBytes: this.env.maxQueuedBytes },
+        'MQTT session queue full: oldest QoS 1/2 messages dropped (counted in kitsune_dropped_queued_total)',
+      );
+    }
     this.queue.push(out);
-    return this.journal?.queued(out, full);
+    this.queueBytes += size;
+    return this.journal?.queued(out, dropped > 0);
   }
 }
 

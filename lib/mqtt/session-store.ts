@@ -16,7 +16,7 @@ import { Packr } from 'msgpackr';
 import { decodePublication, encodePublication } from '../core/codec.ts';
 import type { MqttSessionListing, Store } from '../core/store.ts';
 import type { Publication, QoS } from '../core/types.ts';
-import type { GateContext, Logger } from './context.ts';
+import { type GateContext, type Logger, logError } from './context.ts';
 import { attachSession, type MqttIdentity } from './peer.ts';
 import { MqttSession, NEVER_EXPIRES, type Outbound, type SessionJournal, type SessionPersistence } from './session-state.ts';
 import { subscribeRecord } from './subscribe.ts';
@@ -131,7 +131,7 @@ export class SessionStore implements SessionPersistence {
 
   /** Logs a failed write; the promise still rejects for whoever waits on it, but may be dropped. */
   track<T>(p: Promise<T>, realm: string, clientId: string, what: string): Promise<T> {
-    p.catch((err: unknown) => (this.logger.error ?? this.logger.warn)({ realm, clientId, err: String((err as Error)?.message ?? err) }, `MQTT session store write failed (${what})`));
+    p.catch((err: unknown) => logError(this.logger, { realm, clientId, err: String((err as Error)?.message ?? err) }, `MQTT session store write failed (${what})`));
     return p;
   }
 
@@ -169,14 +169,44 @@ export class SessionStore implements SessionPersistence {
     return n;
   }
 
+  /**
+   * The expiry a stored session has under today's options: capped by maxSessionExpiry, and for
+   * 3.1 / 3.1.1 sessions (stored by earlier versions as never expiring) by v3SessionExpiry.
+   */
+  private expiryOf(listing: MqttSessionListing): number {
+    const o = this.gate.options;
+    const cap = listing.protocolVersion === 5 ? o.maxSessionExpiry : Math.min(o.maxSessionExpiry, o.v3SessionExpiry);
+    return Math.min(listing.expiryInterval, cap);
+  }
+
+  /**
+   * Deletes stored sessions that expired and that no live session stands for (live ones end on
+   * their own expiry timers): those that could not be restored, or whose delete was lost. Resolves
+   * to the number deleted.
+   */
+  async sweep(): Promise<number> {
+    let n = 0;
+    const now = Date.now();
+    for (const realm of [...this.realms.keys()]) {
+      for (const listing of await this.store.listMqttSessions(realm)) {
+        if (this.gate.registry.get(realm, listing.clientId)) continue;
+        if (!expired(this.expiryOf(listing), listing.disconnectedAt ?? now, now)) continue;
+        this.erase(realm, listing.clientId);
+        n++;
+      }
+    }
+    if (n > 0) this.logger.info({ sessions: n }, 'expired stored MQTT sessions deleted');
+    return n;
+  }
+
   private async restoreOne(gate: GateContext, realm: string, listing: MqttSessionListing): Promise<boolean> {
     const { clientId } = listing;
     const log = { realm, clientId };
     const now = Date.now();
-    const expiry = Math.min(listing.expiryInterval, gate.options.maxSessionExpiry);
+    const expiry = this.expiryOf(listing);
     // Connected when the server stopped without a goodbye (a crash): offline since now.
     const since = listing.disconnectedAt ?? now;
-    if (expiry === 0 || (expiry !== NEVER_EXPIRES && since + expiry * 1000 <= now)) {
+    if (expired(expiry, since, now)) {
       gate.logger.info(log, 'stored MQTT session expired while the server was down: deleted');
       this.erase(realm, clientId);
       return false;
@@ -196,6 +226,7 @@ export class SessionStore implements SessionPersistence {
 
     const session = new MqttSession(realm, clientId, gate.sessionEnv);
     session.expiryInterval = expiry;
+    gate.trackPersistence(session);
     session.protocolVersion = listing.protocolVersion === 3 || listing.protocolVersion === 5 ? listing.protocolVersion : 4;
     try {
       attachSession(gate.router, session, identity, { kind: 'stored', clientId, protocolVersion: session.protocolVersion }, (o, m) => gate.logger.warn(o, m));
@@ -264,6 +295,10 @@ export class SessionStore implements SessionPersistence {
   }
 }
 
+function expired(expiry: number, since: number, now: number): boolean {
+  return expiry === 0 || (expiry !== NEVER_EXPIRES && since + expiry * 1000 <= now);
+}
+
 /** One persistent session's write-through (see SessionJournal). */
 class Journal implements SessionJournal {
   private extra: Uint8Array | undefined;
@@ -298,8 +333,8 @@ class Journal implements SessionJournal {
   queued(out: Outbound, full: boolean): Promise<unknown> {
     const s = this.session;
     // The stored queue mirrors the session's: it only needs trimming when the session dropped one
-    // (a trim costs the engine a scan of the queue, an append alone does not).
-    return this.track(this.owner.store.enqueueMqtt(s.realm, s.clientId, this.encode(out), full ? this.owner.maxQueued : undefined), 'queue');
+    // (a trim costs the engine a scan of the queue, an append alone does not), to the same length.
+    return this.track(this.owner.store.enqueueMqtt(s.realm, s.clientId, this.encode(out), full ? s.queued : undefined), 'queue');
   }
 
   sent(out: Outbound): Promise<unknown> {

@@ -6,7 +6,7 @@
 import type { ISubscribePacket, ISubscription } from 'mqtt-packet';
 import type { Subscription } from '../core/broker.ts';
 import type { MqttSubscriptionRecord } from '../core/store.ts';
-import { mqttPattern } from '../core/topic.ts';
+import { mqttPattern, TopicSizeError } from '../core/topic.ts';
 import type { QoS } from '../core/types.ts';
 import { MqttError, RC, subscribeErrorCode } from './codes.ts';
 import type { Connection } from './connection.ts';
@@ -37,7 +37,7 @@ export function parseShared(topic: string): ParsedFilter | string {
 export function subscribeRecord(session: MqttSession, record: MqttSubscriptionRecord): Subscription {
   const parsed = parseShared(record.filter);
   if (typeof parsed === 'string') throw new Error(parsed);
-  const sub = session.core.subscribe(mqttPattern(parsed.filter), {
+  const sub = session.core.subscribe(mqttPattern(parsed.filter, session.core.realm.limits), {
     mqtt: true,
     qos: record.qos,
     noLocal: record.noLocal,
@@ -79,7 +79,8 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
       changed = true;
       if (parsed.shareGroup === undefined && (rh === 0 || (rh === 1 && !existed))) retained.push(sub);
     } catch (err) {
-      conn.gate.logger.debug({ ...conn.log, filter: s.topic, err: String(err) }, 'subscription refused');
+      if (err instanceof TopicSizeError) conn.gate.router.stats.limitRefusals++;
+      conn.gate.logger.debug({ ...conn.log, filter: s.topic.slice(0, 200), err: String(err) }, 'subscription refused');
       granted.push(failure || subscribeErrorCode(err));
     }
   }
@@ -91,6 +92,6 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
     }
   };
   const saved = changed ? session.journal?.saveRecord() : undefined;
-  if (saved) saved.then(acknowledge, (err: unknown) => conn.storeFailure('subscriptions', err));
+  if (saved) saved.then(conn.guard(acknowledge), conn.guard((err: unknown) => conn.storeFailure('subscriptions', err)));
   else acknowledge();
 }

@@ -27,6 +27,6 @@ export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket):
   }
   const acknowledge = (): void => conn.send({ cmd: 'unsuback', messageId: packet.messageId ?? 0, granted: codes });
   const saved = changed ? session.journal?.saveRecord() : undefined;
-  if (saved) saved.then(acknowledge, (err: unknown) => conn.storeFailure('subscriptions', err));
+  if (saved) saved.then(conn.guard(acknowledge), conn.guard((err: unknown) => conn.storeFailure('subscriptions', err)));
   else acknowledge();
 }

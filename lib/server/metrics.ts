@@ -29,6 +29,10 @@ export function createMetricsHandler(router: Router, admission?: Admission): (re
   counter('kitsune_dropped_events_total', 'Events and QoS 0 messages dropped for slow consumers', () => router.stats.droppedEvents);
   counter('kitsune_slow_consumers_disconnected_total', 'Connections closed past the hard send-buffer limit', () => router.stats.slowConsumersDisconnected);
   counter('kitsune_protocol_errors_total', 'Connections ended for malformed or out-of-order input', () => router.stats.protocolErrors);
+  counter('kitsune_handler_errors_total', 'Connections ended by an internal error in a message handler', () => router.stats.handlerErrors);
+  counter('kitsune_store_failures_total', 'Client requests refused because the store failed them', () => router.stats.storeFailures);
+  counter('kitsune_limit_refusals_total', 'Requests refused at a configured limit', () => router.stats.limitRefusals);
+  counter('kitsune_dropped_queued_total', 'QoS 1/2 messages dropped from a full persistent-session queue', () => router.stats.droppedQueued);
   counter('kitsune_wamp_too_deep_total', 'WAMP messages refused for nesting past maxNestingDepth', () => router.stats.wampTooDeep);
   counter('kitsune_wamp_unsupported_types_total', 'WAMP messages refused for a CBOR tag or MessagePack extension', () => router.stats.wampUnsupportedTypes);
   if (admission) {
