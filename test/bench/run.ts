@@ -20,6 +20,7 @@ const modules: Module[] = [
   { file: 'mqtt-durable.ts', exportName: 'benchMqttDurable' },
   { file: 'hustmq.ts', exportName: 'benchHustmq' },
   { file: 'esub.ts', exportName: 'benchEsub' },
+  { file: 'idle-memory.ts', exportName: 'benchIdleMemory' },
 ];
 
 function num(v: unknown): number | undefined {
