@@ -35,6 +35,38 @@ const WITH_ID = new Set<PacketCmd>(['puback', 'pubrec', 'pubrel', 'pubcomp', 'su
 /** First byte of the acknowledgements sent in their 4-byte short form. */
 const SHORT_ACK: Partial<Record<PacketCmd, number>> = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 };
 
+/**
+ * One mqtt-packet parser for every connection (a parser per connection cost about 1.4 KiB of heap:
+ * an EventEmitter, a Duplex buffer list and the CONNECT packet it keeps as its settings). Sharing
+ * is safe because it is only ever given one whole frame and parses it synchronously; what differs
+ * per connection (protocol version, bridge mode) is set before each frame, and a parser left
+ * mid-packet or in error is replaced.
+ */
+let sharedParser: ReturnType<typeof mqttPacket.parser> | undefined;
+let parsed: Packet | undefined;
+let parseError: Error | undefined;
+
+/** One whole frame through mqtt-packet: the packet, or why it is malformed. */
+function parseFrame(frame: Buffer, protocolVersion: ProtocolVersion, bridgeMode: boolean): Packet | string {
+  let parser = sharedParser;
+  if (!parser) {
+    parser = sharedParser = mqttPacket.parser();
+    parser.on('packet', (p: Packet) => (parsed = p));
+    parser.on('error', (e: Error) => (parseError = e));
+  }
+  (parser as unknown as { settings: object }).settings = { protocolVersion, bridgeMode };
+  parsed = undefined;
+  parseError = undefined;
+  parser.parse(frame);
+  const packet = parsed as Packet | undefined;
+  const error = parseError as Error | undefined;
+  parsed = undefined;
+  parseError = undefined;
+  if (error || !packet) sharedParser = undefined; // never carry a half-parsed packet to another connection
+  if (error) return error.message;
+  return packet ?? 'incomplete packet';
+}
+
 /** mqtt-packet leaves a truncated packet id as -1 and accepts 0: both are refused here. */
 function checkPacketId(p: Packet | FastPublish | FastAck): [number, string] | undefined {
   if (!WITH_ID.has(p.cmd) && !(p.cmd === 'publish' && p.qos > 0)) return undefined;
@@ -64,10 +96,9 @@ export class Connection implements Link, Closable {
   cleanDisconnect = false;
   readonly closed: Promise<void>;
   private resolveClosed!: () => void;
-  private readonly parser = mqttPacket.parser();
   private readonly framer: Framer;
-  private parsed: Packet | undefined;
-  private parseError: Error | undefined;
+  /** The CONNECT asked for bridge mode (3.1.1 SUBSCRIBE options parse differently). */
+  private bridgeMode = false;
   private corked = false;
   /** Writes since the socket was corked (see MAX_WRITES_PER_FLUSH). */
   private writesCorked = 0;
@@ -86,8 +117,6 @@ export class Connection implements Link, Closable {
     private readonly handlers: HandlerTable,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.parser.on('packet', (p: Packet) => (this.parsed = p));
-    this.parser.on('error', (e: Error) => (this.parseError = e));
     this.framer = new Framer(
       () => (this.state === 'connecting' ? Math.min(gate.options.maxPacketSize, MQTT_MAX_PACKET) : gate.options.maxPacketSize),
       (frame) => this.onFrame(frame),
@@ -201,15 +230,9 @@ export class Connection implements Link, Closable {
 
   /** One whole frame through mqtt-packet: the packet, or why it is malformed. */
   private parse(frame: Buffer): Packet | string {
-    this.parsed = undefined;
-    this.parseError = undefined;
-    this.parser.parse(frame);
-    const packet = this.parsed as Packet | undefined;
-    const error = this.parseError as Error | undefined;
-    this.parsed = undefined;
-    this.parseError = undefined;
-    if (error) return error.message;
-    return packet ?? 'incomplete packet';
+    const packet = parseFrame(frame, this.version, this.bridgeMode);
+    if (typeof packet !== 'string' && packet.cmd === 'connect' && (packet as { bridgeMode?: boolean }).bridgeMode) this.bridgeMode = true;
+    return packet;
   }
 
   // --- lifecycle -------------------------------------------------------------------------------
