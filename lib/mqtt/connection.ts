@@ -10,7 +10,7 @@ import type { Closable, GateContext } from './context.ts';
 import { connectLevel, connectProblem, decodePublish, decodeShortAck, type FastAck, type FastPublish, Framer, MQTT_MAX_PACKET, packetProblem } from './frame.ts';
 import { publishFrame, topicOf } from './peer.ts';
 import type { Link, MqttSession, Outbound } from './session-state.ts';
-import type { Transport } from './transport.ts';
+import type { Transport, TransportEvents } from './transport.ts';
 
 /** A packet handler; each takes its own mqtt-packet type (the table maps cmd → handler). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -76,6 +76,24 @@ function checkPacketId(p: Packet | FastPublish | FastAck): [number, string] | un
   return undefined;
 }
 
+/**
+ * What a connection's transport reports to it. A small object with prototype methods rather than an
+ * object of arrow functions: under tsx (keepNames) each named arrow function also gets its own
+ * property dictionary, about 300 bytes per closure per connection.
+ */
+class TransportSink implements TransportEvents {
+  constructor(private readonly conn: Connection) {}
+  data(chunk: Buffer): void {
+    this.conn.onData(chunk);
+  }
+  invalid(message: string): void {
+    this.conn.protocolFailure(RC.malformed, message);
+  }
+  close(): void {
+    this.conn.onClose();
+  }
+}
+
 export class Connection implements Link, Closable {
   state: State = 'connecting';
   version: ProtocolVersion = 4;
@@ -88,14 +106,13 @@ export class Connection implements Link, Closable {
   problemInfo = true;
   /** Session Expiry Interval the CONNECT carried (DISCONNECT may not raise it from 0). */
   connectExpiry = 0;
-  /** Inbound topic aliases (v5). */
-  readonly inAliases = new Map<number, string>();
+  private aliasesIn: Map<number, string> | undefined;
   /** Inbound QoS 1 publishes routed but not yet acknowledged. */
   pendingQos1 = 0;
   /** DISCONNECT with reason 0x00 received: the will is discarded. */
   cleanDisconnect = false;
-  readonly closed: Promise<void>;
-  private resolveClosed!: () => void;
+  private closedPromise: Promise<void> | undefined;
+  private resolveClosed: (() => void) | undefined;
   private readonly framer: Framer;
   /** The CONNECT asked for bridge mode (3.1.1 SUBSCRIBE options parse differently). */
   private bridgeMode = false;
@@ -116,7 +133,6 @@ export class Connection implements Link, Closable {
     readonly transport: Transport,
     private readonly handlers: HandlerTable,
   ) {
-    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.framer = new Framer(
       () => (this.state === 'connecting' ? Math.min(gate.options.maxPacketSize, MQTT_MAX_PACKET) : gate.options.maxPacketSize),
       (frame) => this.onFrame(frame),
@@ -131,12 +147,19 @@ export class Connection implements Link, Closable {
 
   /** Starts reading; `firstBytes` were already read from the socket (port sniffing). */
   start(firstBytes?: Buffer): void {
-    this.transport.start({
-      data: (chunk) => this.onData(chunk),
-      invalid: (message) => this.protocolFailure(RC.malformed, message),
-      close: () => this.onClose(),
-    });
+    this.transport.start(new TransportSink(this));
     if (firstBytes && firstBytes.length > 0) this.onData(firstBytes);
+  }
+
+  /** Inbound topic aliases (v5), created on first use: most clients never set one. */
+  get inAliases(): Map<number, string> {
+    return (this.aliasesIn ??= new Map());
+  }
+
+  /** Settles once the transport has closed; made only when asked for (at shutdown). */
+  get closed(): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve();
+    return (this.closedPromise ??= new Promise((resolve) => (this.resolveClosed = resolve)));
   }
 
   get log(): object {
@@ -166,7 +189,8 @@ export class Connection implements Link, Closable {
     }
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes from the transport (TransportSink). */
+  onData(chunk: Buffer): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.lastSeen = Date.now();
     try {
@@ -320,7 +344,8 @@ export class Connection implements Link, Closable {
     this.transport.destroy();
   }
 
-  private onClose(): void {
+  /** The transport closed (TransportSink). */
+  onClose(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.framer.stop();
@@ -336,7 +361,7 @@ export class Connection implements Link, Closable {
         this.gate.logger.warn({ ...this.log, err: String(err) }, 'session detach failed');
       }
     }
-    this.resolveClosed();
+    this.resolveClosed?.();
   }
 
   // --- output ----------------------------------------------------------------------------------
@@ -345,11 +370,16 @@ export class Connection implements Link, Closable {
     return this.transport.buffered();
   }
 
-  private readonly flush = (): void => {
+  private flush(): void {
     this.corked = false;
     this.writesCorked = 0;
     this.transport.uncork();
-  };
+  }
+
+  /** The end-of-tick flush, static so that a connection carries no closure for it. */
+  private static flushCorked(conn: Connection): void {
+    if (conn.corked) conn.flush();
+  }
 
   /** Queues bytes for this tick's batch. */
   write(buf: Buffer): void {
@@ -357,7 +387,7 @@ export class Connection implements Link, Closable {
     if (!this.corked) {
       this.corked = true;
       this.transport.cork();
-      process.nextTick(this.flush);
+      process.nextTick(Connection.flushCorked, this);
     }
     this.transport.write(buf);
     if (++this.writesCorked >= MAX_WRITES_PER_FLUSH) this.flush();
