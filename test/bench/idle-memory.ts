@@ -38,7 +38,7 @@ const GC_ON_SIGNAL =
       process.stdout.write(JSON.stringify({ event: 'mem', heapUsed: m.heapUsed, external: m.external }) + '\\n'); });`,
   );
 
-type Proto = 'mqtt' | 'websocket' | 'rawsocket';
+export type Proto = 'mqtt' | 'websocket' | 'rawsocket';
 type TargetName = 'kitsune' | 'aedes' | 'mosquitto' | 'floor';
 
 interface Scenario {
@@ -213,36 +213,67 @@ function wsUpgrade(port: number): string {
   ].join('\r\n');
 }
 
-/** A masked text frame (payload < 64 KiB). */
-function wsTextFrame(payload: Buffer): Buffer {
+/** A masked client frame (payload < 64 KiB). */
+function wsFrame(opcode: number, payload: Buffer): Buffer {
   const key = Buffer.from([0x12, 0x34, 0x56, 0x78]);
-  const head = payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length]) : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+  const b0 = 0x80 | opcode;
+  const head = payload.length < 126 ? Buffer.from([b0, 0x80 | payload.length]) : Buffer.from([b0, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
   const body = Buffer.from(payload);
   for (let i = 0; i < body.length; i++) body[i] = (body[i] as number) ^ (key[i & 3] as number);
   return Buffer.concat([head, key, body]);
 }
 
-/** The payload of the first (unmasked, unfragmented) server frame in `buf`, or undefined if incomplete. */
-function wsServerFrame(buf: Buffer): Buffer | undefined {
-  if (buf.length < 2) return undefined;
-  let len = (buf[1] as number) & 0x7f;
-  let off = 2;
-  if (len === 126) {
-    if (buf.length < 4) return undefined;
-    len = buf.readUInt16BE(2);
-    off = 4;
-  } else if (len === 127) throw new Error('unexpected 64-bit WebSocket frame');
-  return buf.length < off + len ? undefined : buf.subarray(off, off + len);
+interface Frame {
+  /** WebSocket opcode, or RawSocket frame type (0 message, 1 PING, 2 PONG). */
+  type: number;
+  payload: Buffer;
 }
 
-function rawFrame(payload: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([0, payload.length >> 16, (payload.length >> 8) & 0xff, payload.length & 0xff]), payload]);
+/** Splits server frames off `buf` (WebSocket: unmasked, unfragmented; RawSocket: 4-byte header). */
+function takeFrames(proto: Proto, buf: Buffer): { frames: Frame[]; rest: Buffer } {
+  const frames: Frame[] = [];
+  let off = 0;
+  for (;;) {
+    if (buf.length - off < (proto === 'websocket' ? 2 : 4)) break;
+    let type: number;
+    let len: number;
+    let head: number;
+    if (proto === 'websocket') {
+      type = (buf[off] as number) & 0x0f;
+      len = (buf[off + 1] as number) & 0x7f;
+      head = 2;
+      if (len === 126) {
+        if (buf.length - off < 4) break;
+        len = buf.readUInt16BE(off + 2);
+        head = 4;
+      } else if (len === 127) throw new Error('unexpected 64-bit WebSocket frame');
+    } else {
+      type = (buf[off] as number) & 0x07;
+      len = buf.readUIntBE(off + 1, 3);
+      head = 4;
+    }
+    if (buf.length - off < head + len) break;
+    frames.push({ type, payload: buf.subarray(off + head, off + head + len) });
+    off += head + len;
+  }
+  return { frames, rest: buf.subarray(off) };
+}
+
+function rawFrame(payload: Buffer, type = 0): Buffer {
+  return Buffer.concat([Buffer.from([type, payload.length >> 16, (payload.length >> 8) & 0xff, payload.length & 0xff]), payload]);
+}
+
+/** The answer an idle client owes a server frame: a PONG for a PING (the server drops silent peers). */
+function pongFor(proto: Proto, f: Frame): Buffer | undefined {
+  if (proto === 'websocket' && f.type === 0x9) return wsFrame(0xa, f.payload);
+  if (proto === 'rawsocket' && f.type === 1) return rawFrame(f.payload, 2);
+  return undefined;
 }
 
 /**
  * Drives one connection to its "connected" state. `step` sees everything received so far and
  * returns 'done', 'more' (wait for more bytes), or a Buffer to send next (the received bytes are then
- * forgotten); it throws on an unexpected answer.
+ * forgotten); it throws on an unexpected answer. WAMP connections then go on in frame mode.
  */
 type Step = (received: Buffer) => 'done' | 'more' | Buffer;
 
@@ -257,41 +288,25 @@ function clientSteps(proto: Proto, port: number, i: number): { first: Buffer | s
       },
     };
   }
-  const welcome = (payload: Buffer | undefined): 'done' | 'more' => {
-    if (!payload) return 'more';
-    if (!payload.toString().startsWith('[2,')) throw new Error(`WELCOME expected, got ${payload.toString().slice(0, 200)}`);
-    return 'done';
-  };
   if (proto === 'websocket') {
-    let upgraded = false;
     return {
       first: wsUpgrade(port),
       step: (b) => {
-        if (!upgraded) {
-          const end = b.indexOf('\r\n\r\n');
-          if (end < 0) return 'more';
-          if (!b.subarray(0, 12).toString().includes(' 101')) throw new Error(`101 expected, got ${b.subarray(0, 200).toString()}`);
-          upgraded = true;
-          if (b.length > end + 4) throw new Error('server sent a frame before HELLO');
-          return wsTextFrame(HELLO);
-        }
-        return welcome(wsServerFrame(b));
+        const end = b.indexOf('\r\n\r\n');
+        if (end < 0) return 'more';
+        if (!b.subarray(0, 12).toString().includes(' 101')) throw new Error(`101 expected, got ${b.subarray(0, 200).toString()}`);
+        if (b.length > end + 4) throw new Error('server sent a frame before HELLO');
+        return 'done';
       },
     };
   }
-  let shookHands = false;
   return {
     first: Buffer.from([0x7f, 0xf1, 0, 0]), // max message 2^24, JSON
     step: (b) => {
-      if (!shookHands) {
-        if (b.length < 4) return 'more';
-        if (b[0] !== 0x7f || ((b[1] as number) & 0x0f) !== 1) throw new Error(`RawSocket handshake refused: ${b.subarray(0, 4).toString('hex')}`);
-        shookHands = true;
-        return rawFrame(HELLO);
-      }
       if (b.length < 4) return 'more';
-      const len = b.readUIntBE(1, 3);
-      return welcome(b.length < 4 + len ? undefined : b.subarray(4, 4 + len));
+      if (b[0] !== 0x7f || ((b[1] as number) & 0x0f) !== 1) throw new Error(`RawSocket handshake refused: ${b.subarray(0, 4).toString('hex')}`);
+      if (b.length > 4) throw new Error('server sent a frame before HELLO');
+      return 'done';
     },
   };
 }
@@ -301,16 +316,43 @@ function openIdle(port: number, proto: Proto, i: number): Promise<net.Socket> {
     const { first, step } = clientSteps(proto, port, i);
     const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
     let received: Buffer = Buffer.alloc(0);
+    let settled = false;
     const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       socket.destroy();
       reject(err);
     };
-    const timer = setTimeout(() => fail(new Error(`connection ${i} not established within 30 s`)), 30_000);
+    const succeed = (): void => {
+      settled = true;
+      clearTimeout(timer);
+      socket.removeAllListeners('close');
+      resolve(socket);
+    };
+    const timer = setTimeout(() => fail(new Error(`connection ${i} not established within 60 s`)), 60_000);
     socket.once('connect', () => socket.write(first));
-    socket.on('error', fail);
+    socket.on('error', (err) => fail(err));
     socket.on('close', () => fail(new Error(`connection ${i} closed by the server`)));
-    const onData = (d: Buffer): void => {
+    // WAMP after the transport handshake: HELLO, wait for WELCOME, then stay idle answering PINGs.
+    const onFrames = (d: Buffer): void => {
+      received = received.length === 0 ? d : Buffer.concat([received, d]);
+      let frames: Frame[];
+      try {
+        ({ frames, rest: received } = takeFrames(proto, received));
+      } catch (err) {
+        return fail(err as Error);
+      }
+      for (const f of frames) {
+        const pong = pongFor(proto, f);
+        if (pong) socket.write(pong);
+        else if (!settled && (f.type === 0 || f.type === 1)) {
+          if (!f.payload.toString().startsWith('[2,')) return fail(new Error(`WELCOME expected, got ${f.payload.toString().slice(0, 200)}`));
+          succeed();
+        }
+      }
+    };
+    const onHandshake = (d: Buffer): void => {
       received = received.length === 0 ? d : Buffer.concat([received, d]);
       let next: ReturnType<Step>;
       try {
@@ -318,25 +360,25 @@ function openIdle(port: number, proto: Proto, i: number): Promise<net.Socket> {
       } catch (err) {
         return fail(err as Error);
       }
-      if (next === 'more') return;
-      if (next === 'done') {
-        clearTimeout(timer);
-        socket.removeListener('data', onData);
-        socket.removeAllListeners('close');
-        socket.removeAllListeners('error');
-        socket.on('error', () => {});
-        socket.on('data', () => {}); // keep reading (pings, if any), never reply
-        return resolve(socket);
+      if (next !== 'done') {
+        if (next !== 'more') socket.write(next);
+        return;
       }
       received = Buffer.alloc(0);
-      socket.write(next);
+      socket.removeListener('data', onHandshake);
+      if (proto === 'mqtt') {
+        socket.on('data', () => {}); // keep-alive 0: the server never speaks again
+        return succeed();
+      }
+      socket.on('data', onFrames);
+      socket.write(proto === 'websocket' ? wsFrame(0x1, HELLO) : rawFrame(HELLO));
     };
-    socket.on('data', onData);
+    socket.on('data', onHandshake);
   });
 }
 
 /** Opens `n` idle connections, at most `parallel` handshakes at a time. */
-async function openMany(port: number, proto: Proto, n: number, parallel = 200): Promise<net.Socket[]> {
+export async function openMany(port: number, proto: Proto, n: number, parallel = 200): Promise<net.Socket[]> {
   const sockets: net.Socket[] = [];
   let next = 0;
   let firstError: unknown;
@@ -386,6 +428,8 @@ async function measure(s: Scenario, conns: number, settleMs: number): Promise<Me
     const heap1 = await server.gc();
     await sleep(200);
     const rss1 = rssKiB(server.pid);
+    const lost = sockets.filter((c) => c.destroyed || c.readyState !== 'open').length;
+    if (lost > 0) throw new Error(`${s.target}: ${lost} of ${conns} idle connections were closed by the server during the run`);
     return {
       kibPerConn: (rss1 - rss0) / conns,
       heapKibPerConn: heap0 && heap1 ? (heap1.heapUsed + heap1.external - heap0.heapUsed - heap0.external) / 1024 / conns : undefined,
