@@ -183,6 +183,15 @@ export class MqttSession {
     return (this.qos2Ids ??= new Set());
   }
 
+  /**
+   * Logs through the gate. The peer warns through here rather than holding a callback of its own:
+   * one made inside the CONNECT handler kept that handler's scope, the CONNECT packet included,
+   * alive for the whole session.
+   */
+  warn(obj: object, msg: string): void {
+    this.env.warn(obj, msg);
+  }
+
   get queued(): number {
     return this.queue.length - this.qhead;
   }
