@@ -145,7 +145,6 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
         session,
         { authid: auth.authid, authrole: auth.authrole, authmethod: auth.authmethod, authprovider: 'static' },
         { kind: conn.transport.kind, peer: conn.transport.remote, clientId, protocolVersion: version },
-        (o, m) => gate.logger.warn(o, m),
       );
     } catch (err) {
       const code = attachErrorCode(err);

@@ -11,7 +11,7 @@ import { connectLevel, connectProblem, decodePublish, decodeShortAck, type FastA
 import { publishFrame, topicOf } from './peer.ts';
 import type { Link, MqttSession, Outbound } from './session-state.ts';
 import { DISCONNECT, droppableVerdict, pastHardLimit, SEND } from '../transport/slow-consumer.ts';
-import type { Transport } from './transport.ts';
+import type { Transport, TransportEvents } from './transport.ts';
 
 /** A packet handler; each takes its own mqtt-packet type (the table maps cmd → handler). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -36,6 +36,38 @@ const WITH_ID = new Set<PacketCmd>(['puback', 'pubrec', 'pubrel', 'pubcomp', 'su
 /** First byte of the acknowledgements sent in their 4-byte short form. */
 const SHORT_ACK: Partial<Record<PacketCmd, number>> = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 };
 
+/**
+ * One mqtt-packet parser for every connection (a parser per connection cost about 1.4 KiB of heap:
+ * an EventEmitter, a Duplex buffer list and the CONNECT packet it keeps as its settings). Sharing
+ * is safe because it is only ever given one whole frame and parses it synchronously; what differs
+ * per connection (protocol version, bridge mode) is set before each frame, and a parser left
+ * mid-packet or in error is replaced.
+ */
+let sharedParser: ReturnType<typeof mqttPacket.parser> | undefined;
+let parsed: Packet | undefined;
+let parseError: Error | undefined;
+
+/** One whole frame through mqtt-packet: the packet, or why it is malformed. */
+function parseFrame(frame: Buffer, protocolVersion: ProtocolVersion, bridgeMode: boolean): Packet | string {
+  let parser = sharedParser;
+  if (!parser) {
+    parser = sharedParser = mqttPacket.parser();
+    parser.on('packet', (p: Packet) => (parsed = p));
+    parser.on('error', (e: Error) => (parseError = e));
+  }
+  (parser as unknown as { settings: object }).settings = { protocolVersion, bridgeMode };
+  parsed = undefined;
+  parseError = undefined;
+  parser.parse(frame);
+  const packet = parsed as Packet | undefined;
+  const error = parseError as Error | undefined;
+  parsed = undefined;
+  parseError = undefined;
+  if (error || !packet) sharedParser = undefined; // never carry a half-parsed packet to another connection
+  if (error) return error.message;
+  return packet ?? 'incomplete packet';
+}
+
 /** mqtt-packet leaves a truncated packet id as -1 and accepts 0: both are refused here. */
 function checkPacketId(p: Packet | FastPublish | FastAck): [number, string] | undefined {
   if (!WITH_ID.has(p.cmd) && !(p.cmd === 'publish' && p.qos > 0)) return undefined;
@@ -43,6 +75,24 @@ function checkPacketId(p: Packet | FastPublish | FastAck): [number, string] | un
   if (typeof id !== 'number' || id < 0 || id > 65535) return [RC.malformed, `${p.cmd} without a packet identifier`];
   if (id === 0) return [RC.protocolError, `${p.cmd} with packet identifier 0`];
   return undefined;
+}
+
+/**
+ * What a connection's transport reports to it. A small object with prototype methods rather than an
+ * object of arrow functions: under tsx (keepNames) each named arrow function also gets its own
+ * property dictionary, about 300 bytes per closure per connection.
+ */
+class TransportSink implements TransportEvents {
+  constructor(private readonly conn: Connection) {}
+  data(chunk: Buffer): void {
+    this.conn.onData(chunk);
+  }
+  invalid(message: string): void {
+    this.conn.protocolFailure(RC.malformed, message);
+  }
+  close(): void {
+    this.conn.onClose();
+  }
 }
 
 export class Connection implements Link, Closable {
@@ -57,18 +107,16 @@ export class Connection implements Link, Closable {
   problemInfo = true;
   /** Session Expiry Interval the CONNECT carried (DISCONNECT may not raise it from 0). */
   connectExpiry = 0;
-  /** Inbound topic aliases (v5). */
-  readonly inAliases = new Map<number, string>();
+  private aliasesIn: Map<number, string> | undefined;
   /** Inbound QoS 1 publishes routed but not yet acknowledged. */
   pendingQos1 = 0;
   /** DISCONNECT with reason 0x00 received: the will is discarded. */
   cleanDisconnect = false;
-  readonly closed: Promise<void>;
-  private resolveClosed!: () => void;
-  private readonly parser = mqttPacket.parser();
+  private closedPromise: Promise<void> | undefined;
+  private resolveClosed: (() => void) | undefined;
   private readonly framer: Framer;
-  private parsed: Packet | undefined;
-  private parseError: Error | undefined;
+  /** The CONNECT asked for bridge mode (3.1.1 SUBSCRIBE options parse differently). */
+  private bridgeMode = false;
   private corked = false;
   /** Writes since the socket was corked (see MAX_WRITES_PER_FLUSH). */
   private writesCorked = 0;
@@ -86,9 +134,6 @@ export class Connection implements Link, Closable {
     readonly transport: Transport,
     private readonly handlers: HandlerTable,
   ) {
-    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.parser.on('packet', (p: Packet) => (this.parsed = p));
-    this.parser.on('error', (e: Error) => (this.parseError = e));
     this.framer = new Framer(
       () => (this.state === 'connecting' ? Math.min(gate.options.maxPacketSize, MQTT_MAX_PACKET) : gate.options.maxPacketSize),
       (frame) => this.onFrame(frame),
@@ -103,12 +148,19 @@ export class Connection implements Link, Closable {
 
   /** Starts reading; `firstBytes` were already read from the socket (port sniffing). */
   start(firstBytes?: Buffer): void {
-    this.transport.start({
-      data: (chunk) => this.onData(chunk),
-      invalid: (message) => this.protocolFailure(RC.malformed, message),
-      close: () => this.onClose(),
-    });
+    this.transport.start(new TransportSink(this));
     if (firstBytes && firstBytes.length > 0) this.onData(firstBytes);
+  }
+
+  /** Inbound topic aliases (v5), created on first use: most clients never set one. */
+  get inAliases(): Map<number, string> {
+    return (this.aliasesIn ??= new Map());
+  }
+
+  /** Settles once the transport has closed; made only when asked for (at shutdown). */
+  get closed(): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve();
+    return (this.closedPromise ??= new Promise((resolve) => (this.resolveClosed = resolve)));
   }
 
   get log(): object {
@@ -138,7 +190,8 @@ export class Connection implements Link, Closable {
     }
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes from the transport (TransportSink). */
+  onData(chunk: Buffer): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.lastSeen = Date.now();
     try {
@@ -202,15 +255,9 @@ export class Connection implements Link, Closable {
 
   /** One whole frame through mqtt-packet: the packet, or why it is malformed. */
   private parse(frame: Buffer): Packet | string {
-    this.parsed = undefined;
-    this.parseError = undefined;
-    this.parser.parse(frame);
-    const packet = this.parsed as Packet | undefined;
-    const error = this.parseError as Error | undefined;
-    this.parsed = undefined;
-    this.parseError = undefined;
-    if (error) return error.message;
-    return packet ?? 'incomplete packet';
+    const packet = parseFrame(frame, this.version, this.bridgeMode);
+    if (typeof packet !== 'string' && packet.cmd === 'connect' && (packet as { bridgeMode?: boolean }).bridgeMode) this.bridgeMode = true;
+    return packet;
   }
 
   // --- lifecycle -------------------------------------------------------------------------------
@@ -344,7 +391,8 @@ export class Connection implements Link, Closable {
     this.transport.destroy();
   }
 
-  private onClose(): void {
+  /** The transport closed (TransportSink). */
+  onClose(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.framer.stop();
@@ -360,7 +408,7 @@ export class Connection implements Link, Closable {
         this.gate.logger.warn({ ...this.log, err: String(err) }, 'session detach failed');
       }
     }
-    this.resolveClosed();
+    this.resolveClosed?.();
   }
 
   // --- output ----------------------------------------------------------------------------------
@@ -369,11 +417,16 @@ export class Connection implements Link, Closable {
     return this.transport.buffered();
   }
 
-  private readonly flush = (): void => {
+  private flush(): void {
     this.corked = false;
     this.writesCorked = 0;
     this.transport.uncork();
-  };
+  }
+
+  /** The end-of-tick flush, static so that a connection carries no closure for it. */
+  private static flushCorked(conn: Connection): void {
+    if (conn.corked) conn.flush();
+  }
 
   /** Queues bytes for this tick's batch. */
   write(buf: Buffer): void {
@@ -381,7 +434,7 @@ export class Connection implements Link, Closable {
     if (!this.corked) {
       this.corked = true;
       this.transport.cork();
-      process.nextTick(this.flush);
+      process.nextTick(Connection.flushCorked, this);
     }
     this.transport.write(buf);
     if (++this.writesCorked >= MAX_WRITES_PER_FLUSH) this.flush();

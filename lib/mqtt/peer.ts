@@ -18,10 +18,7 @@ export class MqttPeer implements Peer {
   private mergedId = 0;
   private mergedSubs: number[] = [];
 
-  constructor(
-    private readonly session: MqttSession,
-    private readonly warn: (obj: object, msg: string) => void,
-  ) {}
+  constructor(private readonly session: MqttSession) {}
 
   event(d: EventDelivery, info: SubscriberInfo): void {
     try {
@@ -48,7 +45,7 @@ export class MqttPeer implements Peer {
       // Retained replays on subscribe are not part of anyone's publish.
       if (stored !== undefined && !d.retained) (pub.commits ??= []).push(stored);
     } catch (err) {
-      this.warn({ clientId: this.session.clientId, err: String(err) }, 'MQTT delivery failed');
+      this.session.warn({ clientId: this.session.clientId, err: String(err) }, 'MQTT delivery failed');
     }
   }
 
@@ -110,7 +107,7 @@ export class MqttPeer implements Peer {
       const shutdown = reason === ErrorUri.systemShutdown;
       this.session.kill(shutdown ? RC.serverShuttingDown : RC.administrativeAction, message, shutdown);
     } catch (err) {
-      this.warn({ clientId: this.session.clientId, err: String(err) }, 'MQTT session kill failed');
+      this.session.warn({ clientId: this.session.clientId, err: String(err) }, 'MQTT session kill failed');
     }
   }
 
@@ -123,8 +120,8 @@ export class MqttPeer implements Peer {
 export type MqttIdentity = Pick<SessionIdentity, 'authid' | 'authrole' | 'authmethod' | 'authprovider'>;
 
 /** Attaches the core session of an MQTT session (new at CONNECT, or restored from the store). Throws like Router.attach. */
-export function attachSession(router: Router, session: MqttSession, identity: MqttIdentity, transport: Dict, warn: (obj: object, msg: string) => void): void {
-  session.core = router.attach(session.realm, { ...identity, protocol: 'mqtt', transport }, new MqttPeer(session, warn));
+export function attachSession(router: Router, session: MqttSession, identity: MqttIdentity, transport: Dict): void {
+  session.core = router.attach(session.realm, { ...identity, protocol: 'mqtt', transport }, new MqttPeer(session));
 }
 
 /** The MQTT topic name of a publication, cached on it. */

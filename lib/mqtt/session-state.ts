@@ -154,11 +154,12 @@ export const NEVER_EXPIRES = 0xffffffff;
 export class MqttSession {
   core!: Session;
   link: Link | undefined;
-  /** By filter. Change it through setSub / deleteSub (they keep wildcardSubs current). */
-  readonly subs = new Map<string, SubscriptionEntry>();
+  // These three are made on first use: an empty Map or Set costs about 200 bytes, and many
+  // sessions never subscribe or never have a QoS 1/2 message in flight.
+  private subsByFilter: Map<string, SubscriptionEntry> | undefined;
   private wildcards: SubscriptionEntry[] | undefined;
-  readonly inflight = new Map<number, Outbound>();
-  readonly inboundQos2 = new Set<number>();
+  private inflightById: Map<number, Outbound> | undefined;
+  private qos2Ids: Set<number> | undefined;
   /** Session Expiry Interval in seconds (0 = ends with the connection, 0xFFFFFFFF = never). */
   expiryInterval = 0;
   protocolVersion: ProtocolVersion = 4;
@@ -174,7 +175,7 @@ export class MqttSession {
   private queueBytes = 0;
   /** A queue-full drop was logged; logged again once the queue has moved (one line per episode). */
   private dropLogged = false;
-  private readonly ids = new PacketIds();
+  private ids: PacketIds | undefined;
   private willTimer: { cancel(): void } | undefined;
   private expiryTimer: { cancel(): void } | undefined;
 
@@ -183,6 +184,30 @@ export class MqttSession {
     readonly clientId: string,
     private readonly env: SessionEnv,
   ) {}
+
+  /** By filter. Change it through setSub / deleteSub (they keep wildcardSubs current). */
+  get subs(): Map<string, SubscriptionEntry> {
+    return (this.subsByFilter ??= new Map());
+  }
+
+  /** Outbound QoS 1/2 messages sent and not yet completed, by packet id. */
+  get inflight(): Map<number, Outbound> {
+    return (this.inflightById ??= new Map());
+  }
+
+  /** Inbound QoS 2 packet ids received and not yet released. */
+  get inboundQos2(): Set<number> {
+    return (this.qos2Ids ??= new Set());
+  }
+
+  /**
+   * Logs through the gate. The peer warns through here rather than holding a callback of its own:
+   * one made inside the CONNECT handler kept that handler's scope, the CONNECT packet included,
+   * alive for the whole session.
+   */
+  warn(obj: object, msg: string): void {
+    this.env.warn(obj, msg);
+  }
 
   get queued(): number {
     return this.queue.length - this.qhead;
@@ -254,8 +279,8 @@ export class MqttSession {
         }
       }
     } else {
-      this.inflight.clear();
-      this.inboundQos2.clear();
+      this.inflightById?.clear();
+      this.qos2Ids?.clear();
       this.queue = [];
       this.qhead = 0;
       this.queueBytes = 0;
@@ -362,9 +387,9 @@ export class MqttSession {
     this.ended = true;
     this.link = undefined;
     this.core?.leave();
-    this.subs.clear();
-    this.inflight.clear();
-    this.inboundQos2.clear();
+    this.subsByFilter?.clear();
+    this.inflightById?.clear();
+    this.qos2Ids?.clear();
     this.queue = [];
     this.qhead = 0;
     this.queueBytes = 0;
@@ -437,7 +462,7 @@ export class MqttSession {
 
   private sendNew(link: Link, out: Outbound): Promise<unknown> | undefined {
     if (out.pub === undefined) return undefined; // a stored message that could not be decoded
-    const id = this.ids.next(this.inflight);
+    const id = (this.ids ??= new PacketIds()).next(this.inflight);
     if (id === undefined) return this.enqueue(out);
     out.packetId = id;
     out.state = 'publish';

@@ -229,7 +229,7 @@ export class SessionStore implements SessionPersistence {
     gate.trackPersistence(session);
     session.protocolVersion = listing.protocolVersion === 3 || listing.protocolVersion === 5 ? listing.protocolVersion : 4;
     try {
-      attachSession(gate.router, session, identity, { kind: 'stored', clientId, protocolVersion: session.protocolVersion }, (o, m) => gate.logger.warn(o, m));
+      attachSession(gate.router, session, identity, { kind: 'stored', clientId, protocolVersion: session.protocolVersion });
     } catch (err) {
       // Kept in the store: a configuration change (a role, the session limit) may be undone.
       gate.logger.warn({ ...log, err: String(err) }, 'stored MQTT session could not be restored');

@@ -21,6 +21,7 @@ const modules: Module[] = [
   { file: 'hustmq.ts', exportName: 'benchHustmq' },
   { file: 'hustdb.ts', exportName: 'benchHustdb' },
   { file: 'esub.ts', exportName: 'benchEsub' },
+  { file: 'idle-memory.ts', exportName: 'benchIdleMemory' },
 ];
 
 function num(v: unknown): number | undefined {
