@@ -29,6 +29,8 @@ export class Dealer {
   constructor(
     private readonly events: DealerEvents,
     private readonly maxQueued: number,
+    /** Told of each call or chunk refused because a wait queue is full (a limit refusal). */
+    private readonly refused: () => void = () => {},
   ) {}
 
   register(session: Session, pattern: Pattern, options: RegisterOptions): Registration {
@@ -118,6 +120,7 @@ export class Dealer {
     }
     if (!this.tryStart(call)) {
       if (reg.waiting.length >= this.maxQueued) {
+        this.refused();
         this.finish(call);
         throw new RouterError(ErrorUri.noAvailableCallee, `all callees of '${procedure}' are busy and the wait queue is full`);
       }
@@ -211,7 +214,10 @@ export class Dealer {
     const inv = call.invocation;
     if (!inv) {
       const chunks = (call.pendingChunks ??= []);
-      if (chunks.length >= this.maxQueued) throw new RouterError(ErrorUri.limitExceeded, 'too many progressive chunks waiting for a callee');
+      if (chunks.length >= this.maxQueued) {
+        this.refused();
+        throw new RouterError(ErrorUri.limitExceeded, 'too many progressive chunks waiting for a callee');
+      }
       chunks.push({ payload, progress });
       return;
     }

@@ -49,7 +49,7 @@ export class Realm {
     if (!this.roles.has(TRUSTED_ROLE)) this.roles.set(TRUSTED_ROLE, new Role(TRUSTED_ROLE, trustedRole()));
     this.meta = installMetaApi(this);
     this.broker = new Broker(this.meta.broker);
-    this.dealer = new Dealer(this.meta.dealer, limits.maxQueuedCallsPerRegistration);
+    this.dealer = new Dealer(this.meta.dealer, limits.maxQueuedCallsPerRegistration, () => void this.stats.limitRefusals++);
     this.retention = new Retention(config.name, store, this.publicationIds, this.order, (p, o) => this.deliver(p, o), logger, limits.maxParkedWritesPerSession, limits.maxRetainedPerRealm, () => void this.stats.limitRefusals++);
     this.history = new History(config.name, store, config.history ?? [], logger);
   }
@@ -67,7 +67,7 @@ export class Realm {
   /** `sessionId` is one the gate already announced (e.g. in a wampcra challenge), if still free. */
   attach(identity: SessionIdentity, peer: Peer, sessionId?: number): Session {
     if (!this.roles.has(identity.authrole)) throw new RouterError(ErrorUri.noSuchRole, `role '${identity.authrole}' is not defined in realm '${this.name}'`);
-    if (this.sessions.size >= this.limits.maxSessionsPerRealm) throw new RouterError(ErrorUri.limitExceeded, `realm '${this.name}' has reached its session limit`);
+    if (this.sessions.size >= this.limits.maxSessionsPerRealm) throw this.overLimit(`realm '${this.name}' has reached its session limit`);
     let id = sessionId ?? randomId();
     while (this.sessions.has(id)) id = randomId();
     const session = new Session(id, this, identity, peer);
@@ -105,7 +105,7 @@ export class Realm {
     this.authorize(session, 'subscribe', permissionLevels(pattern), pattern.uri);
     const existing = this.broker.lookup(pattern, options.shareGroup);
     if (!existing?.subscribers.has(session) && session.subscriptions.size >= this.limits.maxSubscriptionsPerSession) {
-      throw new RouterError(ErrorUri.limitExceeded, `session has reached its limit of ${this.limits.maxSubscriptionsPerSession} subscriptions`);
+      throw this.overLimit(`session has reached its limit of ${this.limits.maxSubscriptionsPerSession} subscriptions`);
     }
     const sub = this.broker.subscribe(session, pattern, {
       qos: options.qos ?? 0,
@@ -147,6 +147,12 @@ export class Realm {
         }
       }
     }
+  }
+
+  /** A refusal at a configured limit, counted in kitsune_limit_refusals_total. */
+  private overLimit(message: string): RouterError {
+    this.stats.limitRefusals++;
+    return new RouterError(ErrorUri.limitExceeded, message);
   }
 
   /** Refuses (and counts) a topic, filter or URI over the configured size limits (WAMP: invalid_uri). */
@@ -264,7 +270,7 @@ export class Realm {
     this.authorize(session, 'register', permissionLevels(pattern), pattern.uri);
     if (pattern.levels[0] === 'wamp') throw new RouterError(ErrorUri.invalidUri, `procedure '${pattern.uri}' is reserved for the router`);
     if (session.registrations.size >= this.limits.maxRegistrationsPerSession) {
-      throw new RouterError(ErrorUri.limitExceeded, `session has reached its limit of ${this.limits.maxRegistrationsPerSession} registrations`);
+      throw this.overLimit(`session has reached its limit of ${this.limits.maxRegistrationsPerSession} registrations`);
     }
     return this.dealer.register(session, pattern, options);
   }
@@ -296,7 +302,7 @@ export class Realm {
       return;
     }
     if (session.calls.size >= this.limits.maxPendingCallsPerSession) {
-      throw new RouterError(ErrorUri.limitExceeded, `session has reached its limit of ${this.limits.maxPendingCallsPerSession} pending calls`);
+      throw this.overLimit(`session has reached its limit of ${this.limits.maxPendingCallsPerSession} pending calls`);
     }
     const disclose = options.discloseMe === true || permission.disclose?.caller === true;
     this.dealer.call(session, requestId, procedure, levels, payload, options, disclose);
