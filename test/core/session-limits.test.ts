@@ -32,7 +32,7 @@ test('subscriptions, registrations and pending calls per session: the one past t
   // The session stays usable within its limits.
   const got = deferred<unknown[]>();
   const { session: other } = await openAutobahn(t, server.urls);
-  await other.subscribe('a.one', (args) => got.resolve(args));
+  await other.subscribe('a.one', (args) => got.resolve(args ?? []));
   await session.publish('a.one', ['still served'], {}, { exclude_me: false, acknowledge: true });
   t.deepEqual(await got.promise, ['still served']);
 });
