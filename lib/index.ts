@@ -25,6 +25,7 @@ export { QUEUE_DEFAULT_TIMEOUT_MS, QUEUE_WORKER_TTL_MS, parseQueueToken } from '
 export { StreamApi, StreamErrorUri } from './core/streams.ts';
 // The WebSocket stack every gate and bridge serves its sockets with (lib/transport).
 export { createWebSocketServer } from './transport/websocket-server.ts';
+export { refuseUpgrade, type Refusal } from './transport/websocket-handshake.ts';
 export type { WebSocketServer, WebSocketServerOptions } from './transport/websocket-server.ts';
 export type { WebSocketHandler } from './transport/websocket-connection.ts';
 export type { MessageSocket } from './transport/message-socket.ts';

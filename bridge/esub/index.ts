@@ -6,7 +6,7 @@
 // See keys.ts for how a key becomes a URI component, and README.md ("esub bridge") for the API.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Router } from '../../lib/index.ts';
+import { refuseUpgrade, type Router } from '../../lib/index.ts';
 import { Deliverer } from './deliver.ts';
 import { requestBase } from './http.ts';
 import { keyProblem } from './keys.ts';
@@ -42,14 +42,9 @@ export interface EsubBridge extends EsubEndpoint {
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 503: 'Service Unavailable' };
 
-function refuseUpgrade(socket: Duplex, status: number, body: string): void {
-  socket.on('error', () => {});
-  const text = STATUS_TEXT[status] ?? 'Error';
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-  setTimeout(() => socket.destroy(), 1000).unref();
+/** esub's answer to an upgrade it refuses: plain text, as its HTTP routes answer. */
+function refuse(socket: Duplex, status: number, body: string): void {
+  refuseUpgrade(socket, { status: `${status} ${STATUS_TEXT[status] ?? 'Error'}`, message: body, headers: 'X-Content-Type-Options: nosniff\r\n' });
 }
 
 export function createEsubBridge(router: Router, options: EsubOptions = {}): EsubBridge {
@@ -64,27 +59,27 @@ export function createEsubBridge(router: Router, options: EsubOptions = {}): Esu
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, base: string): void => {
     let url = req.url ?? '/';
     if (base) {
-      if (!url.startsWith(base + '/')) return refuseUpgrade(socket, 404, '404 page not found\n');
+      if (!url.startsWith(base + '/')) return refuse(socket, 404, '404 page not found\n');
       url = url.slice(base.length);
     }
-    if (state.closing) return refuseUpgrade(socket, 503, 'Shutting down');
+    if (state.closing) return refuse(socket, 503, 'Shutting down');
     let u: URL;
     try {
       u = new URL(url, 'http://esub');
     } catch {
-      return refuseUpgrade(socket, 400, 'Bad Request\n');
+      return refuse(socket, 400, 'Bad Request\n');
     }
     if (u.pathname === '/prep') return prep.handleUpgrade(req, socket, head);
     const m = /^\/psub\/([^/]+)$/.exec(u.pathname);
-    if (!m) return refuseUpgrade(socket, 404, '404 page not found\n');
+    if (!m) return refuse(socket, 404, '404 page not found\n');
     let key: string;
     try {
       key = decodeURIComponent(m[1] as string);
     } catch {
-      return refuseUpgrade(socket, 400, 'Invalid key: bad percent-encoding');
+      return refuse(socket, 400, 'Invalid key: bad percent-encoding');
     }
     const problem = keyProblem(key, opts.maxKeyBytes);
-    if (problem) return refuseUpgrade(socket, 400, problem);
+    if (problem) return refuse(socket, 400, problem);
     psub.handleUpgrade(req, socket, head, key, u.searchParams.get('token') ?? '', u.searchParams.get('shared') === '1');
   };
 

@@ -9,6 +9,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Admission } from './admission.ts';
 import { guardHttpServer, type HttpGuard, type HttpTimeouts } from './http-guard.ts';
+import { refuseUpgrade } from '../transport/websocket-handshake.ts';
 
 export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -61,12 +62,6 @@ function upgradePath(url: string | undefined): string {
   return q === -1 ? u : u.slice(0, q);
 }
 
-function notFound(socket: Duplex): void {
-  socket.on('error', () => {});
-  socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-  setTimeout(() => socket.destroy(), 1000).unref();
-}
-
 export function createSharedListener(opts: SharedListenerOptions): SharedListener {
   const httpServer = opts.onHttp instanceof http.Server ? opts.onHttp : http.createServer(opts.onHttp);
   const sockets = new Set<net.Socket>();
@@ -88,7 +83,7 @@ export function createSharedListener(opts: SharedListenerOptions): SharedListene
     const path = upgradePath(req.url);
     const handler = path === '/ws' ? opts.onWampUpgrade : path === '/mqtt' ? opts.onMqttUpgrade : opts.onOtherUpgrade;
     httpGuard?.release(socket); // a WebSocket now, or refused below: the gates' timeouts apply
-    guard(socket, () => (handler ? handler(req, socket, head) : notFound(socket)));
+    guard(socket, () => (handler ? handler(req, socket, head) : refuseUpgrade(socket, { status: '404 Not Found', message: `no WebSocket endpoint at ${path}\n` })));
   });
   // Malformed HTTP: node's default 'clientError' handling answers 400 and destroys the socket.
 
