@@ -41,11 +41,11 @@ export function installPubSubMeta(realm: Realm): void {
   };
   b.set('wamp.subscription.list', () => [byPolicy(realm.broker.byId.values())]);
   b.set('wamp.subscription.lookup', (_c, args, kwargs) => {
-    const sub = realm.broker.lookup(wampPattern(args[0], matchOption((args[1] as Dict | undefined) ?? kwargs)));
+    const sub = realm.broker.lookup(wampPattern(args[0], matchOption((args[1] as Dict | undefined) ?? kwargs), realm.limits));
     return [sub ? sub.id : null];
   });
   b.set('wamp.subscription.match', (_c, args) => {
-    const ids = realm.broker.matching(wampLevels(args[0])).map((s) => s.id);
+    const ids = realm.broker.matching(wampLevels(args[0], realm.limits)).map((s) => s.id);
     return [ids.length > 0 ? ids : null];
   });
   b.set('wamp.subscription.get', (_c, args) => [subscriptionDetails(get(args))]);
@@ -62,12 +62,12 @@ export function installRpcMeta(realm: Realm): void {
   };
   b.set('wamp.registration.list', () => [byPolicy(realm.dealer.byId.values())]);
   b.set('wamp.registration.lookup', (_c, args, kwargs) => {
-    const reg = realm.dealer.matchingExactly(wampPattern(args[0], matchOption((args[1] as Dict | undefined) ?? kwargs)));
+    const reg = realm.dealer.matchingExactly(wampPattern(args[0], matchOption((args[1] as Dict | undefined) ?? kwargs), realm.limits));
     return [reg ? reg.id : null];
   });
   b.set('wamp.registration.match', (_c, args) => {
     const uri = args[0];
-    const levels = wampLevels(uri);
+    const levels = wampLevels(uri, realm.limits);
     const reg = realm.dealer.lookup(uri as string, levels);
     return [reg && patternMatches(reg.pattern, levels) ? reg.id : null];
   });

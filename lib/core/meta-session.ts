@@ -86,7 +86,7 @@ export function installSessionMeta(realm: Realm): void {
 
   b.set('wamp.session.add_testament', (caller, args, kwargs) => {
     const [topic, tArgs, tKwargs] = args;
-    const levels = wampLevels(topic);
+    const levels = wampLevels(topic, realm.limits);
     realm.authorize(caller, 'publish', levels, topic as string);
     if (tArgs !== undefined && tArgs !== null && !Array.isArray(tArgs)) throw new RouterError(ErrorUri.invalidArgument, 'testament args must be a list');
     if (tKwargs !== undefined && tKwargs !== null && (typeof tKwargs !== 'object' || Array.isArray(tKwargs))) {

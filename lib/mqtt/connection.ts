@@ -7,7 +7,7 @@
 import mqttPacket, { type Packet, type PacketCmd } from 'mqtt-packet';
 import { MqttError, RC, type ProtocolVersion } from './codes.ts';
 import { type Closable, type GateContext, logError } from './context.ts';
-import { connectLevel, connectProblem, decodePublish, decodeShortAck, type FastAck, type FastPublish, Framer, MQTT_MAX_PACKET, packetProblem } from './frame.ts';
+import { connectLevel, connectProblem, decodePublish, decodeShortAck, type FastAck, type FastPublish, type FrameError, Framer, type FrameSink, MQTT_MAX_PACKET, packetProblem } from './frame.ts';
 import { publishFrame, topicOf } from './peer.ts';
 import type { Link, MqttSession, Outbound } from './session-state.ts';
 import { DISCONNECT, droppableVerdict, pastHardLimit, SEND } from '../transport/slow-consumer.ts';
@@ -82,8 +82,19 @@ function checkPacketId(p: Packet | FastPublish | FastAck): [number, string] | un
  * object of arrow functions: under tsx (keepNames) each named arrow function also gets its own
  * property dictionary, about 300 bytes per closure per connection.
  */
-class TransportSink implements TransportEvents {
+/** A connection's listener for its transport and its framer: one small object, no closures. */
+class ConnectionSink implements TransportEvents, FrameSink {
   constructor(private readonly conn: Connection) {}
+  maxPacket(): number {
+    const max = this.conn.gate.options.maxPacketSize;
+    return this.conn.state === 'connecting' ? Math.min(max, MQTT_MAX_PACKET) : max;
+  }
+  frame(frame: Buffer): void {
+    this.conn.onFrame(frame);
+  }
+  frameError(kind: FrameError, message: string): void {
+    this.conn.protocolFailure(kind === 'too-large' ? RC.packetTooLarge : RC.malformed, message);
+  }
   data(chunk: Buffer): void {
     this.conn.onData(chunk);
   }
@@ -114,6 +125,7 @@ export class Connection implements Link, Closable {
   cleanDisconnect = false;
   private closedPromise: Promise<void> | undefined;
   private resolveClosed: (() => void) | undefined;
+  private readonly sink: ConnectionSink;
   private readonly framer: Framer;
   /** The CONNECT asked for bridge mode (3.1.1 SUBSCRIBE options parse differently). */
   private bridgeMode = false;
@@ -134,11 +146,8 @@ export class Connection implements Link, Closable {
     readonly transport: Transport,
     private readonly handlers: HandlerTable,
   ) {
-    this.framer = new Framer(
-      () => (this.state === 'connecting' ? Math.min(gate.options.maxPacketSize, MQTT_MAX_PACKET) : gate.options.maxPacketSize),
-      (frame) => this.onFrame(frame),
-      (kind, message) => this.protocolFailure(kind === 'too-large' ? RC.packetTooLarge : RC.malformed, message),
-    );
+    this.sink = new ConnectionSink(this);
+    this.framer = new Framer(this.sink);
     gate.connections.add(this);
     gate.stats.connections++;
     if (gate.restoring) this.held = [];
@@ -148,7 +157,7 @@ export class Connection implements Link, Closable {
 
   /** Starts reading; `firstBytes` were already read from the socket (port sniffing). */
   start(firstBytes?: Buffer): void {
-    this.transport.start(new TransportSink(this));
+    this.transport.start(this.sink);
     if (firstBytes && firstBytes.length > 0) this.onData(firstBytes);
   }
 
@@ -190,7 +199,7 @@ export class Connection implements Link, Closable {
     }
   }
 
-  /** Bytes from the transport (TransportSink). */
+  /** Bytes from the transport (ConnectionSink). */
   onData(chunk: Buffer): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.lastSeen = Date.now();
@@ -201,7 +210,8 @@ export class Connection implements Link, Closable {
     }
   }
 
-  private onFrame(frame: Buffer): void {
+  /** A whole packet from the framer (ConnectionSink). */
+  onFrame(frame: Buffer): void {
     if (this.state !== 'connecting' && this.state !== 'open') return;
     if (this.held) {
       this.held.push(frame);

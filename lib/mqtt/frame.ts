@@ -11,6 +11,14 @@ export type FrameError = 'malformed' | 'too-large';
 /** Most bytes an MQTT packet can have (remaining length ≤ 268,435,455). */
 export const MQTT_MAX_PACKET = 268_435_455 + 5;
 
+/** Where a Framer hands its packets (an object, so a connection costs no closures for it). */
+export interface FrameSink {
+  /** Largest packet accepted, in bytes (whole packet, fixed header included). */
+  maxPacket(): number;
+  frame(frame: Buffer): void;
+  frameError(kind: FrameError, message: string): void;
+}
+
 export class Framer {
   private chunks: Buffer[] = [];
   private have = 0;
@@ -18,12 +26,7 @@ export class Framer {
   private need = 0;
   private stopped = false;
 
-  constructor(
-    /** Largest packet accepted, in bytes (whole packet, fixed header included). */
-    private readonly maxPacket: () => number,
-    private readonly onFrame: (frame: Buffer) => void,
-    private readonly onError: (kind: FrameError, message: string) => void,
-  ) {}
+  constructor(private readonly sink: FrameSink) {}
 
   stop(): void {
     this.stopped = true;
@@ -60,8 +63,9 @@ export class Framer {
           return; // wait for more header bytes
         }
         const total = 1 + i + value;
-        if (total > this.maxPacket()) {
-          this.fail('too-large', `packet of ${total} bytes exceeds the maximum of ${this.maxPacket()}`);
+        const max = this.sink.maxPacket();
+        if (total > max) {
+          this.fail('too-large', `packet of ${total} bytes exceeds the maximum of ${max}`);
           return;
         }
         this.need = total;
@@ -69,13 +73,13 @@ export class Framer {
       if (this.have < this.need) return;
       const frame = this.take(this.need);
       this.need = 0;
-      this.onFrame(frame);
+      this.sink.frame(frame);
     }
   }
 
   private fail(kind: FrameError, message: string): void {
     this.stop();
-    this.onError(kind, message);
+    this.sink.frameError(kind, message);
   }
 
   /** The first n bytes (n ≤ have), merging chunks only when the header spans them. */

@@ -27,10 +27,18 @@ export interface Transport {
   destroy(): void;
 }
 
+// Listeners shared by every stream socket (the socket is `this`), rather than closures of each.
+function ignoreError(): void {
+  // reported as 'close' right after; the connection logs why it ended
+}
+
+function endToo(this: Duplex): void {
+  if (!this.destroyed && !this.writableEnded) this.end();
+}
+
 export class StreamTransport implements Transport {
   readonly kind = 'tcp' as const;
   readonly remote: string;
-  private closed = false;
 
   constructor(private readonly socket: Duplex) {
     const s = socket as Duplex & { remoteAddress?: string; remotePort?: number; setNoDelay?(v: boolean): void };
@@ -41,16 +49,9 @@ export class StreamTransport implements Transport {
   start(events: TransportEvents): void {
     const socket = this.socket;
     socket.on('data', (chunk: Buffer | string) => events.data(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
-    socket.on('error', () => {
-      // reported as 'close' right after; the connection logs why it ended
-    });
-    socket.on('end', () => {
-      if (!this.closed) socket.end();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      events.close();
-    });
+    socket.on('error', ignoreError);
+    socket.on('end', endToo);
+    socket.on('close', () => events.close());
     if (socket.destroyed) queueMicrotask(() => events.close());
     // A sniffed socket arrives paused (its first bytes handed over separately): flowing starts on
     // the next tick, after the caller has fed those first bytes.

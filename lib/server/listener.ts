@@ -62,6 +62,12 @@ function upgradePath(url: string | undefined): string {
   return q === -1 ? u : u.slice(0, q);
 }
 
+function destroySelf(this: net.Socket): void {
+  this.destroy();
+}
+
+function ignore(): void {}
+
 export function createSharedListener(opts: SharedListenerOptions): SharedListener {
   const httpServer = opts.onHttp instanceof http.Server ? opts.onHttp : http.createServer(opts.onHttp);
   const sockets = new Set<net.Socket>();
@@ -103,24 +109,29 @@ export function createSharedListener(opts: SharedListenerOptions): SharedListene
     socket.resume();
   };
 
+  // Listeners shared by every socket of this listener (the socket is `this`): per-socket closures
+  // would stay alive through the 'close' listener as long as the connection.
+  function forget(this: net.Socket): void {
+    sockets.delete(this);
+  }
+  function sniffTimedOut(this: net.Socket): void {
+    admission?.countTimeout(name, 'sniff');
+    this.destroy();
+  }
+
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', forget);
     if (admission && !admission.accept(socket, name, 'sniffing')) return;
     const acceptedAt = Date.now();
-    const onError = (): void => void socket.destroy(); // before sniffing; later owners add their own
-    socket.on('error', onError);
-    const onTimeout = (): void => {
-      admission?.countTimeout(name, 'sniff');
-      socket.destroy();
-    };
-    socket.setTimeout(sniffTimeout, onTimeout);
+    socket.on('error', destroySelf); // before sniffing; later owners add their own
+    socket.setTimeout(sniffTimeout, sniffTimedOut);
     socket.once('data', (first: Buffer) => {
       socket.pause();
       socket.setTimeout(0);
-      socket.removeListener('timeout', onTimeout); // the next owner may use timeouts of its own
-      socket.removeListener('error', onError);
-      socket.on('error', () => {}); // whoever takes over, an error must never be unhandled
+      socket.removeListener('timeout', sniffTimedOut); // the next owner may use timeouts of its own
+      socket.removeListener('error', destroySelf);
+      socket.on('error', ignore); // whoever takes over, an error must never be unhandled
       dispatch(socket, first, acceptedAt);
     });
   });

@@ -75,6 +75,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   mounts.mount('/esub', esubShared.callback, true);
   const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, config.mqtt, config.websocket, admission);
   const httpServer = http.createServer(mounts.handler);
+  // One options object for every RawSocket connection (each keeps a reference to it).
+  const rawSocketOptions = { maxMessageBytes, maxBufferedBytes: router.limits.sendBufferHardBytes, onError: (err: unknown) => logger.error({ err }, 'WAMP RawSocket handler error') };
   const shared = createSharedListener({
     host: config.host,
     port: config.port,
@@ -83,7 +85,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     onMqttUpgrade: mqtt.onUpgrade,
     onMqtt: mqtt.onSniffed,
     onOtherUpgrade: (req, socket, head) => esubShared.handleUpgrade(req, socket, head),
-    onRawSocket: (socket, first) => acceptRawSocket(socket, first, acceptWamp, { maxMessageBytes, maxBufferedBytes: router.limits.sendBufferHardBytes, onError: (err) => logger.error({ err }, 'WAMP RawSocket handler error') }),
+    onRawSocket: (socket, first) => acceptRawSocket(socket, first, acceptWamp, rawSocketOptions),
     onError: (err) => logger.error({ err }, 'listener handler error'),
     admission,
     httpTimeouts: connections,

@@ -15,6 +15,11 @@ const SHRINK_ABOVE = 1024;
 let lastRun: readonly Buffer[] = [];
 let lastRunData: Buffer | undefined;
 
+/** The end-of-tick flush, as a plain function: a bound or arrow `flush` would cost each connection a closure. */
+function flushBatch(batch: WriteBatch): void {
+  batch.flush();
+}
+
 /**
  * Gathers the frames a transport writes in one event-loop tick into one socket write at the end of
  * the tick. Each send would otherwise be its own syscall (and, with Nagle off, its own TCP segment).
@@ -45,7 +50,7 @@ export class WriteBatch {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(this.flush);
+      process.nextTick(flushBatch, this);
     }
     if (frame.length < COPY_BELOW) {
       this.small[this.count++] = frame;
@@ -62,12 +67,12 @@ export class WriteBatch {
   }
 
   /** Hands everything to the socket now (before an end(), say). */
-  readonly flush = (): void => {
+  flush(): void {
     if (!this.corked) return;
     this.corked = false;
     this.writeSmall();
     this.socket.uncork();
-  };
+  }
 
   private writeSmall(): void {
     const n = this.count;

@@ -7,6 +7,7 @@
 //   frame      00000TTT | length (3 bytes, big-endian) | payload    T: 0 message, 1 PING, 2 PONG
 import type { Socket } from 'node:net';
 import { serializerByRawSocketId, type Serializer } from './serializers.ts';
+import { KeepaliveSet } from '../transport/keepalive.ts';
 import { WriteBatch } from '../transport/write-batch.ts';
 import { KEEPALIVE_MS, MAX_BUFFERED_BYTES, type AcceptWampTransport, type WampTransport, type WampTransportHandler, type WampTransportOptions } from './transport.ts';
 
@@ -70,6 +71,26 @@ export function acceptRawSocket(socket: Socket, firstBytes: Buffer, accept: Acce
 
 type State = 'handshake' | 'open' | 'closing' | 'closed';
 
+/**
+ * The open RawSocket connections by keepalive interval, pinged by one timer per interval (as a
+ * WebSocket server does for its connections) rather than a timer each. A set and its timer go
+ * away with its last connection.
+ */
+const keepalives = new Map<number, KeepaliveSet<RawSocketConnection>>();
+
+function keepAlive(conn: RawSocketConnection, intervalMs: number): void {
+  let set = keepalives.get(intervalMs);
+  if (!set) keepalives.set(intervalMs, (set = new KeepaliveSet(intervalMs)));
+  set.open.add(conn);
+}
+
+function stopKeepingAlive(conn: RawSocketConnection, intervalMs: number): void {
+  const set = keepalives.get(intervalMs);
+  if (!set?.open.delete(conn) || set.open.size > 0) return;
+  set.stop();
+  keepalives.delete(intervalMs);
+}
+
 class RawSocketConnection implements WampTransport {
   readonly kind = 'rawsocket';
   readonly remoteAddress: string | undefined;
@@ -84,7 +105,6 @@ class RawSocketConnection implements WampTransport {
   /** False once a protocol error was reported: later input is ignored. */
   private reading = true;
   private timer: NodeJS.Timeout | undefined;
-  private pinger: NodeJS.Timeout | undefined;
   /** Whether anything arrived since the last keepalive PING. */
   private heard = true;
   // Frame reassembly: chunks of the current incomplete frame, concatenated once when it completes.
@@ -193,8 +213,7 @@ class RawSocketConnection implements WampTransport {
     this.txMax = Math.min(2 ** (9 + (hs[1] >> 4)), MAX_FRAME);
     this.state = 'open';
     this.socket.write(Buffer.from([RAWSOCKET_MAGIC, (this.rxExponent << 4) | serializer.rawSocketId, 0, 0]));
-    this.pinger = setInterval(() => this.keepalive(), this.opts.keepaliveMs ?? KEEPALIVE_MS);
-    this.pinger.unref();
+    keepAlive(this, this.opts.keepaliveMs ?? KEEPALIVE_MS);
     try {
       this.handler = this.accept(this);
     } catch (err) {
@@ -302,7 +321,7 @@ class RawSocketConnection implements WampTransport {
    * peer that sent nothing, not even the PONG, since the previous one, so its session ends and its
    * testament runs.
    */
-  private keepalive(): void {
+  keepalive(): void {
     if (this.state !== 'open') return;
     if (!this.heard) {
       this.terminate();
@@ -364,7 +383,7 @@ class RawSocketConnection implements WampTransport {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.timer);
-    clearInterval(this.pinger);
+    stopKeepingAlive(this, this.opts.keepaliveMs ?? KEEPALIVE_MS);
     this.stash = [];
     const handler = this.handler;
     this.handler = undefined;

@@ -37,11 +37,7 @@ export class LoadClient {
   readonly closed: Promise<void>;
 
   private constructor(private readonly socket: net.Socket) {
-    const framer = new Framer(
-      () => 1 << 28,
-      (f) => this.onFrame(f),
-      () => socket.destroy(),
-    );
+    const framer = new Framer({ maxPacket: () => 1 << 28, frame: (f) => this.onFrame(f), frameError: () => socket.destroy() });
     socket.on('data', (d: Buffer) => framer.push(d));
     socket.on('error', () => {});
     this.closed = new Promise((r) => socket.on('close', () => r()));

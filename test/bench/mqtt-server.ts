@@ -61,9 +61,9 @@ function relay(): { server: net.Server; publish: Publish } {
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
     const me: Conn = { socket, touch: coalescer(socket, MAX_WRITES_PER_FLUSH) };
-    const framer = new Framer(
-      () => 1 << 28,
-      (f) => {
+    const framer = new Framer({
+      maxPacket: () => 1 << 28,
+      frame: (f) => {
         const type = (f[0] as number) >> 4;
         let off = 1;
         while (((f[off] as number) & 0x80) !== 0) off++;
@@ -99,8 +99,8 @@ function relay(): { server: net.Server; publish: Publish } {
             break;
         }
       },
-      () => socket.destroy(),
-    );
+      frameError: () => socket.destroy(),
+    });
     socket.on('data', (d: Buffer) => framer.push(d));
     socket.on('error', () => {});
     socket.on('close', () => {

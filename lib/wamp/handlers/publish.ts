@@ -1,10 +1,10 @@
 // PUBLISH: route through the broker; PUBLISHED only if acknowledged, once the publication is routed.
 import { ErrorUri } from '../../core/errors.ts';
 import { publishOptions } from '../../core/options.ts';
-import { wampLevels } from '../../core/topic.ts';
 import type { Conn } from '../conn.ts';
 import { argsPayload } from './args.ts';
 import { MessageType } from '../message-types.ts';
+import { uriLevels } from './uri.ts';
 import * as v from '../validate.ts';
 
 export function handlePublish(c: Conn, msg: unknown[]): void {
@@ -20,7 +20,7 @@ export function handlePublish(c: Conn, msg: unknown[]): void {
     opts.qos = opts.acknowledge ? 2 : 0;
     if (opts.acknowledge) {
       session
-        .publish(wampLevels(topic), payload, opts)
+        .publish(uriLevels(session, topic), payload, opts)
         .then(
           (publication) => c.send([MessageType.PUBLISHED, request, publication]),
           (err: unknown) => c.sendError(MessageType.PUBLISH, request, err),
@@ -32,7 +32,7 @@ export function handlePublish(c: Conn, msg: unknown[]): void {
         });
     } else {
       // The common case: no promise per publication unless it waits for a commit.
-      const outcome = session.publishNow(wampLevels(topic), payload, opts);
+      const outcome = session.publishNow(uriLevels(session, topic), payload, opts);
       if (typeof outcome !== 'number') outcome.catch((err: unknown) => c.ctx.logger.debug({ err, topic }, 'unacknowledged publish refused'));
     }
   } catch (err) {

@@ -1,8 +1,8 @@
 // REGISTER / UNREGISTER.
 import { registerOptions } from '../../core/options.ts';
-import { wampPattern } from '../../core/topic.ts';
 import type { Conn } from '../conn.ts';
 import { MessageType } from '../message-types.ts';
+import { uriPattern } from './uri.ts';
 import * as v from '../validate.ts';
 
 export function handleRegister(c: Conn, msg: unknown[]): void {
@@ -12,7 +12,8 @@ export function handleRegister(c: Conn, msg: unknown[]): void {
   const procedure = v.uri(msg, 3, 'REGISTER.Procedure');
   try {
     const opts = registerOptions(options);
-    const reg = c.session!.register(wampPattern(procedure, opts.match), opts);
+    const session = c.session!;
+    const reg = session.register(uriPattern(session, procedure, opts.match), opts);
     c.send([MessageType.REGISTERED, request, reg.id]);
   } catch (err) {
     c.sendError(MessageType.REGISTER, request, err);

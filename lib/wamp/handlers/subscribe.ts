@@ -1,8 +1,8 @@
 // SUBSCRIBE / UNSUBSCRIBE.
 import { subscribeOptions } from '../../core/options.ts';
-import { wampPattern } from '../../core/topic.ts';
 import type { Conn } from '../conn.ts';
 import { MessageType } from '../message-types.ts';
+import { uriPattern } from './uri.ts';
 import * as v from '../validate.ts';
 
 export function handleSubscribe(c: Conn, msg: unknown[]): void {
@@ -13,7 +13,7 @@ export function handleSubscribe(c: Conn, msg: unknown[]): void {
   const session = c.session!;
   try {
     const opts = subscribeOptions(options);
-    const sub = session.subscribe(wampPattern(topic, opts.match), opts);
+    const sub = session.subscribe(uriPattern(session, topic, opts.match), opts);
     c.send([MessageType.SUBSCRIBED, request, sub.id]);
     if (opts.getRetained) session.realm.deliverRetained(session, sub);
     if (opts.after !== undefined) {
