@@ -273,7 +273,8 @@ test('unacknowledged messages are retransmitted with DUP on reconnect (PUBLISH a
   t.is(rel.messageId, p2.messageId);
   raw.send({ cmd: 'puback', messageId: p1.messageId }, 4);
   raw.send({ cmd: 'pubcomp', messageId: p2.messageId }, 4);
-  await sleep(50);
+  // the router handles the acknowledgements when it reads them: poll, not a fixed 50 ms
+  await waitUntil(() => k.gate.sessions.get('realm1', clientId)?.inflight.size === 0, 10_000);
   const session = k.gate.sessions.get('realm1', clientId);
   t.is(session?.inflight.size, 0, 'no per-delivery state after acknowledgement');
   raw.send({ cmd: 'disconnect' }, 4);
