@@ -25,6 +25,9 @@ class Member implements PoolMember, WebSocketHandler {
   alive = true;
   /** performance.now() of the last frame heard from the member. */
   lastSeen = performance.now();
+  /** Whether a frame came since the previous keepalive tick, and how many ticks in a row had none. */
+  heard = true;
+  missedTicks = 0;
   private lastSent: Uint8Array | undefined;
   private receipt: { done(): void; fail(err: Error): void } | undefined;
   private readonly started = performance.now();
@@ -46,14 +49,17 @@ class Member implements PoolMember, WebSocketHandler {
 
   onPing(): void {
     this.lastSeen = performance.now();
+    this.heard = true;
   }
 
   onPong(): void {
     this.lastSeen = performance.now();
+    this.heard = true;
   }
 
   onMessage(): void {
     this.lastSeen = performance.now();
+    this.heard = true;
     const r = this.receipt;
     this.receipt = undefined;
     r?.done();
@@ -201,9 +207,11 @@ export class PsubServer {
   }
 
   /**
-   * Pings every member; prunes those silent for longer than the ping frequency. The verdict waits
-   * for setImmediate, after the event loop's I/O phase: when this process was stalled, the timer
-   * runs before the sockets are read, and a pong that arrived during the stall must still count.
+   * Pings every member; prunes those silent for longer than the ping frequency and through two
+   * ticks in a row. The tick count keeps a starved bridge from pruning everyone: when this process
+   * stalls, wall time passes but its members had no chance to be heard. The verdict waits for
+   * setImmediate, after the event loop's I/O phase: after a stall the timer runs before the sockets
+   * are read, and a pong that arrived meanwhile must count.
    */
   private keepalive(): void {
     setImmediate(() => this.pingOrPrune());
@@ -212,7 +220,9 @@ export class PsubServer {
   private pingOrPrune(): void {
     const now = performance.now();
     for (const m of [...this.members]) {
-      if (now - m.lastSeen > this.state.opts.pingFrequencyMs) {
+      m.missedTicks = m.heard ? 0 : m.missedTicks + 1;
+      m.heard = false;
+      if (m.missedTicks >= 2 && now - m.lastSeen > this.state.opts.pingFrequencyMs) {
         m.kill(CloseCode.keepaliveTimeout, !this.state.opts.confirmReceipt);
       } else if (m.ws.isOpen) {
         m.ws.ping();
