@@ -29,7 +29,11 @@ test('acknowledged retained publishes survive kill -9 of the router', async (t) 
       }
     }
   });
-  await new Promise((r) => setTimeout(r, 300 + Math.random() * 700));
+  // Kill at a random moment once plenty of writes were acknowledged (how long that takes depends
+  // on the machine's load, so wait for the count, not a fixed time).
+  const enough = Date.now() + 30_000;
+  while (acked.size <= 100 && Date.now() < enough) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, Math.random() * 500));
   first.child.kill('SIGKILL');
   stop = true;
   t.is(await first.exited, 'SIGKILL');
@@ -64,6 +68,10 @@ test('a lock held when the router is killed is released by its will when the rou
   const c = await connectAutobahn(t, second.urls);
   const seen = new Map<string, unknown>();
   await c.subscribe('crash', (a, _k, d) => void seen.set(d!.topic!, a?.[0]), { match: 'prefix', get_retained: true } as object);
+  // the retained values arrive after SUBSCRIBED: wait for the plain one (under load that can take
+  // a while), then a little longer so a stale lock sent with it would be seen too
+  const deadline = Date.now() + 10_000;
+  while (!seen.has('crash.plain') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 100));
   t.false(seen.has('crash.lock'), 'the stale lock is gone');
   t.is(seen.get('crash.plain'), 'kept', 'plain retained values stay');

@@ -120,19 +120,20 @@ test('ack=false: Ack-Token/Ack-Peer, ack 200, ack again 412, bad token 400, bad 
 });
 
 test('redelivery after the queue timeout; an acked item is not redelivered', async (t) => {
-  const h = await startHustmq(t, { minuteMs: 150 });
+  // a 1 s "minute": the not-yet-due get must come before it even on a loaded machine
+  const h = await startHustmq(t, { minuteMs: 1000 });
   await h.req('/put?queue=ha_timeout_queue', { method: 'PUT', body: 'test_body' });
   t.is((await h.req('/timeout?queue=ha_timeout_queue&minute=1')).status, 200);
   t.regex((await h.req('/stat?queue=ha_timeout_queue')).text, /"timeout":1\}/);
   const first = await h.req('/get?queue=ha_timeout_queue&worker=testworker&ack=false');
   t.is(first.text, 'test_body');
   t.is((await h.req('/get?queue=ha_timeout_queue&worker=testworker')).status, 404, 'not yet due');
-  await sleep(200);
+  await sleep(1100);
   const again = await h.req('/get?queue=ha_timeout_queue&worker=testworker&ack=false');
   t.is(again.status, 200);
   t.is(again.text, 'test_body', 'redelivered');
   t.is((await h.req(`/ack?queue=ha_timeout_queue&peer=0&token=${again.headers.get('ack-token')}`)).status, 200);
-  await sleep(200);
+  await sleep(1100);
   t.is((await h.req('/get?queue=ha_timeout_queue&worker=testworker')).status, 404, 'acked: gone');
 });
 

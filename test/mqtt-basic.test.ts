@@ -273,23 +273,35 @@ test('unacknowledged messages are retransmitted with DUP on reconnect (PUBLISH a
   t.is(rel.messageId, p2.messageId);
   raw.send({ cmd: 'puback', messageId: p1.messageId }, 4);
   raw.send({ cmd: 'pubcomp', messageId: p2.messageId }, 4);
-  await sleep(50);
+  // the router handles the acknowledgements when it reads them: poll, not a fixed 50 ms
+  await waitUntil(() => k.gate.sessions.get('realm1', clientId)?.inflight.size === 0, 10_000);
   const session = k.gate.sessions.get('realm1', clientId);
   t.is(session?.inflight.size, 0, 'no per-delivery state after acknowledgement');
   raw.send({ cmd: 'disconnect' }, 4);
   await pub.endAsync();
 });
 
+/** Polls `pred` every 20 ms until it holds; fails after `timeoutMs`. */
+async function waitUntil(pred: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
 test('v5 session expiry: the session survives within the interval and is gone after it', async (t) => {
   const clientId = uniqueId('expiry');
-  const opts = { clientId, clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 1 } };
+  const opts = { clientId, clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 2 } }; // 2 s: margin for the resume under load
   const a = await connect(k.url, opts);
   await a.subscribeAsync(`expiry/${clientId}`, { qos: 1 });
   await a.endAsync();
   const { client: b, connack } = connectRaw(k.url, opts);
   t.true((await connack).sessionPresent, 'resumed within the interval');
   await b.endAsync();
-  await sleep(1300);
+  // The interval starts when the router sees the disconnect; under load that (and the timer) can
+  // lag, so poll with a generous deadline instead of checking once just after the interval.
+  await waitUntil(() => k.gate.sessions.get('realm1', clientId) === undefined, 10_000);
   t.is(k.gate.sessions.get('realm1', clientId), undefined, 'expired and removed');
   const { client: c, connack: connack2 } = connectRaw(k.url, opts);
   t.false((await connack2).sessionPresent);
@@ -368,7 +380,10 @@ test('slow consumer: QoS 0 dropped past the soft limit, disconnected past the ha
     const pub = await connect(slow.url);
     const big = Buffer.alloc(64 * 1024, 1);
     for (let i = 0; i < 200; i++) pub.publish(topic, big, { qos: 0 });
-    await sleep(300);
+    // the router handles one client's packets in order: once this QoS 1 publish is acknowledged,
+    // every QoS 0 one before it was offered to the slow subscriber (no fixed sleep, load or not)
+    await pub.publishAsync(`${topic}-marker`, 'x', { qos: 1 });
+    await raw.until(() => slow.gate.stats.droppedQos0 > 0, 10_000, 'QoS 0 drops');
     t.true(slow.gate.stats.droppedQos0 > 0, `dropped ${slow.gate.stats.droppedQos0} QoS 0 messages`);
     t.false(raw.isClosed, 'QoS 0 alone never reaches the hard limit');
     for (let i = 0; i < 200; i++) pub.publish(topic, big, { qos: 1 });

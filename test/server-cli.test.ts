@@ -37,7 +37,8 @@ function run(t: ExecutionContext, args: string[]): { child: ChildProcess; exit: 
 async function start(t: ExecutionContext, extra: string[] = []): Promise<Spawned> {
   const p = run(t, ['--port', '0', '--mqtt-port', '0', '--memory', ...extra]);
   const urls = await new Promise<Record<string, string>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${p.stderr()}`)), 20_000);
+    // generous: under load, tsx compiling the server and its start can take well over 20 s
+    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${p.stderr()}`)), 50_000);
     const onData = (): void => {
       for (const line of p.stdout().split('\n')) {
         if (!line.trim()) continue;

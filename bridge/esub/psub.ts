@@ -5,7 +5,8 @@
 // - receipt mode: the member's next data message within receiptTimeoutMs (concurrency 1, so
 //   deliveries to a member are lockstep and the dealer gives waiting reps to free members);
 // - keepalive mode: the write itself. The server pings every half period; a member silent (no
-//   pong, ping or message) for longer than the ping frequency is pruned.
+//   pong, ping or message) for longer than the ping frequency is pruned. Silence is measured on the
+//   monotonic clock (a wall-clock step must not prune everyone).
 // A member that fails leaves the router before its invocation fails, so the rep's retry reaches the
 // next member; in keepalive mode its last written message is re-delivered too, as the original does.
 import type { IncomingMessage } from 'node:http';
@@ -22,7 +23,11 @@ const CLOSE_GRACE_MS = 2000;
 
 class Member implements PoolMember, WebSocketHandler {
   alive = true;
-  lastSeen = Date.now();
+  /** performance.now() of the last frame heard from the member. */
+  lastSeen = performance.now();
+  /** Whether a frame came since the previous keepalive tick, and how many ticks in a row had none. */
+  heard = true;
+  missedTicks = 0;
   private lastSent: Uint8Array | undefined;
   private receipt: { done(): void; fail(err: Error): void } | undefined;
   private readonly started = performance.now();
@@ -43,15 +48,18 @@ class Member implements PoolMember, WebSocketHandler {
   // --- WebSocketHandler ---
 
   onPing(): void {
-    this.lastSeen = Date.now();
+    this.lastSeen = performance.now();
+    this.heard = true;
   }
 
   onPong(): void {
-    this.lastSeen = Date.now();
+    this.lastSeen = performance.now();
+    this.heard = true;
   }
 
   onMessage(): void {
-    this.lastSeen = Date.now();
+    this.lastSeen = performance.now();
+    this.heard = true;
     const r = this.receipt;
     this.receipt = undefined;
     r?.done();
@@ -198,11 +206,23 @@ export class PsubServer {
     return member;
   }
 
-  /** Pings every member; prunes those silent for longer than the ping frequency. */
+  /**
+   * Pings every member; prunes those silent for longer than the ping frequency and through two
+   * ticks in a row. The tick count keeps a starved bridge from pruning everyone: when this process
+   * stalls, wall time passes but its members had no chance to be heard. The verdict waits for
+   * setImmediate, after the event loop's I/O phase: after a stall the timer runs before the sockets
+   * are read, and a pong that arrived meanwhile must count.
+   */
   private keepalive(): void {
-    const now = Date.now();
+    setImmediate(() => this.pingOrPrune());
+  }
+
+  private pingOrPrune(): void {
+    const now = performance.now();
     for (const m of [...this.members]) {
-      if (now - m.lastSeen > this.state.opts.pingFrequencyMs) {
+      m.missedTicks = m.heard ? 0 : m.missedTicks + 1;
+      m.heard = false;
+      if (m.missedTicks >= 2 && now - m.lastSeen > this.state.opts.pingFrequencyMs) {
         m.kill(CloseCode.keepaliveTimeout, !this.state.opts.confirmReceipt);
       } else if (m.ws.isOpen) {
         m.ws.ping();
