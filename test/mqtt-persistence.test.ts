@@ -250,7 +250,10 @@ test('unacknowledged outbound QoS 1 is redelivered with DUP after a restart, and
   t.is(raw.packets.filter((p) => p.cmd === 'publish').length, 1, 'the QoS 2 message itself is not sent again');
   raw.send({ cmd: 'puback', messageId: again.messageId } as never, 4);
   raw.send({ cmd: 'pubcomp', messageId: rel.messageId } as never, 4);
-  await sleep(100);
+  // The gate handles a connection's packets in order: once PINGRESP is back, both acks were handled.
+  raw.send({ cmd: 'pingreq' } as never, 4);
+  await raw.next('pingresp');
+  await sleep(100); // let their state change commit
   raw.close();
   await s.close();
 
