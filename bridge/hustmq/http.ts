@@ -1,25 +1,11 @@
 // HTTP helpers of the hustmq bridge: plain-text replies with an exact length, raw bodies with a
 // size limit, a signal for a client that hangs up, and the absolute URL a 307 points to.
-import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
 import { fail } from './args.ts';
 
-/** Sets the reply: hustmq answers everything as text/plain with an exact Content-Length. */
-export function reply(ctx: Context, status: number, body: string | Uint8Array = '', headers?: Record<string, string>): void {
-  ctx.status = status;
-  if (headers) for (const [k, v] of Object.entries(headers)) ctx.set(k, v);
-  ctx.set('Content-Type', 'text/plain');
-  if (typeof body === 'string') ctx.body = body;
-  else {
-    const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    // Node writes a string body in one piece with the headers, a Buffer as a second chunk (a
-    // writev): a small UTF-8 item goes out as the same bytes in a string
-    ctx.body = bytes.length <= ONE_PIECE_MAX && isUtf8(bytes) ? bytes.toString() : bytes;
-  }
-}
-
-const ONE_PIECE_MAX = 4096;
+// Plain-text replies with an exact Content-Length are shared with the other bridges.
+export { reply } from '../http/reply.ts';
 
 /** The request body (empty when none); bodies over `limit` bytes fail with `status` (413 by default). */
 export async function readBody(ctx: Context, limit: number, status = 413): Promise<Buffer> {
