@@ -32,8 +32,8 @@ export class SkipList<T> {
     return l;
   }
 
-  /** Inserts (score, key); the pair must not be present already. */
-  insert(score: number, key: string, value: T): SkipNode<T> {
+  /** The last node before (score, key) on every level in use (the nodes whose links a change rewires). */
+  private predecessors(score: number, key: string): SkipNode<T>[] {
     const update = new Array<SkipNode<T>>(MAX_LEVEL);
     let x = this.head;
     for (let i = this.level - 1; i >= 0; i--) {
@@ -44,6 +44,12 @@ export class SkipList<T> {
       }
       update[i] = x;
     }
+    return update;
+  }
+
+  /** Inserts (score, key); the pair must not be present already. */
+  insert(score: number, key: string, value: T): SkipNode<T> {
+    const update = this.predecessors(score, key);
     const lvl = this.randomLevel();
     if (lvl > this.level) {
       for (let i = this.level; i < lvl; i++) update[i] = this.head;
@@ -61,17 +67,8 @@ export class SkipList<T> {
 
   /** Removes (score, key); false when absent. */
   remove(score: number, key: string): boolean {
-    const update = new Array<SkipNode<T>>(MAX_LEVEL);
-    let x = this.head;
-    for (let i = this.level - 1; i >= 0; i--) {
-      let n = x.next[i];
-      while (n && before(score, key, n)) {
-        x = n;
-        n = x.next[i];
-      }
-      update[i] = x;
-    }
-    const target = x.next[0];
+    const update = this.predecessors(score, key);
+    const target = (update[0] as SkipNode<T>).next[0];
     if (!target || target.score !== score || target.key !== key) return false;
     for (let i = 0; i < this.level; i++) {
       const u = update[i] as SkipNode<T>;
