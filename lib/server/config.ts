@@ -25,7 +25,7 @@ const MQTT_SETTINGS: readonly (keyof MqttSettings)[] = ['receiveMaximum', 'topic
 
 export interface ServerConfig {
   host: string;
-  /** The shared port: WAMP (WebSocket /ws and RawSocket), MQTT (sniffed and /mqtt), HTTP bridges. */
+  /** The shared port: WAMP (WebSocket and RawSocket), MQTT (sniffed and WebSocket), HTTP bridges. */
   port: number;
   /** Dedicated MQTT TCP port; null = none. */
   mqttPort: number | null;
