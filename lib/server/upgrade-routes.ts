@@ -53,8 +53,13 @@ function listOf(p: WebSocketProtocol): string {
   return `${NAMES[p]} (${SUBPROTOCOLS[p].join(', ')})`;
 }
 
+/** What a refusal echoes of the client's input: enough to recognise it, never all of it. */
+function shown(s: string): string {
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}
+
 function notServed(path: string): UpgradeRoute {
-  return { refusal: { status: '404 Not Found', message: `no WebSocket endpoint at ${path}\n` }, reason: 'no_endpoint' };
+  return { refusal: { status: '404 Not Found', message: `no WebSocket endpoint at ${shown(path)}\n` }, reason: 'no_endpoint' };
 }
 
 export function routeUpgrade(routes: UpgradeRoutes, path: string, offered: string | string[] | undefined): UpgradeRoute {
@@ -66,7 +71,7 @@ export function routeUpgrade(routes: UpgradeRoutes, path: string, offered: strin
     if (protocol !== undefined && !offersAny(offered, dedicated)) {
       const other = dedicated === 'wamp' ? 'mqtt' : 'wamp';
       return {
-        refusal: { status: '400 Bad Request', message: `${path} serves ${listOf(dedicated)} only; ${NAMES[other]} is served on any path not configured for ${NAMES[dedicated]}, e.g. /\n` },
+        refusal: { status: '400 Bad Request', message: `${shown(path)} serves ${listOf(dedicated)} only; ${NAMES[other]} is served on any path not configured for ${NAMES[dedicated]}\n` },
         reason: 'wrong_path',
       };
     }
@@ -76,7 +81,7 @@ export function routeUpgrade(routes: UpgradeRoutes, path: string, offered: strin
   const handler = protocol && routes[protocol];
   if (handler) return { handler };
   if (protocol) return notServed(path);
-  const got = offered === undefined ? 'none' : String(offered).slice(0, 200);
+  const got = offered === undefined ? 'none' : shown(String(offered));
   return {
     refusal: {
       status: '400 Bad Request',
