@@ -38,7 +38,7 @@ async function serve(t: ExecutionContext, r: KitsuneRouter): Promise<Record<stri
     host: '127.0.0.1',
     port: 0,
     onHttp: (_req, res) => res.writeHead(404).end(),
-    onWampUpgrade: (req, socket, head) => wss.handleUpgrade(req, socket, head),
+    websocket: { wamp: (req, socket, head) => wss.handleUpgrade(req, socket, head) },
     onRawSocket: (socket, first) => acceptRawSocket(socket, first, accept, opts),
   });
   const { port } = await shared.listen();

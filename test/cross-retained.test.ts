@@ -1,7 +1,8 @@
 // Retained round trips across WAMP (autobahn, JSON and MessagePack) and MQTT (mqtt.js), on the
 // memory and the SQLite engine: JSON and binary payloads keep their bytes exactly. An MQTT payload
-// that is not JSON reaches WAMP as binary (MessagePack bin; the JSON serializer's "\u0000"+base64
-// string) and comes back to MQTT byte-identical; on SQLite the values also survive a restart.
+// that is not UTF-8 reaches WAMP as binary (MessagePack bin; the JSON serializer's "\u0000"+base64
+// string), UTF-8 that is not JSON as a string, and both come back to MQTT byte-identical; on SQLite
+// the values also survive a restart.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,7 +98,7 @@ for (const engine of ['memory', 'sqlite'] as const) {
       const seen = await wampRetained(t, s.server.urls, serializer, `xr.${id}`, 3);
       t.deepEqual(seen.get(`xr.${id}.json`)?.args, [JSON.parse(json.toString())], 'JSON bytes arrive as the parsed value');
       t.deepEqual(wampBytes(seen.get(`xr.${id}.bin`)?.args[0]), binary, 'non-JSON bytes arrive as binary');
-      t.deepEqual(wampBytes(seen.get(`xr.${id}.text`)?.args[0]), text, 'UTF-8 that is not JSON is binary too');
+      t.deepEqual(seen.get(`xr.${id}.text`)?.args, [text.toString()], 'UTF-8 that is not JSON is a string');
 
       // The WAMP client publishes back exactly what it received, retained.
       const wamp = await connectAutobahn(t, s.server.urls, { serializer });
@@ -140,7 +141,7 @@ for (const engine of ['memory', 'sqlite'] as const) {
         t.deepEqual(got.get(`wr/${id}/kw`)?.payload, Buffer.from('{"k":"v","n":2}'), `${when}: kwargs only → JSON(kwargs)`);
         t.deepEqual(got.get(`wr/${id}/bin`)?.payload, binary, `${when}: binary arg → the raw bytes`);
         t.deepEqual((JSON.parse(got.get(`wr/${id}/many`)?.payload.toString() ?? 'null') as { args: unknown[] }).args, ['a', 2], `${when}: several args → {args, kwargs}`);
-        t.deepEqual(got.get(`wr/${id}/str`)?.payload, Buffer.from('"just a string"'), `${when}: a string arg → JSON string`);
+        t.deepEqual(got.get(`wr/${id}/str`)?.payload, Buffer.from('just a string'), `${when}: a string arg → its UTF-8 text`);
         t.true([...got.values()].every((m) => m.retain), `${when}: delivered with the retain flag`);
 
         // MQTT publishes those bytes back (retained); WAMP sees the original values again.

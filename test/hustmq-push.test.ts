@@ -166,6 +166,6 @@ test('a WAMP publish on hustmq.push.Q takes the next index', async (t) => {
   const { session, connection } = await openAutobahn(t, h.server.urls);
   await session.publish('hustmq.push.wp', ['from wamp'], {}, { acknowledge: true });
   t.like(JSON.parse((await h.req('/stat?queue=wp')).text) as Stat, { ci: 2 });
-  t.is((await h.req('/sub?queue=wp&idx=2')).text, '"from wamp"');
+  t.is((await h.req('/sub?queue=wp&idx=2')).text, 'from wamp');
   connection.close();
 });

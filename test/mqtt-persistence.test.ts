@@ -83,10 +83,10 @@ test('3.1.1 clean:false session across an in-process restart: queued QoS 1/2 fro
     [
       ['persist/q1/a', 1, Buffer.from('one').toString('hex')],
       ['persist/q1/c', 1, binary.toString('hex')],
-      ['persist/q1/w', 1, Buffer.from('"from wamp"').toString('hex')],
+      ['persist/q1/w', 1, Buffer.from('from wamp').toString('hex')],
       ['persist/q2/b', 2, Buffer.from('two').toString('hex')],
       ['persist/q2/w', 2, Buffer.from('{"k":"v"}').toString('hex')],
-      ['persist/q2/after', 2, Buffer.from('"after restart"').toString('hex')],
+      ['persist/q2/after', 2, Buffer.from('after restart').toString('hex')],
     ],
   );
   // The subscriptions work for new messages too.
@@ -152,7 +152,7 @@ test('kill -9: every QoS 1 message acknowledged to the publisher reaches the per
     [],
     `every acknowledged message is delivered (${acked.size} acked, ${have.size} received)`,
   );
-  t.true(have.has('"w"'), 'the acknowledged WAMP publish too');
+  t.true(have.has('w'), 'the acknowledged WAMP publish too');
   // The restored subscription is live.
   const pub2 = await connect(second.urls.mqtt as string);
   const before = got.messages.length;

@@ -73,9 +73,9 @@ async function start(t: ExecutionContext, extra: Partial<SharedListenerOptions> 
       res.writeHead(req.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' });
       res.end(req.url === '/healthz' ? 'ok' : 'not found');
     },
-    onWampUpgrade: wss.handleUpgrade,
     onRawSocket: (socket, first) => acceptRawSocket(socket, first, accept, { maxMessageBytes, ...raw }),
     ...extra,
+    websocket: { wamp: wss.handleUpgrade, ...extra.websocket },
   });
   const { port } = await listener.listen();
   t.teardown(async () => {
@@ -212,16 +212,22 @@ test('HTTP falls through to the request handler', async (t) => {
   t.is(other.status, 404);
 });
 
-test('unknown upgrade paths get 404; /mqtt without a handler too, with one it is called', async (t) => {
+test('upgrades go by subprotocol on any path; without the handler of that protocol 404, with no known subprotocol 400', async (t) => {
   const { port } = await start(t);
-  t.is(await refusedStatus(wsClient(port, ['wamp.2.json'], '/nope')), 404);
+  const ws = wsClient(port, ['wamp.2.json'], '/nope');
+  await opened(ws);
+  t.is(ws.protocol, 'wamp.2.json');
+  ws.close();
   t.is(await refusedStatus(wsClient(port, ['mqtt'], '/mqtt')), 404);
+  t.is(await refusedStatus(wsClient(port, ['chat'], '/')), 400);
 
   let called = '';
   const withMqtt = await start(t, {
-    onMqttUpgrade: (req, socket) => {
-      called = req.url ?? '';
-      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+    websocket: {
+      mqtt: (req, socket) => {
+        called = req.url ?? '';
+        socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+      },
     },
   });
   t.is(await refusedStatus(wsClient(withMqtt.port, ['mqtt'], '/mqtt?client=1')), 403);

@@ -2,6 +2,7 @@
 // into core options, with every value type-checked: a wrong type is an invalid_argument error.
 import { ErrorUri, RouterError } from './errors.ts';
 import { isValidId } from './ids.ts';
+import { headersFromAttribute, MQTT_ATTRIBUTE } from './mqtt-attribute.ts';
 import type { CallOptions, Dict, InterruptMode, InvokePolicy, MatchPolicy, PublishOptions, RegisterOptions, SubscribeOptions } from './types.ts';
 
 function bad(name: string, expected: string): RouterError {
@@ -101,6 +102,7 @@ export function publishOptions(o: Dict): PublishOptions {
   if ('will' in o) opts.will = jsonValue(o, 'will');
   if ('watch' in o) opts.watch = bool(o, 'watch');
   if ('force' in o) opts.force = bool(o, 'force');
+  if (MQTT_ATTRIBUTE in o) opts.headers = headersFromAttribute(o[MQTT_ATTRIBUTE], Date.now());
   return opts;
 }
 

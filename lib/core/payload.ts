@@ -1,9 +1,14 @@
 // A message body that is either WAMP-native ({args, kwargs}) or bytes (MQTT/HTTP-native).
 // It converts lazily in either direction and caches the result, so fan-out converts once. WAMP
 // arguments may also arrive still encoded (fromEncoded); they are decoded on first use.
+//
+// The mapping (README "MQTT ⇄ WAMP payloads" has the table): bytes that are JSON become its value,
+// other UTF-8 text becomes a string, anything else stays binary; back again, a lone string goes out
+// as its UTF-8 text, a lone binary value as it is, anything else as JSON.
 import type { Dict } from './types.ts';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the string, so text with a BOM comes back byte-identical.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const EMPTY = new Uint8Array(0);
 
 function isBinary(v: unknown): v is Uint8Array {
@@ -117,7 +122,7 @@ export class Payload {
     return this._kwargs;
   }
 
-  /** Bytes view: one positional arg → that value (raw if binary, JSON otherwise). */
+  /** Bytes view: one positional arg → that value (raw if binary, its UTF-8 text if a string, JSON otherwise). */
   get bytes(): Uint8Array {
     if (this._bytes === undefined) this._bytes = this.encodeBytes();
     return this._bytes;
@@ -154,15 +159,15 @@ export class Payload {
     } catch {
       text = undefined;
     }
-    if (text !== undefined) {
-      try {
-        this._args = [JSON.parse(text)];
-        return;
-      } catch {
-        // not JSON: deliver the bytes as binary
-      }
+    if (text === undefined) {
+      this._args = [bytes]; // not UTF-8: binary
+      return;
     }
-    this._args = [bytes];
+    try {
+      this._args = [JSON.parse(text)];
+    } catch {
+      this._args = [text]; // text that is not JSON (`mosquitto_pub -m open`): a string
+    }
   }
 
   private encodeBytes(): Uint8Array {
@@ -173,6 +178,7 @@ export class Payload {
     if (args && args.length === 1 && !kwargs) {
       const v = args[0];
       if (isBinary(v)) return v;
+      if (typeof v === 'string') return Buffer.from(v, 'utf8');
       return Buffer.from(jsonWithBinary(v));
     }
     if (!args && kwargs) return Buffer.from(jsonWithBinary(kwargs));

@@ -8,11 +8,14 @@ import { openRealm, type RouterConfig } from '../core/config.ts';
 import type { MqttGateOptions } from '../mqtt/index.ts';
 import { CONNECTION_SETTING_KEYS, type ConnectionSettings } from './admission.ts';
 import type { WebSocketSettings } from '../transport/websocket-limits.ts';
+import type { WebSocketProtocol } from './upgrade-routes.ts';
 
-/** The `websocket` section: the limits of every WebSocket (/ws, /mqtt, esub), and which stack serves /ws. */
+/** The `websocket` section: the limits of every WebSocket (WAMP, MQTT, esub), the stack and the dedicated paths. */
 export interface WebSocketConfig extends Omit<WebSocketSettings, 'handshakeTimeoutMs'> {
-  /** The stack serving WAMP's /ws: ours (default) or ws (kept for the bench's comparison). */
+  /** The stack serving WAMP and MQTT over WebSocket: ours (default) or ws (kept for the bench's comparison). */
   engine?: 'kitsune' | 'ws';
+  /** Paths serving one protocol only (default {"/ws": "wamp", "/mqtt": "mqtt"}); other paths go by subprotocol. */
+  paths?: Record<string, WebSocketProtocol>;
 }
 const WEBSOCKET_NUMBERS = ['closeTimeoutMs', 'maxFragments'] as const;
 
@@ -22,7 +25,7 @@ const MQTT_SETTINGS: readonly (keyof MqttSettings)[] = ['receiveMaximum', 'topic
 
 export interface ServerConfig {
   host: string;
-  /** The shared port: WAMP (WebSocket /ws and RawSocket), MQTT (sniffed and /mqtt), HTTP bridges. */
+  /** The shared port: WAMP (WebSocket and RawSocket), MQTT (sniffed and WebSocket), HTTP bridges. */
   port: number;
   /** Dedicated MQTT TCP port; null = none. */
   mqttPort: number | null;
@@ -141,9 +144,23 @@ function websocketSettings(value: unknown, path: string): WebSocketConfig {
     } else if (key === 'engine') {
       if (v !== 'kitsune' && v !== 'ws') throw new Error(`${path}: websocket option "engine" must be "kitsune" or "ws"`);
       out.engine = v;
+    } else if (key === 'paths') {
+      out.paths = websocketPaths(v, path);
     } else {
-      throw new Error(`${path}: unknown websocket option "${key}" (known: ${[...WEBSOCKET_NUMBERS, 'allowedOrigins', 'compression', 'engine'].join(', ')})`);
+      throw new Error(`${path}: unknown websocket option "${key}" (known: ${[...WEBSOCKET_NUMBERS, 'allowedOrigins', 'compression', 'engine', 'paths'].join(', ')})`);
     }
+  }
+  return out;
+}
+
+/** `websocket.paths`: {"/path": "wamp" | "mqtt"}, each path absolute, without a query. */
+function websocketPaths(v: unknown, path: string): Record<string, WebSocketProtocol> {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${path}: websocket option "paths" must be an object like {"/ws": "wamp", "/mqtt": "mqtt"}`);
+  const out: Record<string, WebSocketProtocol> = {};
+  for (const [p, protocol] of Object.entries(v)) {
+    if (!p.startsWith('/') || /[?#\s]/.test(p)) throw new Error(`${path}: websocket path "${p}" must start with / and hold no query, fragment or spaces`);
+    if (protocol !== 'wamp' && protocol !== 'mqtt') throw new Error(`${path}: websocket path "${p}" must map to "wamp" or "mqtt"`);
+    out[p] = protocol;
   }
   return out;
 }

@@ -1,7 +1,8 @@
 // One TCP port for everything: the first bytes a client sends tell its protocol.
 //   0x7F  WAMP RawSocket handshake
 //   0x10  MQTT CONNECT
-//   else  HTTP (which may upgrade to WebSocket: /ws WAMP, /mqtt MQTT)
+//   else  HTTP, which may upgrade to WebSocket: WAMP or MQTT by subprotocol, or a bridge's socket
+//         (upgrade-routes.ts decides)
 // Each connection is admitted (admission.ts) before sniffing; HTTP ones then get our own deadlines
 // (http-guard.ts) until they upgrade.
 import http from 'node:http';
@@ -10,8 +11,9 @@ import type { Duplex } from 'node:stream';
 import type { Admission } from './admission.ts';
 import { guardHttpServer, type HttpGuard, type HttpTimeouts } from './http-guard.ts';
 import { refuseUpgrade } from '../transport/websocket-handshake.ts';
+import { routeUpgrade, type UpgradeRoutes } from './upgrade-routes.ts';
 
-export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+export type { UpgradeHandler } from './upgrade-routes.ts';
 
 /**
  * Receives a socket after sniffing. `firstBytes` were already read from it (they are not unshifted);
@@ -24,12 +26,8 @@ export interface SharedListenerOptions {
   port: number;
   /** An http.Server (never listening itself: it is fed connections) or a request handler. */
   onHttp: http.Server | http.RequestListener;
-  /** WebSocket upgrades on /ws (e.g. createWampWebSocketServer(...).handleUpgrade). */
-  onWampUpgrade?: UpgradeHandler;
-  /** WebSocket upgrades on /mqtt; without it they get a 404. */
-  onMqttUpgrade?: UpgradeHandler;
-  /** WebSocket upgrades on any other path (e.g. /esub/psub/KEY); without it they get a 404. */
-  onOtherUpgrade?: UpgradeHandler;
+  /** Where WebSocket upgrades go (WAMP, MQTT, bridges); without it every upgrade gets a 404. */
+  websocket?: UpgradeRoutes;
   /** RawSocket connections; without it they are dropped. */
   onRawSocket?: SniffedSocketHandler;
   /** MQTT connections; without it they are dropped. */
@@ -86,10 +84,13 @@ export function createSharedListener(opts: SharedListenerOptions): SharedListene
   };
 
   httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = upgradePath(req.url);
-    const handler = path === '/ws' ? opts.onWampUpgrade : path === '/mqtt' ? opts.onMqttUpgrade : opts.onOtherUpgrade;
+    const route = routeUpgrade(opts.websocket ?? {}, upgradePath(req.url), req.headers['sec-websocket-protocol']);
     httpGuard?.release(socket); // a WebSocket now, or refused below: the gates' timeouts apply
-    guard(socket, () => (handler ? handler(req, socket, head) : refuseUpgrade(socket, { status: '404 Not Found', message: `no WebSocket endpoint at ${path}\n` })));
+    guard(socket, () => {
+      if ('handler' in route) return route.handler(req, socket, head);
+      opts.websocket?.onRefused?.(route.reason);
+      refuseUpgrade(socket, route.refusal);
+    });
   });
   // Malformed HTTP: node's default 'clientError' handling answers 400 and destroys the socket.
 

@@ -5,7 +5,11 @@ import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Router } from '../core/router.ts';
 import type { Admission } from './admission.ts';
 
-export function createMetricsHandler(router: Router, admission?: Admission): (req: IncomingMessage, res: ServerResponse) => void {
+/** A labelled counter's rows, read at scrape time. */
+export type LabelledRows = () => { labels: Record<string, string>; value: number }[];
+
+/** `upgradesRefused`: WebSocket upgrades the shared listener refused itself, by reason (upgrade-routes.ts). */
+export function createMetricsHandler(router: Router, admission?: Admission, upgradesRefused?: LabelledRows): (req: IncomingMessage, res: ServerResponse) => void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kitsune_process_' });
   const perRealm = (name: string, help: string, read: (realm: import('../core/realm.ts').Realm) => number): void => {
@@ -35,10 +39,11 @@ export function createMetricsHandler(router: Router, admission?: Admission): (re
   counter('kitsune_dropped_queued_total', 'QoS 1/2 messages dropped from a full persistent-session queue', () => router.stats.droppedQueued);
   counter('kitsune_wamp_too_deep_total', 'WAMP messages refused for nesting past maxNestingDepth', () => router.stats.wampTooDeep);
   counter('kitsune_wamp_unsupported_types_total', 'WAMP messages refused for a CBOR tag or MessagePack extension', () => router.stats.wampUnsupportedTypes);
+  const labelled = (name: string, help: string, labelNames: string[], read: LabelledRows): void => {
+    new Gauge({ name, help, labelNames, registers: [registry], collect() { for (const row of read()) this.set(row.labels, row.value); } });
+  };
+  if (upgradesRefused) labelled('kitsune_websocket_upgrades_refused_total', 'WebSocket upgrades refused for their path or subprotocol (no_subprotocol, wrong_path, no_endpoint)', ['reason'], upgradesRefused);
   if (admission) {
-    const labelled = (name: string, help: string, labelNames: string[], read: () => { labels: Record<string, string>; value: number }[]): void => {
-      new Gauge({ name, help, labelNames, registers: [registry], collect() { for (const row of read()) this.set(row.labels, row.value); } });
-    };
     labelled('kitsune_connections', 'Open connections, by listener', ['listener'], () => admission.stats().open);
     labelled('kitsune_connections_refused_total', 'Connections refused at accept time, by listener and limit (total, address)', ['listener', 'reason'], () => admission.stats().refused);
     labelled('kitsune_connections_timed_out_total', 'Connections closed for being too slow, by listener and phase (sniff, headers, request)', ['listener', 'phase'], () => admission.stats().timedOut);

@@ -1,21 +1,22 @@
 // MQTT's ways in: the dedicated TCP port (1883 by default), the shared port (sniffed CONNECT) and
-// WebSocket at /mqtt (subprotocol 'mqtt'), all feeding one MQTT gate.
+// WebSocket (subprotocol 'mqtt', routed here by upgrade-routes.ts), all feeding one MQTT gate.
 import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../core/log.ts';
-import type { WebSocketSettings } from '../transport/websocket-limits.ts';
 import { createWebSocketServer } from '../transport/websocket-server.ts';
+import { createWsWebSocketServer } from '../transport/ws-server.ts';
 import type { Router } from '../core/router.ts';
 import { createMqttGate, type MqttGate } from '../mqtt/index.ts';
 import type { Admission } from './admission.ts';
-import type { MqttSettings } from './config.ts';
+import type { MqttSettings, WebSocketConfig } from './config.ts';
+import { MQTT_SUBPROTOCOLS } from './upgrade-routes.ts';
 
 export interface MqttListeners {
   gate: MqttGate;
   /** For the shared listener's sniffed MQTT connections. */
   onSniffed(socket: net.Socket, firstBytes: Buffer): void;
-  /** For WebSocket upgrades on /mqtt. */
+  /** For WebSocket upgrades that offer an MQTT subprotocol. */
   onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Waits for the gate's stored sessions, then starts the dedicated TCP port; resolves to its port, or null when none is configured. */
   listen(host: string, port: number | null): Promise<number | null>;
@@ -25,14 +26,16 @@ export interface MqttListeners {
 /** MQTT over WebSocket must use the 'mqtt' subprotocol (MQTT 5 §6); the old 'mqttv3.1' is accepted too. */
 function mqttSubprotocol(header: string | string[] | undefined): string | undefined {
   const offered = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((p) => p.trim());
-  return offered.includes('mqtt') ? 'mqtt' : offered.includes('mqttv3.1') ? 'mqttv3.1' : undefined;
+  return MQTT_SUBPROTOCOLS.find((p) => offered.includes(p));
 }
 
-export function createMqttListeners(router: Router, defaultRealm: string, logger: Logger, settings: MqttSettings = {}, websocket: WebSocketSettings = {}, admission?: Admission): MqttListeners {
+/** `websocket` holds the limits of MQTT's WebSockets and, in `engine`, the stack serving them. */
+export function createMqttListeners(router: Router, defaultRealm: string, logger: Logger, settings: MqttSettings = {}, websocket: WebSocketConfig = {}, admission?: Admission): MqttListeners {
   const gate = createMqttGate(router, { ...settings, defaultRealm, logger });
-  const ws = createWebSocketServer({
+  const { engine, ...limits } = websocket;
+  const ws = (engine === 'ws' ? createWsWebSocketServer : createWebSocketServer)({
     // a WebSocket message holds at most one whole packet plus the start of the next
-    limits: { maxMessageBytes: router.limits.maxMessageBytes + 8, maxBufferedBytes: router.limits.sendBufferHardBytes, ...websocket },
+    limits: { maxMessageBytes: router.limits.maxMessageBytes + 8, maxBufferedBytes: router.limits.sendBufferHardBytes, ...limits },
     subprotocol: (req) => mqttSubprotocol(req.headers['sec-websocket-protocol']) ?? { status: '400 Bad Request', message: "MQTT over WebSocket needs the subprotocol 'mqtt'\n" },
     accept: (socket) => gate.handleWebSocket(socket),
     onError: (err) => logger.error({ err }, 'MQTT WebSocket handler error'),

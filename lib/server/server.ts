@@ -17,6 +17,7 @@ import { listenHttpPort, type HttpPort, type HttpPortOptions } from './http-port
 import { createSharedListener } from './listener.ts';
 import { createMetricsHandler } from './metrics.ts';
 import { createMqttListeners } from './mqtt-listeners.ts';
+import { DEFAULT_WEBSOCKET_PATHS, type UpgradeRefusalReason, type WebSocketProtocol } from './upgrade-routes.ts';
 import { createEsubBridge, esubOptionsFromEnv, esubPortFromEnv } from '../../bridge/esub/index.ts';
 
 export interface RunningServer {
@@ -38,7 +39,16 @@ async function openConfiguredStore(config: ServerConfig): Promise<Store> {
   return openStore({ dataDir: config.dataDir });
 }
 
+/** Where the HTTP endpoints are mounted on the shared port; they own these paths for WebSocket upgrades too. */
+const HTTP_ENDPOINTS = { health: '/healthz', metrics: '/metrics', hustmq: '/hustmq', hustdb: '/hustdb', esub: '/esub' } as const;
+
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+  // `paths` is the listener's business; the rest (limits, engine) every WebSocket server's
+  const { paths = DEFAULT_WEBSOCKET_PATHS, ...websocket } = config.websocket ?? {};
+  for (const path of Object.keys(paths)) {
+    const endpoint = Object.values(HTTP_ENDPOINTS).find((p) => path === p || path.startsWith(p + '/'));
+    if (endpoint) throw new Error(`websocket path ${path} is under the HTTP endpoint ${endpoint}; pick another`);
+  }
   const store = await openConfiguredStore(config);
   const router = new KitsuneRouter(config.router, { store, logger });
   await router.open();
@@ -50,30 +60,31 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const wampWs = createWampWebSocketServer(acceptWamp, {
     maxMessageBytes,
     maxBufferedBytes: router.limits.sendBufferHardBytes,
-    ...config.websocket,
+    ...websocket,
     onError: (err) => logger.error({ err }, 'WAMP WebSocket handler error'),
   });
   const mounts = new HttpMounts();
-  mounts.mount('/healthz', (_req, res) => {
+  mounts.mount(HTTP_ENDPOINTS.health, (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ status: 'ok', sessions: router.sessionCount }));
   });
-  mounts.mount('/metrics', createMetricsHandler(router, admission));
+  const upgradesRefused = new Map<UpgradeRefusalReason, number>();
+  mounts.mount(HTTP_ENDPOINTS.metrics, createMetricsHandler(router, admission, () => [...upgradesRefused].map(([reason, value]) => ({ labels: { reason }, value }))));
   const hustmq = createHustmqBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustmq });
-  mounts.mount('/hustmq', hustmq.callback, true);
+  mounts.mount(HTTP_ENDPOINTS.hustmq, hustmq.callback, true);
   const hustdb = createHustdbBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustdb });
-  mounts.mount('/hustdb', hustdb.callback, true);
+  mounts.mount(HTTP_ENDPOINTS.hustdb, hustdb.callback, true);
   // esub: at /esub on the shared port, and at the root of --esub-port (ESUB_* env vars override).
   const esub = createEsubBridge(router, {
     realm: config.router.realms[0]?.name ?? 'realm1',
     ...config.esub,
     ...esubOptionsFromEnv(),
     logger,
-    websocket: { ...config.websocket, ...config.esub?.websocket },
+    websocket: { ...websocket, ...config.esub?.websocket },
   });
-  const esubShared = esub.at('/esub');
-  mounts.mount('/esub', esubShared.callback, true);
-  const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, config.mqtt, config.websocket, admission);
+  const esubShared = esub.at(HTTP_ENDPOINTS.esub);
+  mounts.mount(HTTP_ENDPOINTS.esub, esubShared.callback, true, (req, socket, head) => esubShared.handleUpgrade(req, socket, head));
+  const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, config.mqtt, websocket, admission);
   const httpServer = http.createServer(mounts.handler);
   // One options object for every RawSocket connection (each keeps a reference to it).
   const rawSocketOptions = { maxMessageBytes, maxBufferedBytes: router.limits.sendBufferHardBytes, onError: (err: unknown) => logger.error({ err }, 'WAMP RawSocket handler error') };
@@ -81,10 +92,14 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     host: config.host,
     port: config.port,
     onHttp: httpServer,
-    onWampUpgrade: (req, socket, head) => wampWs.handleUpgrade(req, socket, head),
-    onMqttUpgrade: mqtt.onUpgrade,
+    websocket: {
+      wamp: (req, socket, head) => wampWs.handleUpgrade(req, socket, head),
+      mqtt: mqtt.onUpgrade,
+      paths,
+      mounted: (path) => mounts.upgradeHandler(path),
+      onRefused: (reason) => void upgradesRefused.set(reason, (upgradesRefused.get(reason) ?? 0) + 1),
+    },
     onMqtt: mqtt.onSniffed,
-    onOtherUpgrade: (req, socket, head) => esubShared.handleUpgrade(req, socket, head),
     onRawSocket: (socket, first) => acceptRawSocket(socket, first, acceptWamp, rawSocketOptions),
     onError: (err) => logger.error({ err }, 'listener handler error'),
     admission,
@@ -93,11 +108,13 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   });
   const { port } = await shared.listen();
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  // a path configured for the protocol, else one not configured at all (any such path works)
+  const pathFor = (p: WebSocketProtocol): string => Object.keys(paths).find((k) => paths[k] === p) ?? (Object.hasOwn(paths, '/') ? `/${p}` : '/');
   const urls: Record<string, string> = {
-    wamp: `ws://${host}:${port}/ws`,
+    wamp: `ws://${host}:${port}${pathFor('wamp')}`,
     rawsocket: `tcp://${host}:${port}`,
     http: `http://${host}:${port}`,
-    mqttWs: `ws://${host}:${port}/mqtt`,
+    mqttWs: `ws://${host}:${port}${pathFor('mqtt')}`,
   };
   const mqttPort = await mqtt.listen(config.host, config.mqttPort);
   if (mqttPort !== null) urls.mqtt = `mqtt://${host}:${mqttPort}`;

@@ -2,6 +2,7 @@
 // Peer through which core delivers events, invocations, results and errors to this client.
 import { ErrorUri, RouterError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import { headersAsAttribute, MQTT_ATTRIBUTE } from '../core/mqtt-attribute.ts';
 import { Payload } from '../core/payload.ts';
 import type { Router } from '../core/router.ts';
 import type { Session } from '../core/session.ts';
@@ -244,6 +245,10 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     }
     if (d.pattern) details.topic = pub.topic.join('.');
     if (d.retained) details.retained = true;
+    if (pub.headers !== undefined) {
+      const mqtt = headersAsAttribute(pub.headers, Date.now());
+      if (mqtt !== undefined) details[MQTT_ATTRIBUTE] = mqtt;
+    }
     return [MessageType.EVENT, d.subscriptionId, pub.id, details];
   }
 

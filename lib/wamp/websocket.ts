@@ -1,6 +1,7 @@
-// WAMP over WebSocket: the listener hands us upgrade requests for /ws. The WebSocket itself is
-// lib/transport's (handshake, reader, framing, keep-alive, closing handshake, limits); this file
-// picks the serializer from the subprotocol and turns messages into WAMP messages.
+// WAMP over WebSocket: the listener hands us upgrade requests offering a wamp.2.* subprotocol (or
+// any on a path dedicated to WAMP). The WebSocket itself is lib/transport's (handshake, reader,
+// framing, keep-alive, closing handshake, limits); this file picks the serializer from the
+// subprotocol and turns messages into WAMP messages.
 //
 // Which stack: our own (lib/transport/websocket-*.ts) or `ws` (lib/transport/ws-server.ts), both
 // behind the same interface and both passing test/transport/websocket-protection.test.ts. The
