@@ -300,7 +300,7 @@ export class Connection implements Link, Closable, WheelEntry {
     }
     if (this.state !== 'open' || this.keepaliveMs === 0) return -1;
     const wheel = this.gate.wheel;
-    const deadline = this.heardSlot + Math.ceil(this.keepaliveMs / wheel.slotMs) + 1;
+    const deadline = wheel.deadline(this.heardSlot, this.keepaliveMs);
     if (now < deadline) return deadline;
     const silentMs = (now - this.heardSlot) * wheel.slotMs;
     this.disconnect(RC.keepAliveTimeout, `no packet for about ${silentMs} ms (keep alive ${this.keepaliveMs / 1500} s)`);

@@ -16,8 +16,11 @@ export interface WheelEntry {
   due(now: number): number;
 }
 
-/** Default slot length: deadlines are met within about two slots late. */
-export const SLOT_MS = 250;
+/**
+ * Default slot length: a deadline is judged two to three slots after it (MQTT's shortest keep-alive
+ * limit is 1.5 s); ten ticks a second while anything waits, each touching only the slots due.
+ */
+export const SLOT_MS = 100;
 
 export class TimerWheel<T extends WheelEntry> {
   /** The current slot: monotonic time in slots, advanced by the timer while anything waits. */
@@ -38,12 +41,18 @@ export class TimerWheel<T extends WheelEntry> {
   }
 
   /**
-   * Waits `entry` until `ms` have surely passed since an event stamped `from` (a recent `now`, or
-   * undefined: from now): the event may have come up to a slot after its stamp, and slots are whole.
+   * The first slot by which `ms` have surely passed since an event stamped `from` (a `now` read while
+   * the timer ran): the stamp is the slot of the tick before the event, which may have come up to a
+   * slot later, and the tick itself may be up to a slot into its slot.
    */
+  deadline(from: number, ms: number): number {
+    return from + Math.ceil(ms / this.slotMs) + 2;
+  }
+
+  /** Waits `entry` until `ms` have surely passed since an event stamped `from` (default: from now). */
   addAfter(entry: T, ms: number, from?: number): void {
     if (!this.timer) this.start(); // `now` is fresh only while the timer runs
-    this.add(entry, (from ?? this.now) + Math.ceil(ms / this.slotMs) + 1);
+    this.add(entry, this.deadline(from ?? this.now, ms));
   }
 
   /** Waits `entry` in `slot` (at least the next one to be swept), instead of any slot it waited in. */
