@@ -31,8 +31,7 @@ export class Session {
   private regs: Set<Registration> | undefined;
   private pendingCalls: Map<number, CallRecord> | undefined;
   private pendingInvocations: Map<number, Invocation> | undefined;
-  readonly testaments: Record<'destroyed' | 'detached', Testament[]> = { destroyed: [], detached: [] };
-  readonly joined = Date.now();
+  private wills: Record<'destroyed' | 'detached', Testament[]> | undefined;
   private open = true;
   /** Live events held per subscription while its history replay is read. */
   private held: Map<number, EventDelivery[]> | undefined;
@@ -43,6 +42,11 @@ export class Session {
     readonly identity: SessionIdentity,
     readonly peer: Peer,
   ) {}
+
+  /** WAMP testaments by scope, made on first use (few sessions leave any). */
+  get testaments(): Record<'destroyed' | 'detached', Testament[]> {
+    return (this.wills ??= { destroyed: [], detached: [] });
+  }
 
   get subscriptions(): Set<Subscription> {
     return (this.subs ??= new Set());

@@ -11,6 +11,7 @@ import { connectLevel, connectProblem, decodePublish, decodeShortAck, type FastA
 import { publishFrame, topicOf } from './peer.ts';
 import type { Link, MqttSession, Outbound } from './session-state.ts';
 import { DISCONNECT, droppableVerdict, pastHardLimit, SEND } from '../transport/slow-consumer.ts';
+import type { WheelEntry } from '../transport/timer-wheel.ts';
 import type { Transport, TransportEvents } from './transport.ts';
 
 /** A packet handler; each takes its own mqtt-packet type (the table maps cmd → handler). */
@@ -106,7 +107,7 @@ class ConnectionSink implements TransportEvents, FrameSink {
   }
 }
 
-export class Connection implements Link, Closable {
+export class Connection implements Link, Closable, WheelEntry {
   state: State = 'connecting';
   version: ProtocolVersion = 4;
   session: MqttSession | undefined;
@@ -133,12 +134,16 @@ export class Connection implements Link, Closable {
   /** Writes since the socket was corked (see MAX_WRITES_PER_FLUSH). */
   private writesCorked = 0;
   private outAliases: Map<string, number> | undefined;
-  private readonly acks: { packet: Packet | undefined }[] = [];
+  /** Acknowledgements waiting for earlier ones, in PUBLISH order; made on the first QoS 1/2 PUBLISH. */
+  private acks: { packet: Packet | undefined }[] | undefined;
+  /** The connection's keep alive (1.5 × the client's interval), 0 for none. */
   private keepaliveMs = 0;
-  private lastSeen = Date.now();
+  /** When the client was last heard: the gate's wheel.now then (see timer-wheel.ts). */
+  private heardSlot: number;
+  /** The slot the connect deadline or the keep-alive check waits in (the gate's wheel). */
+  wheelSlot = -1;
   /** Frames held while stored sessions are restored (CONNECT must find them). */
   private held: Buffer[] | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -151,8 +156,8 @@ export class Connection implements Link, Closable {
     gate.connections.add(this);
     gate.stats.connections++;
     if (gate.restoring) this.held = [];
-    this.timer = setTimeout(() => this.abort('no CONNECT in time'), gate.options.connectTimeoutMs);
-    this.timer.unref();
+    gate.wheel.addAfter(this, gate.options.connectTimeoutMs);
+    this.heardSlot = gate.wheel.now;
   }
 
   /** Starts reading; `firstBytes` were already read from the socket (port sniffing). */
@@ -202,7 +207,7 @@ export class Connection implements Link, Closable {
   /** Bytes from the transport (ConnectionSink). */
   onData(chunk: Buffer): void {
     if (this.state === 'closing' || this.state === 'closed') return;
-    this.lastSeen = Date.now();
+    this.heardSlot = this.gate.wheel.now;
     try {
       this.framer.push(chunk);
     } catch (err) {
@@ -272,25 +277,34 @@ export class Connection implements Link, Closable {
 
   // --- lifecycle -------------------------------------------------------------------------------
 
-  /** CONNECT accepted: start keep alive (1.5 × the interval) and stop the connect timer. */
+  /** CONNECT accepted: the connect deadline ends, keep alive (1.5 × the interval) starts. */
   opened(keepaliveSeconds: number): void {
     this.state = 'open';
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    const wheel = this.gate.wheel;
     if (keepaliveSeconds > 0) {
       this.keepaliveMs = keepaliveSeconds * 1500;
-      this.armKeepalive(this.keepaliveMs);
+      wheel.addAfter(this, this.keepaliveMs, this.heardSlot);
+    } else {
+      wheel.remove(this);
     }
   }
 
-  private armKeepalive(ms: number): void {
-    this.timer = setTimeout(() => {
-      if (this.state !== 'open') return;
-      const idle = Date.now() - this.lastSeen;
-      if (idle >= this.keepaliveMs) this.disconnect(RC.keepAliveTimeout, `no packet for ${idle} ms (keep alive ${this.keepaliveMs / 1500} s)`);
-      else this.armKeepalive(this.keepaliveMs - idle);
-    }, ms);
-    this.timer.unref();
+  /**
+   * The gate's wheel: the connect deadline passed, or the keep-alive check is due. The wheel judges
+   * after the I/O phase, on the monotonic clock, so a client heard meanwhile is not dropped.
+   */
+  due(now: number): number {
+    if (this.state === 'connecting') {
+      this.abort('no CONNECT in time');
+      return -1;
+    }
+    if (this.state !== 'open' || this.keepaliveMs === 0) return -1;
+    const wheel = this.gate.wheel;
+    const deadline = wheel.deadline(this.heardSlot, this.keepaliveMs);
+    if (now < deadline) return deadline;
+    const silentMs = (now - this.heardSlot) * wheel.slotMs;
+    this.disconnect(RC.keepAliveTimeout, `no packet for about ${silentMs} ms (keep alive ${this.keepaliveMs / 1500} s)`);
+    return -1;
   }
 
   /** A protocol violation or bad input: logged, v5 DISCONNECT with `code` when possible, closed. */
@@ -390,7 +404,7 @@ export class Connection implements Link, Closable {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.state = 'closing';
     this.framer.stop();
-    clearTimeout(this.timer);
+    this.gate.wheel.remove(this);
     if (this.corked) this.flush();
     this.transport.end();
     this.closeTimer = setTimeout(() => this.transport.destroy(), CLOSE_GRACE_MS);
@@ -406,7 +420,7 @@ export class Connection implements Link, Closable {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.framer.stop();
-    clearTimeout(this.timer);
+    this.gate.wheel.remove(this);
     clearTimeout(this.closeTimer);
     this.gate.connections.delete(this);
     this.gate.stats.connections--;
@@ -499,21 +513,23 @@ export class Connection implements Link, Closable {
    */
   reserveAck(): { packet: Packet | undefined } {
     const slot = { packet: undefined as Packet | undefined };
-    this.acks.push(slot);
+    (this.acks ??= []).push(slot);
     return slot;
   }
 
   /** Fills a reserved place; sends every acknowledgement that is now first in line. */
   settleAck(slot: { packet: Packet | undefined }, packet: Packet): void {
     slot.packet = packet;
-    while (this.acks.length > 0 && (this.acks[0] as { packet: Packet | undefined }).packet) {
-      this.send((this.acks.shift() as { packet: Packet }).packet);
+    const acks = this.acks;
+    if (!acks) return;
+    while (acks.length > 0 && (acks[0] as { packet: Packet | undefined }).packet) {
+      this.send((acks.shift() as { packet: Packet }).packet);
     }
   }
 
   /** An acknowledgement decided at once, still queued behind earlier ones. */
   ack(packet: Packet): void {
-    if (this.acks.length === 0) this.send(packet);
+    if (!this.acks || this.acks.length === 0) this.send(packet);
     else this.settleAck(this.reserveAck(), packet);
   }
 

@@ -1,6 +1,7 @@
 // What connections and packet handlers share: the router, the gate's options, its logger, the
 // session registry and the counters. Implemented by the gate in index.ts.
 import type { Router } from '../core/router.ts';
+import type { TimerWheel, WheelEntry } from '../transport/timer-wheel.ts';
 import type { MqttSession, SessionEnv, SessionPersistence, SessionRegistry } from './session-state.ts';
 
 export type LogFn = (obj: object, msg?: string) => void;
@@ -121,6 +122,8 @@ export interface GateContext {
   readonly registry: SessionRegistry;
   readonly stats: GateStats;
   readonly connections: Set<Closable>;
+  /** Connect deadlines and keep-alive checks of the gate's connections, on one timer. */
+  readonly wheel: TimerWheel<WheelEntry>;
   readonly sessionEnv: SessionEnv;
   readonly closing: boolean;
   /** Store-backed persistent sessions; undefined when the router has no store. */

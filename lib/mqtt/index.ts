@@ -13,6 +13,7 @@ import { handlers } from './handlers.ts';
 import { MemorySessionRegistry, type MqttSession, NEVER_EXPIRES, type SessionEnv, type SessionRegistry } from './session-state.ts';
 import { SessionStore } from './session-store.ts';
 import { StreamTransport, WebSocketTransport, type Transport } from './transport.ts';
+import { TimerWheel, type WheelEntry } from '../transport/timer-wheel.ts';
 
 export type { GateStats, Logger, MqttGateOptions } from './context.ts';
 export type { SessionRegistry } from './session-state.ts';
@@ -42,6 +43,7 @@ class Gate implements MqttGate, GateContext {
   readonly logger: Logger;
   readonly registry: SessionRegistry = new MemorySessionRegistry();
   readonly connections = new Set<Closable>();
+  readonly wheel = new TimerWheel<WheelEntry>();
   readonly stats: GateStats = {
     connections: 0,
     droppedQos0: 0,

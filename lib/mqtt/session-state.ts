@@ -151,6 +151,9 @@ function longTimer(fn: () => void, ms: number, warn: (obj: object, msg: string) 
 
 export const NEVER_EXPIRES = 0xffffffff;
 
+/** The empty queue every session without queued messages shares; never written (pushes make a queue of its own). */
+const NO_QUEUE: Outbound[] = [];
+
 export class MqttSession {
   core!: Session;
   link: Link | undefined;
@@ -169,7 +172,8 @@ export class MqttSession {
   journal: SessionJournal | undefined;
   ended = false;
   disconnectedAt: number | undefined;
-  private queue: Outbound[] = [];
+  /** The offline queue from qhead on; NO_QUEUE while empty (idle sessions keep no array of their own). */
+  private queue: Outbound[] = NO_QUEUE;
   private qhead = 0;
   /** Sum of queuedSize over the queue. */
   private queueBytes = 0;
@@ -281,7 +285,7 @@ export class MqttSession {
     } else {
       this.inflightById?.clear();
       this.qos2Ids?.clear();
-      this.queue = [];
+      this.queue = NO_QUEUE;
       this.qhead = 0;
       this.queueBytes = 0;
     }
@@ -390,7 +394,7 @@ export class MqttSession {
     this.subsByFilter?.clear();
     this.inflightById?.clear();
     this.qos2Ids?.clear();
-    this.queue = [];
+    this.queue = NO_QUEUE;
     this.qhead = 0;
     this.queueBytes = 0;
     this.env.ended(this);
@@ -452,7 +456,7 @@ export class MqttSession {
       this.journal?.dequeued(moved);
     }
     if (this.qhead > 0 && this.qhead === this.queue.length) {
-      this.queue = [];
+      this.queue = NO_QUEUE;
       this.qhead = 0;
     } else if (this.qhead > 1024 && this.qhead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.qhead);
@@ -495,6 +499,7 @@ export class MqttSession {
         'MQTT session queue full: oldest QoS 1/2 messages dropped (counted in kitsune_dropped_queued_total)',
       );
     }
+    if (this.queue === NO_QUEUE) this.queue = [];
     this.queue.push(out);
     this.queueBytes += size;
     return this.journal?.queued(out, dropped > 0);
@@ -516,30 +521,37 @@ export interface SessionRegistry {
 }
 
 export class MemorySessionRegistry implements SessionRegistry {
-  private readonly map = new Map<string, MqttSession>();
-
-  private static key(realm: string, clientId: string): string {
-    return `${realm}\u0000${clientId}`;
-  }
+  /** By realm, then client id: a joined key would be one more string per session. */
+  private readonly realms = new Map<string, Map<string, MqttSession>>();
+  private count = 0;
 
   get(realm: string, clientId: string): MqttSession | undefined {
-    return this.map.get(MemorySessionRegistry.key(realm, clientId));
+    return this.realms.get(realm)?.get(clientId);
   }
 
   add(session: MqttSession): void {
-    this.map.set(MemorySessionRegistry.key(session.realm, session.clientId), session);
+    let byId = this.realms.get(session.realm);
+    if (!byId) this.realms.set(session.realm, (byId = new Map()));
+    const size = byId.size;
+    byId.set(session.clientId, session);
+    this.count += byId.size - size;
   }
 
   remove(session: MqttSession): void {
-    const key = MemorySessionRegistry.key(session.realm, session.clientId);
-    if (this.map.get(key) === session) this.map.delete(key);
+    const byId = this.realms.get(session.realm);
+    if (byId?.get(session.clientId) !== session) return;
+    byId.delete(session.clientId);
+    this.count--;
+    if (byId.size === 0) this.realms.delete(session.realm);
   }
 
   all(): MqttSession[] {
-    return [...this.map.values()];
+    const out: MqttSession[] = [];
+    for (const byId of this.realms.values()) for (const s of byId.values()) out.push(s);
+    return out;
   }
 
   get size(): number {
-    return this.map.size;
+    return this.count;
   }
 }

@@ -27,7 +27,20 @@ export interface Transport {
   destroy(): void;
 }
 
-// Listeners shared by every stream socket (the socket is `this`), rather than closures of each.
+// Listeners shared by every stream socket (the socket is `this`, its connection's events are on
+// it under kEvents) rather than closures of each: two closures and their context were ~150 B of
+// every idle connection, the property costs a slot.
+const kEvents = Symbol('kitsune.mqtt.transportEvents');
+type EventsCarrier = Duplex & { [kEvents]: TransportEvents };
+
+function onStreamData(this: EventsCarrier, chunk: Buffer | string): void {
+  this[kEvents].data(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+}
+
+function onStreamClose(this: EventsCarrier): void {
+  this[kEvents].close();
+}
+
 function ignoreError(): void {
   // reported as 'close' right after; the connection logs why it ended
 }
@@ -47,11 +60,13 @@ export class StreamTransport implements Transport {
   }
 
   start(events: TransportEvents): void {
-    const socket = this.socket;
-    socket.on('data', (chunk: Buffer | string) => events.data(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+    const socket = this.socket as EventsCarrier;
+    socket[kEvents] = events;
+    socket.on('data', onStreamData);
     socket.on('error', ignoreError);
-    socket.on('end', endToo);
-    socket.on('close', () => events.close());
+    // A socket that is not half-open (net and tls servers' default) ends its side by itself.
+    if ((socket as Duplex & { allowHalfOpen?: boolean }).allowHalfOpen !== false) socket.on('end', endToo);
+    socket.on('close', onStreamClose);
     if (socket.destroyed) queueMicrotask(() => events.close());
     // A sniffed socket arrives paused (its first bytes handed over separately): flowing starts on
     // the next tick, after the caller has fed those first bytes.

@@ -92,13 +92,19 @@ export function guardHttpServer(server: http.Server, timeouts: HttpTimeouts, onT
     });
   });
 
+  // One 'close' listener for every tracked socket (the socket is `this`), taken off again when the
+  // socket leaves HTTP: a closure per socket stayed with every WebSocket for its life (~250 B each).
+  function untrack(this: Duplex): void {
+    tracked.delete(this);
+  }
+
   return {
     track(socket, since) {
       tracked.set(socket, { phase: 'headers', deadline: since + timeouts.headersTimeoutMs, pending: 0 });
-      socket.once('close', () => tracked.delete(socket));
+      socket.on('close', untrack);
     },
     release(socket) {
-      tracked.delete(socket);
+      if (tracked.delete(socket)) socket.removeListener('close', untrack);
     },
     stop() {
       clearInterval(timer);

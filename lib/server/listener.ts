@@ -114,27 +114,41 @@ export function createSharedListener(opts: SharedListenerOptions): SharedListene
   // would stay alive through the 'close' listener as long as the connection.
   function forget(this: net.Socket): void {
     sockets.delete(this);
+    sniffing.delete(this);
   }
-  function sniffTimedOut(this: net.Socket): void {
-    admission?.countTimeout(name, 'sniff');
-    this.destroy();
+
+  // The sniff deadlines: swept together rather than a socket timer each (socket.setTimeout(0) leaves
+  // its cleared Timeout on the socket, ~150 B for the connection's life).
+  const sniffing = new Map<net.Socket, number>();
+  const sniffSweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [socket, acceptedAt] of sniffing) {
+        if (now - acceptedAt < sniffTimeout) continue;
+        sniffing.delete(socket);
+        admission?.countTimeout(name, 'sniff');
+        socket.destroy();
+      }
+    },
+    Math.max(10, Math.min(1000, Math.floor(sniffTimeout / 4))),
+  ).unref();
+
+  function sniffed(this: net.Socket, first: Buffer): void {
+    const acceptedAt = sniffing.get(this) ?? Date.now();
+    sniffing.delete(this);
+    this.pause();
+    this.removeListener('error', destroySelf);
+    this.on('error', ignore); // whoever takes over, an error must never be unhandled
+    dispatch(this, first, acceptedAt);
   }
 
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.on('close', forget);
     if (admission && !admission.accept(socket, name, 'sniffing')) return;
-    const acceptedAt = Date.now();
+    sniffing.set(socket, Date.now());
     socket.on('error', destroySelf); // before sniffing; later owners add their own
-    socket.setTimeout(sniffTimeout, sniffTimedOut);
-    socket.once('data', (first: Buffer) => {
-      socket.pause();
-      socket.setTimeout(0);
-      socket.removeListener('timeout', sniffTimedOut); // the next owner may use timeouts of its own
-      socket.removeListener('error', destroySelf);
-      socket.on('error', ignore); // whoever takes over, an error must never be unhandled
-      dispatch(socket, first, acceptedAt);
-    });
+    socket.once('data', sniffed);
   });
   server.on('error', (err) => opts.onError?.(err));
 
@@ -152,6 +166,7 @@ export function createSharedListener(opts: SharedListenerOptions): SharedListene
     },
     close() {
       httpGuard?.stop();
+      clearInterval(sniffSweep);
       return new Promise((resolve) => {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();

@@ -22,7 +22,7 @@
 // the noise. Both stacks pass the same protection tests (test/transport/websocket-protection.test.ts).
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { MAX_BUFFERED_BYTES } from './keepalive.ts';
+import { type KeptAlive, MAX_BUFFERED_BYTES } from './keepalive.ts';
 import type { MessageSocket } from './message-socket.ts';
 import { deflateMessage, type Deflate } from './websocket-deflate.ts';
 import { closeFrame, FRAME_BELOW, isSendableCloseCode, Opcode, webSocketFrame, webSocketHeader } from './websocket-frame.ts';
@@ -64,7 +64,32 @@ let lastPlain: Buffer | undefined;
 let lastWindowBits = 0;
 let lastDeflated: Buffer | undefined;
 
-export class WebSocketConnection implements MessageSocket, WebSocketReaderHandler {
+// Socket listeners shared by every connection (the socket is `this`, its connection is on it under
+// kConnection) rather than closures of each: they and their context were ~200 B of every idle one.
+const kConnection = Symbol('kitsune.webSocketConnection');
+type ConnectionCarrier = Duplex & { [kConnection]: WebSocketConnection };
+
+function onSocketData(this: ConnectionCarrier, chunk: Buffer): void {
+  this[kConnection].onData(chunk);
+}
+
+function onSocketEnd(this: ConnectionCarrier): void {
+  this[kConnection].onEnd();
+}
+
+function onSocketClose(this: ConnectionCarrier): void {
+  this[kConnection].onSocketClose();
+}
+
+function ignoreError(): void {
+  // 'close' follows
+}
+
+function ignoreReportedError(): void {
+  // until start() is given the server's reporter
+}
+
+export class WebSocketConnection implements MessageSocket, WebSocketReaderHandler, KeptAlive {
   private handler: WebSocketHandler | undefined;
   private readonly out: WriteBatch;
   private readonly reader: WebSocketReader;
@@ -74,17 +99,19 @@ export class WebSocketConnection implements MessageSocket, WebSocketReaderHandle
   private closeReceived = false;
   private ended = false;
   private told = false;
-  /** Whether anything arrived since the last keepalive ping. */
-  private heard = true;
+  /** Whether anything arrived since the last keep-alive tick (see KeepaliveSet). */
+  heard = true;
+  missed = 0;
   private closeTimer: NodeJS.Timeout | undefined;
-  private reportError: (err: unknown) => void = () => {};
+  private reportError: (err: unknown) => void = ignoreReportedError;
 
+  /** `openSet`: where the connection is kept while its socket is open (the server's keep-alive set). */
   constructor(
     private readonly socket: Duplex,
     readonly remoteAddress: string | undefined,
     private readonly limits: WebSocketLimits,
     private readonly deflate: Deflate | undefined,
-    private readonly onGone: () => void,
+    private readonly openSet: Set<WebSocketConnection>,
   ) {
     this.out = new WriteBatch(socket);
     this.reader = new WebSocketReader({ maxMessageBytes: limits.maxMessageBytes, maxFragments: limits.maxFragments, compressed: deflate !== undefined }, this);
@@ -97,14 +124,12 @@ export class WebSocketConnection implements MessageSocket, WebSocketReaderHandle
   /** Starts reading, `head` first; `accept` gives the handler (it may send at once). */
   start(accept: (c: WebSocketConnection) => WebSocketHandler, head: Buffer, onError: (err: unknown) => void): void {
     this.reportError = onError;
-    const socket = this.socket;
-    socket.on('data', (chunk: Buffer) => {
-      this.heard = true;
-      this.reader.push(chunk);
-    });
-    socket.on('end', () => this.onEnd());
-    socket.on('error', () => {}); // 'close' follows
-    socket.on('close', () => this.onSocketClose());
+    const socket = this.socket as ConnectionCarrier;
+    socket[kConnection] = this;
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('error', ignoreError);
+    socket.on('close', onSocketClose);
     try {
       this.handler = accept(this);
     } catch (err) {
@@ -166,16 +191,6 @@ export class WebSocketConnection implements MessageSocket, WebSocketReaderHandle
     this.reading = false;
     this.reader.stop();
     this.socket.destroy();
-  }
-
-  keepalive(): void {
-    if (!this.isOpen) return;
-    if (!this.heard) {
-      this.terminate();
-      return;
-    }
-    this.heard = false;
-    this.out.write(EMPTY_PING);
   }
 
   // --- WebSocketReaderHandler ---
@@ -261,8 +276,14 @@ export class WebSocketConnection implements MessageSocket, WebSocketReaderHandle
 
   // --- teardown ---
 
+  /** Bytes from the socket (onSocketData). */
+  onData(chunk: Buffer): void {
+    this.heard = true;
+    this.reader.push(chunk);
+  }
+
   /** The peer ended its side: nothing more will be read, so end ours. */
-  private onEnd(): void {
+  onEnd(): void {
     this.reading = false;
     this.reader.stop();
     this.end();
@@ -281,13 +302,13 @@ export class WebSocketConnection implements MessageSocket, WebSocketReaderHandle
     this.closeTimer.unref();
   }
 
-  private onSocketClose(): void {
+  onSocketClose(): void {
     if (this.ended) return;
     this.ended = true;
     this.reading = false;
     this.reader.stop();
     clearTimeout(this.closeTimer);
-    this.onGone();
+    this.openSet.delete(this);
     this.tellClosed();
   }
 

@@ -19,7 +19,10 @@ export interface WebSocketSettings {
 export interface WebSocketLimits extends WebSocketSettings {
   /** Largest message accepted from a peer (after inflating), in bytes. */
   maxMessageBytes: number;
-  /** Ping interval; a peer silent for a whole interval is dropped (default 30 s). */
+  /**
+   * Keep-alive interval (default 30 s): pings go out every half interval, and a peer silent through
+   * two of them, at least an interval, is dropped (see keepalive.ts).
+   */
   keepaliveMs?: number;
   /** Output buffered past which a peer's pings are no longer answered: it is dropped (default 32 MiB). */
   maxBufferedBytes?: number;

@@ -48,7 +48,7 @@ export function createWebSocketServer(opts: WebSocketServerOptions): WebSocketSe
         const ext = req.headers['sec-websocket-extensions'];
         const deflate = negotiateDeflate(Array.isArray(ext) ? ext.join(',') : ext, limits.compression);
         acceptUpgrade(req, socket, subprotocol, deflate?.response);
-        const c = new WebSocketConnection(socket, req.socket.remoteAddress, limits, deflate?.deflate, () => alive.open.delete(c));
+        const c = new WebSocketConnection(socket, req.socket.remoteAddress, limits, deflate?.deflate, alive.open);
         alive.open.add(c);
         c.start((conn) => opts.accept(conn, req), head, onError);
       } catch (err) {

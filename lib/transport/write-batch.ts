@@ -35,12 +35,14 @@ function flushBatch(batch: WriteBatch): void {
  */
 export class WriteBatch {
   private corked = false;
+  /** The first small frame not yet handed to the socket (most ticks write one, if any). */
+  private first: Buffer | undefined;
   /**
-   * Small frames not yet handed to the socket: the first `count` slots. Slots are overwritten and
-   * emptied rather than the array truncated: setting `length` is a runtime call, and the array
-   * would then regrow every tick.
+   * The small frames after it: the first `count - 1` slots, the array made when a tick writes a
+   * second one (an idle connection never does). Slots are overwritten and emptied rather than the
+   * array truncated: setting `length` is a runtime call, and the array would then regrow every tick.
    */
-  private readonly small: (Buffer | undefined)[] = [];
+  private more: (Buffer | undefined)[] | undefined;
   private count = 0;
   private smallBytes = 0;
 
@@ -53,7 +55,9 @@ export class WriteBatch {
       process.nextTick(flushBatch, this);
     }
     if (frame.length < COPY_BELOW) {
-      this.small[this.count++] = frame;
+      if (this.count === 0) this.first = frame;
+      else (this.more ??= [])[this.count - 1] = frame;
+      this.count++;
       this.smallBytes += frame.length;
       return;
     }
@@ -77,19 +81,24 @@ export class WriteBatch {
   private writeSmall(): void {
     const n = this.count;
     if (n === 0) return;
-    const small = this.small;
+    const more = this.more as (Buffer | undefined)[];
     let data: Buffer;
-    if (n === 1) data = small[0] as Buffer;
+    if (n === 1) data = this.first as Buffer;
     else if (this.isLastRun()) data = lastRunData as Buffer;
     else {
-      const run = small.slice(0, n) as Buffer[];
+      const run = new Array<Buffer>(n);
+      run[0] = this.first as Buffer;
+      for (let i = 1; i < n; i++) run[i] = more[i - 1] as Buffer;
       data = Buffer.concat(run, this.smallBytes);
       lastRun = run;
       lastRunData = data;
     }
     // The batch keeps no frame past its write (only lastRun does: the one run last copied).
-    for (let i = 0; i < n; i++) small[i] = undefined;
-    if (small.length > SHRINK_ABOVE) small.length = 0; // after a burst, not held for the connection's life
+    this.first = undefined;
+    if (n > 1) {
+      for (let i = 0; i < n - 1; i++) more[i] = undefined;
+      if (more.length > SHRINK_ABOVE) more.length = 0; // after a burst, not held for the connection's life
+    }
     this.count = 0;
     this.smallBytes = 0;
     // After an end() or a destroy the frames are dropped, as the socket would drop them.
@@ -100,9 +109,9 @@ export class WriteBatch {
   private isLastRun(): boolean {
     const n = this.count;
     const run = lastRun;
-    if (run.length !== n) return false;
-    const small = this.small;
-    for (let i = 0; i < n; i++) if (small[i] !== run[i]) return false;
+    if (run.length !== n || run[0] !== this.first) return false;
+    const more = this.more as (Buffer | undefined)[];
+    for (let i = 1; i < n; i++) if (more[i - 1] !== run[i]) return false;
     return true;
   }
 }

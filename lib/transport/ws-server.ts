@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer as WsServer, type WebSocket } from 'ws';
-import { KeepaliveSet } from './keepalive.ts';
+import { KeepaliveSet, type KeptAlive } from './keepalive.ts';
 import type { MessageSocket } from './message-socket.ts';
 import { refuseUpgrade, upgradeRefusal } from './websocket-handshake.ts';
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_FRAGMENTS } from './websocket-limits.ts';
@@ -19,9 +19,10 @@ function closeCodeOf(err: Error): number {
   return typeof code === 'number' ? code : 1002;
 }
 
-class WsMessageSocket implements MessageSocket {
+class WsMessageSocket implements MessageSocket, KeptAlive {
   readonly remoteAddress: string | undefined;
   heard = true;
+  missed = 0;
   private corked = false;
   private readonly socket: Socket;
 
@@ -83,12 +84,6 @@ class WsMessageSocket implements MessageSocket {
     return this.ws.isPaused;
   }
 
-  keepalive(): void {
-    if (this.ws.readyState !== 1) return;
-    if (!this.heard) return this.ws.terminate();
-    this.heard = false;
-    this.ws.ping();
-  }
 }
 
 export function createWsWebSocketServer(opts: WebSocketServerOptions): WebSocketServer {

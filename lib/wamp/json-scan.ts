@@ -5,7 +5,7 @@
 //
 // Bytes of 0x80 and above are taken as they are: the text JSON.parse sees is their UTF-8 decoding,
 // where invalid sequences become U+FFFD and never swallow the ASCII structure around them.
-import { maxDepth } from './wire-values.ts';
+import { maxDepth, NESTING_DEPTH_CEILING } from './wire-values.ts';
 
 /**
  * True if `text` opens more than maxDepth lists and objects at once (strings skipped). Run before a
@@ -66,16 +66,73 @@ export function skipSpace(f: Uint8Array, i: number): number {
   }
 }
 
-/** End of the JSON value at `i` (no leading space), or -1 if there is none there. */
+/**
+ * What each container enclosing the innermost open one is (scanValue is synchronous, so one stack
+ * serves every call).
+ */
+const openKinds = new Uint8Array(NESTING_DEPTH_CEILING + 1);
+const ARRAY = 1;
+const OBJECT = 2;
+
+/**
+ * End of the JSON value at `i` (no leading space), or -1 if there is none there. `depth` is that of
+ * a container starting at `i`; containers at maxDepth or deeper are refused. A loop over an
+ * explicit stack of the open containers, not recursion: nesting is client-controlled.
+ */
 export function scanValue(f: Uint8Array, i: number, depth: number): number {
-  const c = f[i];
+  let top = 0; // containers open
+  let kind = 0; // the innermost one's (0: none)
+  for (;;) {
+    // A value starts at i: the whole value, or a container's first member, or its end if empty.
+    const c = f[i];
+    if (c === 0x5b || c === 0x7b) {
+      if (depth + top >= maxDepth) return -1;
+      i = skipSpace(f, i + 1);
+      if (f[i] !== (c === 0x5b ? 0x5d : 0x7d)) {
+        if (top > 0) openKinds[top - 1] = kind;
+        top++;
+        kind = c === 0x5b ? ARRAY : OBJECT;
+        if (kind === OBJECT && (i = scanKey(f, i)) < 0) return -1;
+        continue;
+      }
+      i++; // empty
+    } else if ((i = scanScalar(f, i, c)) < 0) {
+      return -1;
+    }
+    // A value ended at i: the next member of its container, or the container's end (and so on up).
+    for (;;) {
+      if (top === 0) return i;
+      i = skipSpace(f, i);
+      const d = f[i];
+      if (d === 0x2c) {
+        i = skipSpace(f, i + 1);
+        if (kind === OBJECT && (i = scanKey(f, i)) < 0) return -1;
+        break;
+      }
+      if (d !== (kind === ARRAY ? 0x5d : 0x7d)) return -1;
+      i++;
+      if (--top > 0) kind = openKinds[top - 1] as number;
+    }
+  }
+}
+
+/** A string, number, true, false or null at `i` (its first byte `c`): its end, or -1. */
+function scanScalar(f: Uint8Array, i: number, c: number | undefined): number {
   if (c === 0x22) return scanString(f, i + 1);
-  if (c === 0x5b) return scanArray(f, i + 1, depth);
-  if (c === 0x7b) return scanObject(f, i + 1, depth);
   if (c === 0x74) return f[i + 1] === 0x72 && f[i + 2] === 0x75 && f[i + 3] === 0x65 ? i + 4 : -1; // true
   if (c === 0x66) return f[i + 1] === 0x61 && f[i + 2] === 0x6c && f[i + 3] === 0x73 && f[i + 4] === 0x65 ? i + 5 : -1; // false
   if (c === 0x6e) return f[i + 1] === 0x75 && f[i + 2] === 0x6c && f[i + 3] === 0x6c ? i + 4 : -1; // null
   return scanNumber(f, i);
+}
+
+/** An object member's key and colon at `i`: where its value starts (spaces skipped), or -1. */
+function scanKey(f: Uint8Array, i: number): number {
+  if (f[i] !== 0x22) return -1;
+  i = scanString(f, i + 1);
+  if (i < 0) return -1;
+  i = skipSpace(f, i);
+  if (f[i] !== 0x3a) return -1;
+  return skipSpace(f, i + 1);
 }
 
 /** `i` is just after the opening quote. */
@@ -128,39 +185,4 @@ function scanNumber(f: Uint8Array, i: number): number {
     seen.huge = true;
   }
   return i;
-}
-
-/** `i` is just after the '['; `depth` is the array's own. */
-function scanArray(f: Uint8Array, i: number, depth: number): number {
-  if (depth >= maxDepth) return -1;
-  i = skipSpace(f, i);
-  if (f[i] === 0x5d) return i + 1;
-  for (;;) {
-    i = scanValue(f, i, depth + 1);
-    if (i < 0) return -1;
-    i = skipSpace(f, i);
-    const c = f[i];
-    if (c === 0x2c) i = skipSpace(f, i + 1);
-    else return c === 0x5d ? i + 1 : -1;
-  }
-}
-
-/** `i` is just after the '{'; `depth` is the object's own. */
-function scanObject(f: Uint8Array, i: number, depth: number): number {
-  if (depth >= maxDepth) return -1;
-  i = skipSpace(f, i);
-  if (f[i] === 0x7d) return i + 1;
-  for (;;) {
-    if (f[i] !== 0x22) return -1;
-    i = scanString(f, i + 1);
-    if (i < 0) return -1;
-    i = skipSpace(f, i);
-    if (f[i] !== 0x3a) return -1;
-    i = scanValue(f, skipSpace(f, i + 1), depth + 1);
-    if (i < 0) return -1;
-    i = skipSpace(f, i);
-    const c = f[i];
-    if (c === 0x2c) i = skipSpace(f, i + 1);
-    else return c === 0x7d ? i + 1 : -1;
-  }
 }

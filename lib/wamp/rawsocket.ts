@@ -7,7 +7,7 @@
 //   frame      00000TTT | length (3 bytes, big-endian) | payload    T: 0 message, 1 PING, 2 PONG
 import type { Socket } from 'node:net';
 import { serializerByRawSocketId, type Serializer } from './serializers.ts';
-import { KeepaliveSet } from '../transport/keepalive.ts';
+import { KeepaliveSet, type KeptAlive } from '../transport/keepalive.ts';
 import { WriteBatch } from '../transport/write-batch.ts';
 import { KEEPALIVE_MS, MAX_BUFFERED_BYTES, type AcceptWampTransport, type WampTransport, type WampTransportHandler, type WampTransportOptions } from './transport.ts';
 
@@ -91,7 +91,27 @@ function stopKeepingAlive(conn: RawSocketConnection, intervalMs: number): void {
   keepalives.delete(intervalMs);
 }
 
-class RawSocketConnection implements WampTransport {
+// Socket listeners shared by every connection (the socket is `this`, its connection is on it under
+// kConnection) rather than closures of each, which cost every idle connection.
+const kConnection = Symbol('kitsune.rawSocketConnection');
+type ConnectionCarrier = Socket & { [kConnection]: RawSocketConnection };
+
+function onSocketData(this: ConnectionCarrier, chunk: Buffer): void {
+  this[kConnection].onData(chunk);
+}
+
+function onSocketClose(this: ConnectionCarrier): void {
+  this[kConnection].onSocketClose();
+}
+
+function ignoreError(): void {
+  // 'close' follows
+}
+
+/** The empty stash every connection shares between partial frames (never written). */
+const NO_STASH: Buffer[] = [];
+
+class RawSocketConnection implements WampTransport, KeptAlive {
   readonly kind = 'rawsocket';
   readonly remoteAddress: string | undefined;
   serializer!: Serializer;
@@ -105,10 +125,11 @@ class RawSocketConnection implements WampTransport {
   /** False once a protocol error was reported: later input is ignored. */
   private reading = true;
   private timer: NodeJS.Timeout | undefined;
-  /** Whether anything arrived since the last keepalive PING. */
-  private heard = true;
+  /** Whether anything arrived since the last keep-alive tick (see KeepaliveSet). */
+  heard = true;
+  missed = 0;
   // Frame reassembly: chunks of the current incomplete frame, concatenated once when it completes.
-  private stash: Buffer[] = [];
+  private stash: Buffer[] = NO_STASH;
   private stashed = 0;
   /** Payload length of the frame being received, or -1 while its header is incomplete. */
   private need = -1;
@@ -126,12 +147,13 @@ class RawSocketConnection implements WampTransport {
   }
 
   start(firstBytes: Buffer): void {
-    const socket = this.socket;
+    const socket = this.socket as ConnectionCarrier;
     if (socket.destroyed) return; // its 'close' is gone: never hand a dead transport to the session layer
     socket.setNoDelay(true);
-    socket.on('error', () => {}); // 'close' follows
-    socket.on('close', () => this.onSocketClose());
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket[kConnection] = this;
+    socket.on('error', ignoreError);
+    socket.on('close', onSocketClose);
+    socket.on('data', onSocketData);
     this.timer = setTimeout(() => this.terminate(), this.opts.handshakeTimeoutMs ?? 10_000);
     this.timer.unref();
     if (firstBytes.length > 0) this.onData(firstBytes);
@@ -175,9 +197,14 @@ class RawSocketConnection implements WampTransport {
     this.socket.destroy();
   }
 
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
   // --- input ---
 
-  private onData(chunk: Buffer): void {
+  /** Bytes from the socket (onSocketData). */
+  onData(chunk: Buffer): void {
     this.heard = true;
     try {
       if (this.state === 'handshake') chunk = this.handshake(chunk);
@@ -191,13 +218,12 @@ class RawSocketConnection implements WampTransport {
   private handshake(chunk: Buffer): Buffer {
     const want = 4 - this.stashed;
     if (chunk.length < want) {
-      this.stash.push(chunk);
-      this.stashed += chunk.length;
+      this.keep(chunk);
       return chunk.subarray(chunk.length);
     }
     const hs = this.stashed === 0 ? chunk : Buffer.concat([...this.stash, chunk.subarray(0, want)], 4);
     const rest = chunk.subarray(want);
-    this.stash = [];
+    this.stash = NO_STASH;
     this.stashed = 0;
     clearTimeout(this.timer);
 
@@ -236,7 +262,7 @@ class RawSocketConnection implements WampTransport {
       const want = 4 - this.stashed;
       if (chunk.length < want) return this.keep(chunk);
       const header = Buffer.concat([...this.stash, chunk.subarray(0, want)], 4);
-      this.stash = [];
+      this.stash = NO_STASH;
       this.stashed = 0;
       off = want;
       if (!this.readHeader(header, 0)) return;
@@ -247,7 +273,7 @@ class RawSocketConnection implements WampTransport {
       if (chunk.length - off < want) return this.keep(chunk.subarray(off));
       const end = off + want;
       const payload = this.stashed === 0 ? chunk.subarray(off, end) : Buffer.concat([...this.stash, chunk.subarray(off, end)], this.need);
-      this.stash = [];
+      this.stash = NO_STASH;
       this.stashed = 0;
       this.need = -1;
       off = end;
@@ -267,6 +293,7 @@ class RawSocketConnection implements WampTransport {
 
   private keep(part: Buffer): void {
     if (!this.reading || part.length === 0) return;
+    if (this.stash === NO_STASH) this.stash = [];
     this.stash.push(part);
     this.stashed += part.length;
   }
@@ -317,18 +344,11 @@ class RawSocketConnection implements WampTransport {
   // --- output and teardown ---
 
   /**
-   * Half-open peers (a pulled cable, a killed laptop) never close: PING every interval and drop a
-   * peer that sent nothing, not even the PONG, since the previous one, so its session ends and its
-   * testament runs.
+   * Half-open peers (a pulled cable, a killed laptop) never close: the KeepaliveSet PINGs and drops
+   * a peer that answers nothing, so its session ends and its testament runs.
    */
-  keepalive(): void {
-    if (this.state !== 'open') return;
-    if (!this.heard) {
-      this.terminate();
-      return;
-    }
-    this.heard = false;
-    this.writeFrame(FRAME_PING, PING_PAYLOAD);
+  ping(): void {
+    if (this.state === 'open') this.writeFrame(FRAME_PING, PING_PAYLOAD);
   }
 
   private writeFrame(type: number, payload: Buffer): void {
@@ -360,7 +380,7 @@ class RawSocketConnection implements WampTransport {
   private protocolError(message: string): void {
     if (!this.reading || this.state !== 'open') return;
     this.reading = false;
-    this.stash = [];
+    this.stash = NO_STASH;
     this.stashed = 0;
     try {
       this.handler?.onProtocolError(message);
@@ -379,12 +399,12 @@ class RawSocketConnection implements WampTransport {
     this.terminate();
   }
 
-  private onSocketClose(): void {
+  onSocketClose(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.timer);
     stopKeepingAlive(this, this.opts.keepaliveMs ?? KEEPALIVE_MS);
-    this.stash = [];
+    this.stash = NO_STASH;
     const handler = this.handler;
     this.handler = undefined;
     if (!handler) return;

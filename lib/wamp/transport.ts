@@ -39,8 +39,9 @@ export interface WampTransportOptions {
   /** Told about exceptions thrown by the handler (a bug in the session layer); the connection is dropped. */
   onError?: (err: unknown) => void;
   /**
-   * Ping interval (WebSocket pings, RawSocket PING frames); a peer that sends nothing back for a
-   * whole interval is dropped (default 30 s).
+   * Keep-alive interval (default 30 s): pings (WebSocket pings, RawSocket PING frames) go out every
+   * half interval, and a peer that sends nothing back through two of them, at least an interval, is
+   * dropped (see lib/transport/keepalive.ts).
    */
   keepaliveMs?: number;
   /**
