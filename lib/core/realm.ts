@@ -34,8 +34,10 @@ export class Realm {
   private readonly order = new DeliveryOrder();
   private readonly meta: MetaEvents;
 
+  private current: RealmConfig;
+
   constructor(
-    readonly config: RealmConfig,
+    config: RealmConfig,
     readonly limits: Limits,
     readonly store: Store | undefined,
     readonly logger: Logger,
@@ -44,9 +46,8 @@ export class Realm {
     /** The router's counters (shared by all realms). */
     readonly stats: RouterStats,
   ) {
-    for (const role of config.roles) this.roles.set(role.name, new Role(role.name, role));
-    // In-process components (bridges, embedding code) run as 'trusted' unless the config says otherwise.
-    if (!this.roles.has(TRUSTED_ROLE)) this.roles.set(TRUSTED_ROLE, new Role(TRUSTED_ROLE, trustedRole()));
+    this.current = config;
+    this.setRoles(config);
     this.meta = installMetaApi(this);
     this.broker = new Broker(this.meta.broker);
     this.dealer = new Dealer(this.meta.dealer, limits.maxQueuedCallsPerRegistration, () => void this.stats.limitRefusals++);
@@ -61,7 +62,28 @@ export class Realm {
   }
 
   get name(): string {
-    return this.config.name;
+    return this.current.name;
+  }
+
+  /** Roles and authentication as configured now (a reload may replace them). */
+  get config(): RealmConfig {
+    return this.current;
+  }
+
+  /**
+   * Takes new roles and principals (a configuration reload): later requests and logins use them,
+   * open sessions keep their authrole (a role that is gone allows nothing). History rules stay.
+   */
+  reconfigure(config: RealmConfig): void {
+    this.current = { ...config, name: this.current.name, history: this.current.history };
+    this.setRoles(config);
+  }
+
+  private setRoles(config: RealmConfig): void {
+    this.roles.clear();
+    for (const role of config.roles) this.roles.set(role.name, new Role(role.name, role));
+    // In-process components (bridges, embedding code) run as 'trusted' unless the config says otherwise.
+    if (!this.roles.has(TRUSTED_ROLE)) this.roles.set(TRUSTED_ROLE, new Role(TRUSTED_ROLE, trustedRole()));
   }
 
   /** `sessionId` is one the gate already announced (e.g. in a wampcra challenge), if still free. */
