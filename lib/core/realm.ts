@@ -8,7 +8,7 @@ import { ErrorUri, RouterError } from './errors.ts';
 import { History, PublicationIds } from './history.ts';
 import { publishBound } from './bindings.ts';
 import { randomId } from './ids.ts';
-import type { Logger } from './log.ts';
+import { type Logger, LogBudget } from './log.ts';
 import { installMetaApi, type MetaEvents } from './meta.ts';
 import { Payload } from './payload.ts';
 import { Role, TRUSTED_ROLE, trustedRole } from './permissions.ts';
@@ -35,6 +35,8 @@ export class Realm {
   private readonly meta: MetaEvents;
 
   private current: RealmConfig;
+  /** Authorization refusals are logged within this budget (a client may repeat one at will). */
+  private readonly refusalLog = new LogBudget();
 
   constructor(
     config: RealmConfig,
@@ -95,6 +97,7 @@ export class Realm {
     const session = new Session(id, this, identity, peer);
     this.sessions.set(id, session);
     this.meta.joined(session);
+    this.logSession(session, 'session.join', 'session joined');
     return session;
   }
 
@@ -107,6 +110,15 @@ export class Realm {
     }
     this.retention.sessionEnded(session.id).catch((err: unknown) => this.logger.error({ err }, 'applying wills failed'));
     this.meta.left(session);
+    this.logSession(session, 'session.leave', 'session left');
+  }
+
+  /** Client sessions (WAMP, MQTT) at info; the bridges' and in-process ones only at debug. */
+  private logSession(session: Session, event: string, msg: string): void {
+    const { authid, authrole, protocol, transport } = session.identity;
+    const line = { event, realm: this.name, session: session.id, authid, authrole, protocol, address: transport.peer };
+    if (protocol === 'wamp' || protocol === 'mqtt') this.logger.info(line, msg);
+    else this.logger.debug(line, msg);
   }
 
   authorize(session: Session, action: Action, levels: readonly string[], uri?: string): void {
@@ -117,6 +129,11 @@ export class Realm {
   private permission(session: Session, action: Action, levels: readonly string[], uri?: string): PermissionConfig {
     const permission = this.roles.get(session.authrole)?.lookup(levels);
     if (permission?.allow[action] !== true) {
+      const dropped = this.refusalLog.take();
+      if (dropped >= 0) {
+        const { authid, authrole, protocol } = session.identity;
+        this.logger.info({ event: 'authz.refused', realm: this.name, session: session.id, authid, authrole, protocol, action, uri: uri ?? levels.join('.'), ...(dropped ? { dropped } : {}) }, 'not authorized');
+      }
       throw new RouterError(ErrorUri.notAuthorized, `session is not authorized to ${action} '${uri ?? levels.join('.')}'`);
     }
     return permission;

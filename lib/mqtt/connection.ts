@@ -255,6 +255,7 @@ export class Connection implements Link, Closable {
     if (idError) return this.protocolFailure(idError[0], idError[1]);
     const handler = this.handlers[packet.cmd];
     if (!handler) return this.protocolFailure(RC.protocolError, `unexpected ${packet.cmd} packet from a client`);
+    if (this.gate.trace) this.gate.logger.debug({ event: 'mqtt.packet', ...this.log, cmd: packet.cmd }, 'MQTT packet in');
     try {
       handler(this, packet);
     } catch (err) {

@@ -19,6 +19,8 @@ import { isTooDeep, isUnsupportedType } from './wire-values.ts';
 export interface WampGateContext {
   router: Router;
   logger: Logger;
+  /** Debug level: one line per message received. */
+  trace?: boolean;
 }
 
 type State = 'hello' | 'challenge' | 'open' | 'closing' | 'closed';
@@ -77,6 +79,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   // --- transport events ---
 
   onMessage(msg: unknown[]): void {
+    if (this.ctx.trace) this.log.debug({ event: 'wamp.message', session: this.session?.id, type: msg[0], address: this.transport.remoteAddress }, 'WAMP message in');
     try {
       this.dispatch(msg);
     } catch (err) {
