@@ -1,7 +1,7 @@
 // The router's part of the configuration file: realms (roles, permissions, principals, history)
 // and the limits every client is held to.
 import { type Static, type TInteger, type TOptional, Type } from '@sinclair/typebox';
-import { defaultLimits, type Limits, type RealmConfig } from '../core/config.ts';
+import { defaultLimits, type Limits, openRealm, type RealmConfig } from '../core/config.ts';
 import { type Assignable, Int, OneOf, Section } from './config-schema-types.ts';
 
 const Match = OneOf(['exact', 'prefix', 'wildcard'] as const, { description: 'How `uri` matches: exact, prefix (string prefix) or wildcard (empty components match any).', default: 'exact' });
@@ -95,7 +95,7 @@ export const LimitsSchema = Section(
 );
 
 export const RouterSchemaProperties = {
-  realms: Type.Optional(Type.Array(RealmSchema, { description: 'The realms served; the HTTP bridges use the first. Realms, roles and principals change live on SIGHUP.', default: 'one open realm, realm1' })),
+  realms: Type.Optional(Type.Array(RealmSchema, { description: 'The realms served; the HTTP bridges use the first. Realms, roles and principals change live on SIGHUP.', default: [openRealm('realm1')] })),
   autoCreateRealms: Type.Optional(Type.Boolean({ description: 'Create unknown realms on first use, open to anonymous clients.', default: false })),
   limits: Type.Optional(LimitsSchema),
 };
