@@ -68,13 +68,13 @@ test('the server prints its listeners, serves WAMP, and on SIGTERM says GOODBYE 
   t.not(new URL(server.urls.wamp!).port, '0');
 
   const healthz = async (): Promise<{ status: string; sessions: number }> => (await (await fetch(`${server.urls.http}/healthz`)).json()) as { status: string; sessions: number };
-  const before = await healthz(); // the server's own sessions (HTTP bridges) count too
+  const before = await healthz(); // the bridges' own sessions are not counted
   t.is(before.status, 'ok');
   const { session, closed } = await openAutobahn(t, server.urls);
   const rs = await openAutobahn(t, server.urls, { rawsocket: true });
   await session.register('com.cli.ping', () => 'pong');
   t.is(await rs.session.call('com.cli.ping'), 'pong');
-  t.deepEqual(await healthz(), { status: 'ok', sessions: before.sessions + 2 });
+  t.like(await healthz(), { status: 'ok', sessions: before.sessions + 2 });
 
   server.child.kill('SIGTERM');
   const [info, rsInfo, exit] = await Promise.all([closed, rs.closed, server.exit]);
@@ -162,8 +162,8 @@ test('--config FILE: the "mqtt" section sets the MQTT gate options; a bad one is
   t.is((await server.exit).code, 0);
 
   for (const [mqttSection, says] of [
-    [{ receiveMaximum: 'many' }, /receiveMaximum.*non-negative integer/],
-    [{ recieveMaximum: 20 }, /unknown mqtt option "recieveMaximum"/],
+    [{ receiveMaximum: 'many' }, /mqtt\.receiveMaximum: "many" is not an integer from 1 to 65535/],
+    [{ recieveMaximum: 20 }, /mqtt\.recieveMaximum: unknown key/],
   ] as const) {
     writeFileSync(file, JSON.stringify({ mqtt: mqttSection }));
     const bad = run(t, ['--config', file, '--memory', '--port', '0', '--mqtt-port', '0']);

@@ -66,7 +66,8 @@ function pathOf(segments: string[], root: unknown): string {
   return path;
 }
 
-function join(path: string, key: string): string {
+/** `path.key`, or `path["key"]` when the key is not a plain name. */
+export function join(path: string, key: string): string {
   if (!/^[A-Za-z_$][\w$-]*$/.test(key)) return `${path}[${JSON.stringify(key)}]`;
   return path ? `${path}.${key}` : key;
 }

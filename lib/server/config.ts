@@ -13,7 +13,7 @@ import type { ConnectionSettings } from './admission.ts';
 import type { WebSocketSettings } from '../transport/websocket-limits.ts';
 import { ConfigFileSchema, type ConfigFile, scalarDefaults, type ServerScalars, ServerScalarsSchema } from './config-schema.ts';
 import type { CorsConfig } from './config-schema-gates.ts';
-import { ConfigError, validate } from './config-validate.ts';
+import { ConfigError, join, validate } from './config-validate.ts';
 
 export { ConfigError } from './config-validate.ts';
 
@@ -105,8 +105,8 @@ function crossChecks(file: ConfigFile): string[] {
       if (!roles.has(role)) problems.push(`realms[${i}].auth.${where}.role: "${role}" is not a role of realm "${realm.name}" (roles: ${[...roles].join(', ')})`);
     };
     if (realm.auth.anonymous) roleRef('anonymous', realm.auth.anonymous.role);
-    for (const [id, p] of Object.entries(realm.auth.ticket ?? {})) roleRef(`ticket[${JSON.stringify(id)}]`, p.role);
-    for (const [id, p] of Object.entries(realm.auth.wampcra ?? {})) roleRef(`wampcra[${JSON.stringify(id)}]`, p.role);
+    for (const [id, p] of Object.entries(realm.auth.ticket ?? {})) roleRef(join('ticket', id), p.role);
+    for (const [id, p] of Object.entries(realm.auth.wampcra ?? {})) roleRef(join('wampcra', id), p.role);
   });
   if (!file.autoCreateRealms && file.realms) {
     for (const bridge of ['hustmq', 'hustdb', 'esub'] as const) {
@@ -117,7 +117,7 @@ function crossChecks(file: ConfigFile): string[] {
   const hustdbRealm = byName.get(file.hustdb?.realm ?? realms[0]?.name ?? '');
   for (const [user, u] of Object.entries(file.hustdb?.auth ?? {})) {
     if (hustdbRealm && !hustdbRealm.auth.ticket?.[u.principal] && !hustdbRealm.auth.wampcra?.[u.principal]) {
-      problems.push(`hustdb.auth[${JSON.stringify(user)}].principal: "${u.principal}" is not a ticket or wampcra principal of realm "${hustdbRealm.name}"`);
+      problems.push(`${join('hustdb.auth', user)}.principal: "${u.principal}" is not a ticket or wampcra principal of realm "${hustdbRealm.name}"`);
     }
   }
   return problems;
