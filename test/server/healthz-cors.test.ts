@@ -36,7 +36,7 @@ test('/healthz: client sessions by protocol, listeners and store', async (t) => 
   const mqtt = await connect(server.urls.mqtt!);
   t.teardown(() => mqtt.endAsync());
   t.like(await health(), { sessions: 2, sessionsByProtocol: { wamp: 1, mqtt: 1 } });
-  wamp.session.leave();
+  wamp.session.leave('wamp.close.normal', 'done');
   await wamp.closed;
   t.like(await health(), { sessions: 1, sessionsByProtocol: { wamp: 0, mqtt: 1 } });
 });
