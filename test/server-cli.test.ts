@@ -35,10 +35,11 @@ function run(t: ExecutionContext, args: string[]): { child: ChildProcess; exit: 
 
 /** Starts the server and waits for its {"event":"listening"} line on stdout. */
 async function start(t: ExecutionContext, extra: string[] = []): Promise<Spawned> {
+  t.timeout(180_000); // five servers start at once here; on a loaded machine each may take a minute
   const p = run(t, ['--port', '0', '--mqtt-port', '0', '--memory', ...extra]);
   const urls = await new Promise<Record<string, string>>((resolve, reject) => {
     // generous: under load, tsx compiling the server and its start can take well over 20 s
-    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${p.stderr()}`)), 50_000);
+    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${p.stderr()}`)), 150_000);
     const onData = (): void => {
       for (const line of p.stdout().split('\n')) {
         if (!line.trim()) continue;
