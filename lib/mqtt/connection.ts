@@ -298,7 +298,7 @@ export class Connection implements Link, Closable {
   protocolFailure(code: number, message: string): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.gate.stats.badInput++;
-    this.gate.logger.warn({ ...this.log, reasonCode: code }, `MQTT connection closed: ${message}`);
+    this.gate.logger.warn({ event: 'protocol.violation', protocol: 'mqtt', ...this.log, reasonCode: code, reason: message }, `MQTT connection closed: ${message}`);
     this.disconnect(code, message);
   }
 

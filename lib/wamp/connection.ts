@@ -202,7 +202,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
 
   private protocolViolation(message: string): void {
     this.ctx.router.stats.protocolErrors++;
-    this.log.warn({ remote: this.transport.remoteAddress, message }, 'WAMP protocol violation');
+    this.log.warn({ event: 'protocol.violation', protocol: 'wamp', remote: this.transport.remoteAddress, session: this.session?.id, message }, 'WAMP protocol violation');
     this.abort(ErrorUri.protocolViolation, message);
   }
 
