@@ -42,7 +42,7 @@ export const ConfigFileSchema = Section(
     hustdb: Type.Optional(HustdbSchema),
     esub: Type.Optional(EsubSchema),
   },
-  { $id: 'https://kitsune.dev/config.schema.json', title: 'kitsune configuration file', description: 'Every key is optional; command-line flags and KITSUNE_* variables override the server keys.' },
+  { title: 'kitsune configuration file', description: 'Every key is optional; command-line flags and KITSUNE_* variables override the server keys.' },
 );
 
 export type ConfigFile = Static<typeof ConfigFileSchema>;
