@@ -7,7 +7,7 @@ import type { HustdbOptions } from '../../bridge/hustdb/index.ts';
 import { resolveOptions as resolveHustdb } from '../../bridge/hustdb/options.ts';
 import type { HustmqOptions } from '../../bridge/hustmq/index.ts';
 import { resolveOptions as resolveHustmq } from '../../bridge/hustmq/options.ts';
-import { type Assignable, Int, NullableString, OneOf, Section } from './config-schema-types.ts';
+import { type Assignable, type Covers, Int, NullableString, OneOf, Section } from './config-schema-types.ts';
 import { WebSocketSchema } from './config-schema-gates.ts';
 
 const hustmq = resolveHustmq({ realm: '' });
@@ -100,3 +100,7 @@ export const EsubSchema = Section(
 export type HustmqFromSchema = Assignable<Static<typeof HustmqSchema>, Partial<HustmqOptions>>;
 export type HustdbFromSchema = Assignable<Static<typeof HustdbSchema>, Partial<HustdbOptions>>;
 export type EsubFromSchema = Assignable<Omit<Static<typeof EsubSchema>, 'websocket'>, Omit<EsubOptions, 'websocket'>>;
+export type HustmqKeysCovered = Covers<keyof Static<typeof HustmqSchema>, keyof HustmqOptions>;
+export type HustdbKeysCovered = Covers<keyof Static<typeof HustdbSchema>, keyof HustdbOptions>;
+/** basePath is where the server mounts the bridge, logger the server's: neither is configured. */
+export type EsubKeysCovered = Covers<keyof Static<typeof EsubSchema>, Exclude<keyof EsubOptions, 'basePath' | 'logger'>>;

@@ -3,7 +3,8 @@ import { type Static, Type } from '@sinclair/typebox';
 import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_RECEIVE_MAXIMUM, DEFAULT_V3_SESSION_EXPIRY } from '../mqtt/context.ts';
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_FRAGMENTS } from '../transport/websocket-limits.ts';
 import type { ConnectionSettings } from './admission.ts';
-import { type Assignable, Int, OneOf, Section } from './config-schema-types.ts';
+import { type Assignable, type Covers, Int, OneOf, Section } from './config-schema-types.ts';
+import type { WebSocketSettings } from '../transport/websocket-limits.ts';
 import type { MqttGateOptions } from '../mqtt/index.ts';
 
 export const MqttSchema = Section(
@@ -63,3 +64,7 @@ export const CorsSchema = Section(
 export type MqttFromSchema = Assignable<Static<typeof MqttSchema>, Omit<MqttGateOptions, 'defaultRealm' | 'logger'>>;
 export type ConnectionsFromSchema = Assignable<Static<typeof ConnectionsSchema>, Partial<ConnectionSettings>>;
 export type CorsConfig = Static<typeof CorsSchema>;
+// ...and has an entry for every option those interfaces have.
+export type MqttKeysCovered = Covers<keyof Static<typeof MqttSchema>, Exclude<keyof MqttGateOptions, 'defaultRealm' | 'logger'>>;
+export type ConnectionKeysCovered = Covers<keyof Static<typeof ConnectionsSchema>, keyof ConnectionSettings>;
+export type WebSocketKeysCovered = Covers<keyof Static<typeof WebSocketSchema>, Exclude<keyof WebSocketSettings, 'handshakeTimeoutMs'>>;

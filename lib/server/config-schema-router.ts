@@ -2,7 +2,7 @@
 // and the limits every client is held to.
 import { type Static, type TInteger, type TOptional, Type } from '@sinclair/typebox';
 import { defaultLimits, type Limits, openRealm, type RealmConfig } from '../core/config.ts';
-import { type Assignable, Int, OneOf, Section } from './config-schema-types.ts';
+import { type Assignable, type Covers, Int, OneOf, Section } from './config-schema-types.ts';
 
 const Match = OneOf(['exact', 'prefix', 'wildcard'] as const, { description: 'How `uri` matches: exact, prefix (string prefix) or wildcard (empty components match any).', default: 'exact' });
 
@@ -103,3 +103,4 @@ export const RouterSchemaProperties = {
 // The schema accepts nothing the router cannot take.
 export type RealmFromSchema = Assignable<Static<typeof RealmSchema>, RealmConfig>;
 export type LimitsFromSchema = Assignable<Static<typeof LimitsSchema>, Partial<Limits>>;
+export type RealmKeysCovered = Covers<keyof Static<typeof RealmSchema>, keyof RealmConfig>;

@@ -39,3 +39,6 @@ export const Section: typeof Type.Object = ((properties: Parameters<typeof Type.
 
 /** Fails to compile unless A is assignable to B: keeps each schema in step with the interface the code takes. */
 export type Assignable<A extends B, B> = A;
+
+/** Fails to compile unless every key of K is in Keys: an option added to a gate or bridge needs its schema entry. */
+export type Covers<Keys extends PropertyKey, K extends Keys> = K;
