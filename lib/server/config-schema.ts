@@ -1,6 +1,9 @@
 // The configuration's one schema: every key of the JSON file, what the command line and KITSUNE_*
 // variables may set, their types, bounds and defaults. A new key is one edit here (plus its doc in
-// docs/configuration.md); `kitsune --print-config-schema` publishes it.
+// docs/configuration.md); `kitsune --print-config-schema` publishes it. Sections live in
+// config-schema-{router,gates,bridges}.ts; each is checked at compile time against the interface
+// the code takes, both ways (Assignable: nothing the code cannot take; Covers: every option of the
+// interface has its entry), and test/server/config-docs.test.ts fails until the docs have its row.
 import { type Static, Type } from '@sinclair/typebox';
 import { EsubSchema, HustdbSchema, HustmqSchema } from './config-schema-bridges.ts';
 import { ConnectionsSchema, CorsSchema, MqttSchema, WebSocketSchema } from './config-schema-gates.ts';
