@@ -50,12 +50,6 @@ export const ConfigFileSchema = Section(
 
 export type ConfigFile = Static<typeof ConfigFileSchema>;
 
-/** The keys settable from the command line and environment besides the scalars. */
-export const ExtraFlagsSchema = Section({
-  config: Type.String({ minLength: 1, description: 'JSON configuration file (see docs/configuration.md).' }),
-  realm: Type.String({ minLength: 1, description: 'Serve this open realm (anonymous may do everything) unless the file defines it.' }),
-});
-
 /** The scalars' defaults, read from the schema. */
 export function scalarDefaults(): ServerScalars {
   return Object.fromEntries(Object.entries(ServerScalarsSchema.properties).map(([k, s]) => [k, (s as { default: unknown }).default])) as ServerScalars;
