@@ -2,6 +2,7 @@
 // `--print-config-schema`, and `kitsune check-config FILE`. Exit codes: 0 done, 2 bad input.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { esubOptionsFromEnv, esubPortFromEnv } from '../../bridge/esub/index.ts';
 import { applyFile, checkConfigFile, checkScalars, ConfigError, defaultConfig, parseConfigFile, scalarFromText, type ServerConfig, withRealm } from './config.ts';
 import { ConfigFileSchema, type ServerScalarKey, ServerScalarsSchema } from './config-schema.ts';
 
@@ -76,6 +77,14 @@ function loader(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): { load:
     const envValues = attempt(() => checkScalars(fromEnv, (path) => (path === 'logLevel' && !env.KITSUNE_LOG_LEVEL ? 'LOG_LEVEL' : envName(path))));
     const flagValues = attempt(() => checkScalars(fromFlags, (path) => `--${kebab(path)}`));
     if (flags.dataDir !== undefined && flags.memory) problems.push('--data-dir and --memory exclude each other');
+    // esub's own variables (the original server's): checked here so a bad one is a start error too
+    for (const check of [esubOptionsFromEnv, esubPortFromEnv]) {
+      try {
+        check(env);
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
     if (problems.length) throw new ConfigError(problems);
     cfg = { ...cfg, ...envValues, ...flagValues };
     return realm ? withRealm(cfg, realm) : cfg;

@@ -94,6 +94,10 @@ test('flags and KITSUNE_* variables go through the schema, naming the flag or th
   t.deepEqual(env.outcome, { kind: 'exit', code: 2 });
   t.is(env.err, ['KITSUNE_PORT: "80x" is not an integer from 0 to 65535', 'KITSUNE_MEMORY: "maybe" is not true or false', 'LOG_LEVEL: "chatty" is not one of fatal, error, warn, info, debug, trace, silent', ''].join('\n'));
 
+  const esub = cli([], { ESUB_STORE: 'some', ESUB_PORT: 'x' });
+  t.is(esub.err, "ESUB_STORE must be none, unclaimed or all, got 'some'\nESUB_PORT must be a port number (0-65535), got 'x'\n");
+  t.deepEqual(esub.outcome, { kind: 'exit', code: 2 });
+
   const both = cli(['--memory', '--data-dir', '/tmp/x']);
   t.is(both.err, '--data-dir and --memory exclude each other\n');
   const unknown = cli(['--no-such-flag']);
