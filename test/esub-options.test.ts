@@ -68,6 +68,6 @@ test('the CLI honours ESUB_PORT, ESUB_NODE_IP and ESUB_CLOSE_CONNECTIONS', async
 test('the CLI refuses to start on a malformed ESUB_PING_FREQUENCY', async (t) => {
   const r = await runCli({ ESUB_PING_FREQUENCY: 'soon' });
   t.teardown(r.kill);
-  t.is(r.exit, 1);
+  t.is(r.exit, 2); // a configuration error, like a bad flag
   t.regex(r.stderr, /ESUB_PING_FREQUENCY must be a whole number of seconds/);
 });

@@ -35,10 +35,11 @@ function run(t: ExecutionContext, args: string[]): { child: ChildProcess; exit: 
 
 /** Starts the server and waits for its {"event":"listening"} line on stdout. */
 async function start(t: ExecutionContext, extra: string[] = []): Promise<Spawned> {
+  t.timeout(180_000); // five servers start at once here; on a loaded machine each may take a minute
   const p = run(t, ['--port', '0', '--mqtt-port', '0', '--memory', ...extra]);
   const urls = await new Promise<Record<string, string>>((resolve, reject) => {
     // generous: under load, tsx compiling the server and its start can take well over 20 s
-    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${p.stderr()}`)), 50_000);
+    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${p.stderr()}`)), 150_000);
     const onData = (): void => {
       for (const line of p.stdout().split('\n')) {
         if (!line.trim()) continue;
@@ -68,13 +69,13 @@ test('the server prints its listeners, serves WAMP, and on SIGTERM says GOODBYE 
   t.not(new URL(server.urls.wamp!).port, '0');
 
   const healthz = async (): Promise<{ status: string; sessions: number }> => (await (await fetch(`${server.urls.http}/healthz`)).json()) as { status: string; sessions: number };
-  const before = await healthz(); // the server's own sessions (HTTP bridges) count too
+  const before = await healthz(); // the bridges' own sessions are not counted
   t.is(before.status, 'ok');
   const { session, closed } = await openAutobahn(t, server.urls);
   const rs = await openAutobahn(t, server.urls, { rawsocket: true });
   await session.register('com.cli.ping', () => 'pong');
   t.is(await rs.session.call('com.cli.ping'), 'pong');
-  t.deepEqual(await healthz(), { status: 'ok', sessions: before.sessions + 2 });
+  t.like(await healthz(), { status: 'ok', sessions: before.sessions + 2 });
 
   server.child.kill('SIGTERM');
   const [info, rsInfo, exit] = await Promise.all([closed, rs.closed, server.exit]);
@@ -162,8 +163,8 @@ test('--config FILE: the "mqtt" section sets the MQTT gate options; a bad one is
   t.is((await server.exit).code, 0);
 
   for (const [mqttSection, says] of [
-    [{ receiveMaximum: 'many' }, /receiveMaximum.*non-negative integer/],
-    [{ recieveMaximum: 20 }, /unknown mqtt option "recieveMaximum"/],
+    [{ receiveMaximum: 'many' }, /mqtt\.receiveMaximum: "many" is not an integer from 1 to 65535/],
+    [{ recieveMaximum: 20 }, /mqtt\.recieveMaximum: unknown key/],
   ] as const) {
     writeFileSync(file, JSON.stringify({ mqtt: mqttSection }));
     const bad = run(t, ['--config', file, '--memory', '--port', '0', '--mqtt-port', '0']);

@@ -8,7 +8,7 @@ import { ErrorUri, RouterError } from './errors.ts';
 import { History, PublicationIds } from './history.ts';
 import { publishBound } from './bindings.ts';
 import { randomId } from './ids.ts';
-import type { Logger } from './log.ts';
+import { type Logger, LogBudget } from './log.ts';
 import { installMetaApi, type MetaEvents } from './meta.ts';
 import { Payload } from './payload.ts';
 import { Role, TRUSTED_ROLE, trustedRole } from './permissions.ts';
@@ -34,8 +34,12 @@ export class Realm {
   private readonly order = new DeliveryOrder();
   private readonly meta: MetaEvents;
 
+  private current: RealmConfig;
+  /** Authorization refusals are logged within this budget (a client may repeat one at will). */
+  private readonly refusalLog = new LogBudget();
+
   constructor(
-    readonly config: RealmConfig,
+    config: RealmConfig,
     readonly limits: Limits,
     readonly store: Store | undefined,
     readonly logger: Logger,
@@ -44,9 +48,8 @@ export class Realm {
     /** The router's counters (shared by all realms). */
     readonly stats: RouterStats,
   ) {
-    for (const role of config.roles) this.roles.set(role.name, new Role(role.name, role));
-    // In-process components (bridges, embedding code) run as 'trusted' unless the config says otherwise.
-    if (!this.roles.has(TRUSTED_ROLE)) this.roles.set(TRUSTED_ROLE, new Role(TRUSTED_ROLE, trustedRole()));
+    this.current = config;
+    this.setRoles(config);
     this.meta = installMetaApi(this);
     this.broker = new Broker(this.meta.broker);
     this.dealer = new Dealer(this.meta.dealer, limits.maxQueuedCallsPerRegistration, () => void this.stats.limitRefusals++);
@@ -61,7 +64,28 @@ export class Realm {
   }
 
   get name(): string {
-    return this.config.name;
+    return this.current.name;
+  }
+
+  /** Roles and authentication as configured now (a reload may replace them). */
+  get config(): RealmConfig {
+    return this.current;
+  }
+
+  /**
+   * Takes new roles and principals (a configuration reload): later requests and logins use them,
+   * open sessions keep their authrole (a role that is gone allows nothing). History rules stay.
+   */
+  reconfigure(config: RealmConfig): void {
+    this.current = { ...config, name: this.current.name, history: this.current.history };
+    this.setRoles(config);
+  }
+
+  private setRoles(config: RealmConfig): void {
+    this.roles.clear();
+    for (const role of config.roles) this.roles.set(role.name, new Role(role.name, role));
+    // In-process components (bridges, embedding code) run as 'trusted' unless the config says otherwise.
+    if (!this.roles.has(TRUSTED_ROLE)) this.roles.set(TRUSTED_ROLE, new Role(TRUSTED_ROLE, trustedRole()));
   }
 
   /** `sessionId` is one the gate already announced (e.g. in a wampcra challenge), if still free. */
@@ -73,6 +97,7 @@ export class Realm {
     const session = new Session(id, this, identity, peer);
     this.sessions.set(id, session);
     this.meta.joined(session);
+    this.logSession(session, 'session.join', 'session joined');
     return session;
   }
 
@@ -85,6 +110,15 @@ export class Realm {
     }
     this.retention.sessionEnded(session.id).catch((err: unknown) => this.logger.error({ err }, 'applying wills failed'));
     this.meta.left(session);
+    this.logSession(session, 'session.leave', 'session left');
+  }
+
+  /** Client sessions (WAMP, MQTT) at info; the bridges' and in-process ones only at debug. */
+  private logSession(session: Session, event: string, msg: string): void {
+    const { authid, authrole, protocol, transport } = session.identity;
+    const line = { event, realm: this.name, session: session.id, authid, authrole, protocol, address: transport.peer };
+    if (protocol === 'wamp' || protocol === 'mqtt') this.logger.info(line, msg);
+    else this.logger.debug(line, msg);
   }
 
   authorize(session: Session, action: Action, levels: readonly string[], uri?: string): void {
@@ -95,6 +129,11 @@ export class Realm {
   private permission(session: Session, action: Action, levels: readonly string[], uri?: string): PermissionConfig {
     const permission = this.roles.get(session.authrole)?.lookup(levels);
     if (permission?.allow[action] !== true) {
+      const dropped = this.refusalLog.take();
+      if (dropped >= 0) {
+        const { authid, authrole, protocol } = session.identity;
+        this.logger.info({ event: 'authz.refused', realm: this.name, session: session.id, authid, authrole, protocol, action, uri: uri ?? levels.join('.'), ...(dropped ? { dropped } : {}) }, 'not authorized');
+      }
       throw new RouterError(ErrorUri.notAuthorized, `session is not authorized to ${action} '${uri ?? levels.join('.')}'`);
     }
     return permission;

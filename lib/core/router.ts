@@ -60,6 +60,27 @@ export class Router {
     return realm;
   }
 
+  /**
+   * Applies reloaded realm settings: new realms are added, existing ones take their new roles and
+   * principals. Realms missing from `realms` keep running (their sessions may be in use) until restart.
+   */
+  reconfigure(realms: RealmConfig[]): { added: string[]; updated: string[]; kept: string[] } {
+    const added: string[] = [];
+    const updated: string[] = [];
+    for (const rc of realms) {
+      const realm = this.realms.get(rc.name);
+      if (realm) {
+        realm.reconfigure(rc);
+        updated.push(rc.name);
+      } else {
+        void this.addRealm(rc).open().catch((err: unknown) => this.logger.error({ err, realm: rc.name }, 'opening a reloaded realm failed'));
+        added.push(rc.name);
+      }
+    }
+    const kept = [...this.realms.keys()].filter((name) => !realms.some((r) => r.name === name));
+    return { added, updated, kept };
+  }
+
   /** The realm by name; unknown realms are refused unless the config allows creating them. */
   realm(name: string): Realm {
     const realm = this.realms.get(name);

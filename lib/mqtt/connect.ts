@@ -17,7 +17,8 @@ import { MqttSession, type Will } from './session-state.ts';
 /** Sends a refusing CONNACK (v3 code undefined: close without one) and ends the connection. */
 function refuse(conn: Connection, v5: number, v3: number | undefined, message: string, badInput = true): void {
   if (badInput) conn.gate.stats.badInput++;
-  conn.gate.logger.warn({ ...conn.log, reasonCode: conn.version === 5 ? v5 : v3 }, `MQTT CONNECT refused: ${message}`);
+  const event = v5 === RC.badUserNameOrPassword || v5 === RC.notAuthorized ? 'auth.refused' : 'connect.refused';
+  conn.gate.logger.warn({ event, protocol: 'mqtt', ...conn.log, reasonCode: conn.version === 5 ? v5 : v3, reason: message }, `MQTT CONNECT refused: ${message}`);
   if (conn.version === 5) conn.send({ cmd: 'connack', sessionPresent: false, reasonCode: v5, properties: conn.reason(message) });
   else if (v3 !== undefined) conn.send({ cmd: 'connack', sessionPresent: false, returnCode: v3 });
   conn.end();

@@ -260,6 +260,7 @@ export class Connection implements Link, Closable, WheelEntry {
     if (idError) return this.protocolFailure(idError[0], idError[1]);
     const handler = this.handlers[packet.cmd];
     if (!handler) return this.protocolFailure(RC.protocolError, `unexpected ${packet.cmd} packet from a client`);
+    if (this.gate.trace) this.gate.logger.debug({ event: 'mqtt.packet', ...this.log, cmd: packet.cmd }, 'MQTT packet in');
     try {
       handler(this, packet);
     } catch (err) {
@@ -311,7 +312,7 @@ export class Connection implements Link, Closable, WheelEntry {
   protocolFailure(code: number, message: string): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.gate.stats.badInput++;
-    this.gate.logger.warn({ ...this.log, reasonCode: code }, `MQTT connection closed: ${message}`);
+    this.gate.logger.warn({ event: 'protocol.violation', protocol: 'mqtt', ...this.log, reasonCode: code, reason: message }, `MQTT connection closed: ${message}`);
     this.disconnect(code, message);
   }
 

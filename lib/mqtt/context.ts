@@ -29,6 +29,8 @@ export interface Logger {
   info: LogFn;
   debug: LogFn;
   error?: LogFn;
+  /** pino's: read once by the gate to decide on per-packet tracing. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /**
@@ -126,6 +128,8 @@ export interface GateContext {
   readonly wheel: TimerWheel<WheelEntry>;
   readonly sessionEnv: SessionEnv;
   readonly closing: boolean;
+  /** Debug level: one line per packet received. */
+  readonly trace: boolean;
   /** Store-backed persistent sessions; undefined when the router has no store. */
   readonly persistence: SessionPersistence | undefined;
   /** True while stored sessions are being restored at start (connections hold their input). */

@@ -41,6 +41,7 @@ const silent: Logger = { warn() {}, info() {}, debug() {} };
 class Gate implements MqttGate, GateContext {
   readonly options: ResolvedOptions;
   readonly logger: Logger;
+  readonly trace: boolean;
   readonly registry: SessionRegistry = new MemorySessionRegistry();
   readonly connections = new Set<Closable>();
   readonly wheel = new TimerWheel<WheelEntry>();
@@ -69,6 +70,7 @@ class Gate implements MqttGate, GateContext {
     options: MqttGateOptions,
   ) {
     this.logger = options.logger ?? router.logger ?? silent;
+    this.trace = this.logger.isLevelEnabled?.('debug') === true;
     this.options = {
       defaultRealm: options.defaultRealm ?? 'realm1',
       receiveMaximum: clamp(options.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM, 1, 65535),

@@ -26,10 +26,6 @@ export interface ConnectionSettings {
   keepAliveTimeoutMs: number;
 }
 
-export const CONNECTION_SETTING_KEYS: readonly (keyof ConnectionSettings)[] = [
-  'maxConnections', 'maxPerAddress', 'exemptAddresses', 'sniffTimeoutMs', 'headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs',
-];
-
 /**
  * The file descriptors the process may open, from /proc/self/limits (Linux); null elsewhere.
  * Node has no getrlimit, and a limit past the descriptors would never be reached: accept fails first.

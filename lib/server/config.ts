@@ -1,14 +1,22 @@
-// Server configuration: defaults, the optional JSON config file, then command-line flags on top.
+// Server configuration: the schema's defaults, then the JSON file, then KITSUNE_* variables, then
+// flags — each source checked against the schema (config-schema.ts) before it is used, so a bad
+// value stops the server at start with a message naming it, and a bad reload changes nothing.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { Type } from '@sinclair/typebox';
 import type { HustmqOptions } from '../../bridge/hustmq/index.ts';
 import type { HustdbOptions } from '../../bridge/hustdb/index.ts';
 import type { EsubOptions } from '../../bridge/esub/index.ts';
-import { openRealm, type RouterConfig } from '../core/config.ts';
+import { openRealm, type RealmConfig, type RouterConfig } from '../core/config.ts';
+import { TRUSTED_ROLE } from '../core/permissions.ts';
 import type { MqttGateOptions } from '../mqtt/index.ts';
-import { CONNECTION_SETTING_KEYS, type ConnectionSettings } from './admission.ts';
+import type { ConnectionSettings } from './admission.ts';
 import type { WebSocketSettings } from '../transport/websocket-limits.ts';
 import type { WebSocketProtocol } from './upgrade-routes.ts';
+import { ConfigFileSchema, type ConfigFile, scalarDefaults, type ServerScalars, ServerScalarsSchema } from './config-schema.ts';
+import type { CorsConfig } from './config-schema-gates.ts';
+import { ConfigError, join, validate } from './config-validate.ts';
+
+export { ConfigError } from './config-validate.ts';
 
 /** The `websocket` section: the limits of every WebSocket (WAMP, MQTT, esub), the stack and the dedicated paths. */
 export interface WebSocketConfig extends Omit<WebSocketSettings, 'handshakeTimeoutMs'> {
@@ -17,190 +25,131 @@ export interface WebSocketConfig extends Omit<WebSocketSettings, 'handshakeTimeo
   /** Paths serving one protocol only (default {"/ws": "wamp", "/mqtt": "mqtt"}); other paths go by subprotocol. */
   paths?: Record<string, WebSocketProtocol>;
 }
-const WEBSOCKET_NUMBERS = ['closeTimeoutMs', 'maxFragments'] as const;
 
 /** The MQTT gate options a config file may set (all numbers; see MqttGateOptions). */
 export type MqttSettings = Omit<MqttGateOptions, 'defaultRealm' | 'logger'>;
-const MQTT_SETTINGS: readonly (keyof MqttSettings)[] = ['receiveMaximum', 'topicAliasMaximum', 'serverKeepAlive', 'maxSessionExpiry', 'v3SessionExpiry', 'maxQueuedMessages', 'maxQueuedBytes', 'sessionSweepMs', 'connectTimeoutMs', 'maxPacketSize'];
 
-export interface ServerConfig {
-  host: string;
-  /** The shared port: WAMP (WebSocket and RawSocket), MQTT (sniffed and WebSocket), HTTP bridges. */
-  port: number;
-  /** Dedicated MQTT TCP port; null = none. */
-  mqttPort: number | null;
+/** The running configuration: the schema's scalar keys (host, ports, store, log level) plus the sections. */
+export interface ServerConfig extends ServerScalars {
   /** MQTT gate options (Receive Maximum, Server Keep Alive, session limits...). */
   mqtt?: MqttSettings;
-  dataDir: string;
-  memory: boolean;
-  redis: string | null;
-  hustmqPort: number | null;
   /** hustmq bridge options (timeouts, limits, basic auth...); realm defaults to the first realm. */
   hustmq?: Partial<HustmqOptions>;
-  hustdbPort: number | null;
   /** hustdb bridge options (auth users, value and cache limits); realm defaults to the first realm. */
   hustdb?: Partial<HustdbOptions>;
-  esubPort: number | null;
   /** esub bridge options (modes, timeouts, limits, store, cluster token); ESUB_* env vars override them. */
   esub?: EsubOptions;
-  logLevel: string;
   router: RouterConfig;
   /** Connection limits and timeouts on every port; what is missing takes defaultConnectionSettings(). */
   connections?: Partial<ConnectionSettings>;
   /** WebSocket limits and options (close and handshake timeouts, fragments, Origins, compression). */
   websocket?: WebSocketConfig;
+  /** CORS for the HTTP bridges; absent = off. */
+  cors?: CorsConfig;
 }
-
-export const usage = `kitsune [--config FILE] [--host H] [--port P] [--mqtt-port P] [--data-dir DIR | --memory]
-        [--redis URL] [--realm NAME] [--hustmq-port P] [--hustdb-port P] [--esub-port P]`;
 
 export function defaultConfig(): ServerConfig {
-  return {
-    host: '127.0.0.1',
-    port: 8080,
-    mqttPort: 1883,
-    dataDir: './data',
-    memory: false,
-    redis: null,
-    hustmqPort: null,
-    hustdbPort: null,
-    esubPort: null,
-    logLevel: 'info',
-    router: { realms: [openRealm('realm1')] },
-  };
+  return { ...scalarDefaults(), router: { realms: [openRealm('realm1')] } };
 }
 
-function port(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number (0-65535), got '${value}'`);
-  return n;
-}
-
-/** Reads a JSON config file: server keys at the top level, and `realms`, `limits`, `autoCreateRealms`. */
-export function readConfigFile(path: string, base: ServerConfig): ServerConfig {
-  let raw: Record<string, unknown>;
+/** Reads and parses a JSON file; unreadable or malformed is a ConfigError naming the file. */
+export function parseConfigFile(path: string): unknown {
+  let text: string;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read config file ${path}: ${(err as Error).message}`);
+    throw new ConfigError([`cannot read config file ${path}: ${(err as Error).message}`]);
   }
-  const cfg: ServerConfig = { ...base, router: { ...base.router } };
-  for (const key of ['host', 'port', 'mqttPort', 'dataDir', 'memory', 'redis', 'hustmqPort', 'hustdbPort', 'esubPort', 'logLevel', 'hustmq', 'hustdb', 'esub'] as const) {
-    if (key in raw) (cfg as unknown as Record<string, unknown>)[key] = raw[key];
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ConfigError([`${path}: not valid JSON: ${(err as Error).message}`]);
   }
-  if ('mqtt' in raw) cfg.mqtt = mqttSettings(raw.mqtt, path);
-  if ('connections' in raw) cfg.connections = connectionSettings(raw.connections, path);
-  if ('websocket' in raw) cfg.websocket = websocketSettings(raw.websocket, path);
-  if (Array.isArray(raw.realms)) cfg.router.realms = raw.realms as RouterConfig['realms'];
-  if (raw.limits && typeof raw.limits === 'object') cfg.router.limits = raw.limits as RouterConfig['limits'];
-  if (typeof raw.autoCreateRealms === 'boolean') cfg.router.autoCreateRealms = raw.autoCreateRealms;
+}
+
+/** Checks a parsed file against the schema and the rules a schema cannot say; problems are prefixed with the file name. */
+export function checkConfigFile(raw: unknown, path: string): ConfigFile {
+  try {
+    validate(ConfigFileSchema, raw);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(err.problems.map((p) => `${path}: ${p}`));
+    throw err;
+  }
+  const file = raw as ConfigFile;
+  const problems = crossChecks(file);
+  if (problems.length) throw new ConfigError(problems.map((p) => `${path}: ${p}`));
+  return file;
+}
+
+/** Reads a JSON config file onto `base`: server keys at the top level, plus `realms`, `limits`, `autoCreateRealms`. */
+export function readConfigFile(path: string, base: ServerConfig): ServerConfig {
+  return applyFile(checkConfigFile(parseConfigFile(path), path), base);
+}
+
+export function applyFile(file: ConfigFile, base: ServerConfig): ServerConfig {
+  const { realms, limits, autoCreateRealms, ...rest } = file;
+  const cfg: ServerConfig = { ...base, ...rest, router: { ...base.router } };
+  if (realms) cfg.router.realms = realms;
+  if (limits) cfg.router.limits = limits;
+  if (autoCreateRealms !== undefined) cfg.router.autoCreateRealms = autoCreateRealms;
   return cfg;
 }
 
-/** The `mqtt` section: known keys only, each a non-negative integer. */
-function mqttSettings(value: unknown, path: string): MqttSettings {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${path}: "mqtt" must be an object`);
-  const out: MqttSettings = {};
-  for (const [key, v] of Object.entries(value)) {
-    if (!(MQTT_SETTINGS as readonly string[]).includes(key)) throw new Error(`${path}: unknown mqtt option "${key}" (known: ${MQTT_SETTINGS.join(', ')})`);
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`${path}: mqtt option "${key}" must be a non-negative integer`);
-    out[key as keyof MqttSettings] = v;
-  }
-  return out;
-}
-
-/** The `connections` section: known keys only; counts and times are positive integers, exemptAddresses a list of addresses. */
-function connectionSettings(value: unknown, path: string): Partial<ConnectionSettings> {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${path}: "connections" must be an object`);
-  const out: Partial<ConnectionSettings> = {};
-  for (const [key, v] of Object.entries(value)) {
-    if (!(CONNECTION_SETTING_KEYS as readonly string[]).includes(key)) throw new Error(`${path}: unknown connections option "${key}" (known: ${CONNECTION_SETTING_KEYS.join(', ')})`);
-    if (key === 'exemptAddresses') {
-      if (!Array.isArray(v) || !v.every((a) => typeof a === 'string')) throw new Error(`${path}: connections option "exemptAddresses" must be a list of IP addresses`);
-      out.exemptAddresses = v as string[];
-    } else {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${path}: connections option "${key}" must be a positive integer`);
-      out[key as Exclude<keyof ConnectionSettings, 'exemptAddresses'>] = v;
-    }
-  }
-  return out;
-}
-
-/** The `websocket` section: known keys only, each of its type. */
-function websocketSettings(value: unknown, path: string): WebSocketConfig {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${path}: "websocket" must be an object`);
-  const out: WebSocketConfig = {};
-  for (const [key, v] of Object.entries(value)) {
-    if ((WEBSOCKET_NUMBERS as readonly string[]).includes(key)) {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`${path}: websocket option "${key}" must be a positive integer`);
-      out[key as (typeof WEBSOCKET_NUMBERS)[number]] = v;
-    } else if (key === 'allowedOrigins') {
-      if (!Array.isArray(v) || !v.every((o) => typeof o === 'string')) throw new Error(`${path}: websocket option "allowedOrigins" must be an array of strings`);
-      out.allowedOrigins = v as string[];
-    } else if (key === 'compression') {
-      if (v === false) out.compression = false;
-      else if (v && typeof v === 'object' && Object.entries(v).every(([k, n]) => k === 'threshold' && typeof n === 'number' && n >= 0)) out.compression = v as { threshold?: number };
-      else throw new Error(`${path}: websocket option "compression" must be false or {"threshold": bytes}`);
-    } else if (key === 'engine') {
-      if (v !== 'kitsune' && v !== 'ws') throw new Error(`${path}: websocket option "engine" must be "kitsune" or "ws"`);
-      out.engine = v;
-    } else if (key === 'paths') {
-      out.paths = websocketPaths(v, path);
-    } else {
-      throw new Error(`${path}: unknown websocket option "${key}" (known: ${[...WEBSOCKET_NUMBERS, 'allowedOrigins', 'compression', 'engine', 'paths'].join(', ')})`);
-    }
-  }
-  return out;
-}
-
-/** `websocket.paths`: {"/path": "wamp" | "mqtt"}, each path absolute, without a query. */
-function websocketPaths(v: unknown, path: string): Record<string, WebSocketProtocol> {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${path}: websocket option "paths" must be an object like {"/ws": "wamp", "/mqtt": "mqtt"}`);
-  const out: Record<string, WebSocketProtocol> = {};
-  for (const [p, protocol] of Object.entries(v)) {
-    if (!p.startsWith('/') || /[?#\s]/.test(p)) throw new Error(`${path}: websocket path "${p}" must start with / and hold no query, fragment or spaces`);
-    if (protocol !== 'wamp' && protocol !== 'mqtt') throw new Error(`${path}: websocket path "${p}" must map to "wamp" or "mqtt"`);
-    out[p] = protocol;
-  }
-  return out;
-}
-
-export function configFromArgs(argv: string[]): ServerConfig {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      config: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'mqtt-port': { type: 'string' },
-      'data-dir': { type: 'string' },
-      memory: { type: 'boolean' },
-      redis: { type: 'string' },
-      realm: { type: 'string' },
-      'hustmq-port': { type: 'string' },
-      'hustdb-port': { type: 'string' },
-      'esub-port': { type: 'string' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean' },
-    },
+/** What ties keys together: unique realm names, roles and principals that exist, bridge realms that are configured. */
+function crossChecks(file: ConfigFile): string[] {
+  const problems: string[] = [];
+  const realms = file.realms ?? [];
+  const byName = new Map<string, RealmConfig>();
+  realms.forEach((realm, i) => {
+    if (byName.has(realm.name)) problems.push(`realms[${i}].name: "${realm.name}" is defined twice`);
+    byName.set(realm.name, realm);
+    const roles = new Set([...realm.roles.map((r) => r.name), TRUSTED_ROLE]);
+    const roleRef = (where: string, role: string): void => {
+      if (!roles.has(role)) problems.push(`realms[${i}].auth.${where}.role: "${role}" is not a role of realm "${realm.name}" (roles: ${[...roles].join(', ')})`);
+    };
+    if (realm.auth.anonymous) roleRef('anonymous', realm.auth.anonymous.role);
+    for (const [id, p] of Object.entries(realm.auth.ticket ?? {})) roleRef(join('ticket', id), p.role);
+    for (const [id, p] of Object.entries(realm.auth.wampcra ?? {})) roleRef(join('wampcra', id), p.role);
   });
-  if (values.help) throw new Error(usage);
-  let cfg = defaultConfig();
-  if (values.config) cfg = readConfigFile(values.config, cfg);
-  if (values.host) cfg.host = values.host;
-  if (values.port) cfg.port = port(values.port, '--port');
-  if (values['mqtt-port']) cfg.mqttPort = port(values['mqtt-port'], '--mqtt-port');
-  if (values['data-dir']) cfg.dataDir = values['data-dir'];
-  if (values['data-dir'] && values.memory) throw new Error('--data-dir and --memory exclude each other');
-  if (values.memory) cfg.memory = true;
-  if (values.redis) cfg.redis = values.redis;
-  if (values['hustmq-port']) cfg.hustmqPort = port(values['hustmq-port'], '--hustmq-port');
-  if (values['hustdb-port']) cfg.hustdbPort = port(values['hustdb-port'], '--hustdb-port');
-  if (values['esub-port']) cfg.esubPort = port(values['esub-port'], '--esub-port');
-  if (values['log-level']) cfg.logLevel = values['log-level'];
-  if (values.realm && !cfg.router.realms.some((r) => r.name === values.realm)) {
-    cfg.router = { ...cfg.router, realms: [...cfg.router.realms.filter((r) => r.name !== 'realm1'), openRealm(values.realm)] };
+  if (!file.autoCreateRealms && file.realms) {
+    for (const bridge of ['hustmq', 'hustdb', 'esub'] as const) {
+      const realm = file[bridge]?.realm;
+      if (realm !== undefined && !byName.has(realm)) problems.push(`${bridge}.realm: "${realm}" is not a configured realm (realms: ${[...byName.keys()].join(', ')})`);
+    }
   }
-  return cfg;
+  const hustdbRealm = byName.get(file.hustdb?.realm ?? realms[0]?.name ?? '');
+  for (const [user, u] of Object.entries(file.hustdb?.auth ?? {})) {
+    if (hustdbRealm && !hustdbRealm.auth.ticket?.[u.principal] && !hustdbRealm.auth.wampcra?.[u.principal]) {
+      problems.push(`${join('hustdb.auth', user)}.principal: "${u.principal}" is not a ticket or wampcra principal of realm "${hustdbRealm.name}"`);
+    }
+  }
+  return problems;
+}
+
+const PartialScalars = Type.Partial(ServerScalarsSchema);
+
+/** Flag or variable text as the value the schema expects; what does not convert stays text, for the schema to refuse by name. */
+export function scalarFromText(key: keyof ServerScalars, text: string | boolean): unknown {
+  if (typeof text === 'boolean') return text;
+  const schema = ServerScalarsSchema.properties[key] as { type: string | string[] };
+  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+  if (types.includes('integer') && /^-?\d+$/.test(text.trim())) return Number(text);
+  if (types.includes('boolean')) {
+    if (/^(1|true|yes|on)$/i.test(text)) return true;
+    if (/^(0|false|no|off|)$/i.test(text)) return false;
+  }
+  if (types.includes('null') && /^(none|null)$/i.test(text)) return null;
+  return text;
+}
+
+/** Checks scalar overrides (from flags or the environment); `label` names each key as its source spells it. */
+export function checkScalars(values: Partial<Record<keyof ServerScalars, unknown>>, label: (key: string) => string): Partial<ServerScalars> {
+  validate(PartialScalars, values, label);
+  return values as Partial<ServerScalars>;
+}
+
+/** `--realm NAME`: serve that open realm, unless the configuration defines it already. */
+export function withRealm(cfg: ServerConfig, realm: string): ServerConfig {
+  if (cfg.router.realms.some((r) => r.name === realm)) return cfg;
+  return { ...cfg, router: { ...cfg.router, realms: [...cfg.router.realms.filter((r) => r.name !== 'realm1'), openRealm(realm)] } };
 }

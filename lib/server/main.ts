@@ -1,24 +1,29 @@
-// `kitsune` / `npm start`: parse the command line, start the server, print where it listens,
-// and shut down cleanly (GOODBYE to every session) on SIGINT or SIGTERM.
-import { configFromArgs } from './config.ts';
+// `kitsune` / `npm start`: parse the command line, start the server, print where it listens; stop
+// cleanly (GOODBYE to every session) on SIGINT or SIGTERM; on SIGHUP re-read the configuration and
+// apply what can change live (realms, roles, principals), or keep the running one and log why not.
+import { parseCommandLine } from './cli.ts';
 import { createLogger } from './log.ts';
+import { reloadConfig } from './reload.ts';
 import { startServer } from './server.ts';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = configFromArgs(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    process.exit(2);
+  const cli = parseCommandLine(process.argv.slice(2), process.env, {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+  });
+  if (cli.kind === 'exit') {
+    process.exitCode = cli.code;
+    return;
   }
+  const config = cli.config;
   const logger = createLogger(config.logLevel);
   const server = await startServer(config, logger);
+  let running = config;
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ event: 'shutdown', signal }, 'shutting down');
     server.close().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -29,9 +34,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => {
+    if (!stopping) running = reloadConfig(server, running, cli.load, cli.configFile, logger);
+  });
   // Announced only once the signal handlers are in place, so a script may stop us right away.
   process.stdout.write(JSON.stringify({ event: 'listening', ...server.urls }) + '\n');
-  logger.info({ urls: server.urls }, 'kitsune listening');
+  for (const [name, url] of Object.entries(server.urls)) logger.info({ event: 'listener', listener: name, url }, 'listening');
 }
 
 main().catch((err: unknown) => {

@@ -15,6 +15,8 @@ import type { ServerConfig } from './config.ts';
 import { HttpMounts } from './http-mounts.ts';
 import { listenHttpPort, type HttpPort, type HttpPortOptions } from './http-port.ts';
 import { createSharedListener } from './listener.ts';
+import { withCors } from './cors.ts';
+import { createHealthHandler } from './healthz.ts';
 import { createMetricsHandler } from './metrics.ts';
 import { createMqttListeners } from './mqtt-listeners.ts';
 import { DEFAULT_WEBSOCKET_PATHS, type UpgradeRefusalReason, type WebSocketProtocol } from './upgrade-routes.ts';
@@ -64,16 +66,14 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     onError: (err) => logger.error({ err }, 'WAMP WebSocket handler error'),
   });
   const mounts = new HttpMounts();
-  mounts.mount(HTTP_ENDPOINTS.health, (_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'ok', sessions: router.sessionCount }));
-  });
+  const listeners = new Map<string, { url: string; up: boolean }>();
+  mounts.mount(HTTP_ENDPOINTS.health, createHealthHandler({ router, store, storeEngine: config.memory ? 'memory' : 'sqlite', listeners }));
   const upgradesRefused = new Map<UpgradeRefusalReason, number>();
   mounts.mount(HTTP_ENDPOINTS.metrics, createMetricsHandler(router, admission, () => [...upgradesRefused].map(([reason, value]) => ({ labels: { reason }, value }))));
   const hustmq = createHustmqBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustmq });
-  mounts.mount(HTTP_ENDPOINTS.hustmq, hustmq.callback, true);
+  mounts.mount(HTTP_ENDPOINTS.hustmq, withCors(hustmq.callback, config.cors), true);
   const hustdb = createHustdbBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustdb });
-  mounts.mount(HTTP_ENDPOINTS.hustdb, hustdb.callback, true);
+  mounts.mount(HTTP_ENDPOINTS.hustdb, withCors(hustdb.callback, config.cors), true);
   // esub: at /esub on the shared port, and at the root of --esub-port (ESUB_* env vars override).
   const esub = createEsubBridge(router, {
     realm: config.router.realms[0]?.name ?? 'realm1',
@@ -83,7 +83,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     websocket: { ...websocket, ...config.esub?.websocket },
   });
   const esubShared = esub.at(HTTP_ENDPOINTS.esub);
-  mounts.mount(HTTP_ENDPOINTS.esub, esubShared.callback, true, (req, socket, head) => esubShared.handleUpgrade(req, socket, head));
+  mounts.mount(HTTP_ENDPOINTS.esub, withCors(esubShared.callback, config.cors), true, (req, socket, head) => esubShared.handleUpgrade(req, socket, head));
   const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, config.mqtt, websocket, admission);
   const httpServer = http.createServer(mounts.handler);
   // One options object for every RawSocket connection (each keeps a reference to it).
@@ -121,7 +121,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   urls.hustmq = `${urls.http}/hustmq`;
   // A bridge's own port: the same admission and HTTP deadlines as the shared port.
   const bridgePort = (name: string, port: number, handler: http.RequestListener, onUpgrade?: HttpPortOptions['onUpgrade']): Promise<HttpPort> =>
-    listenHttpPort({ name, host: config.host, port, handler, onUpgrade, admission, timeouts: connections, onError: (err) => logger.error({ err, listener: name }, 'listener error') });
+    listenHttpPort({ name, host: config.host, port, handler: withCors(handler, config.cors), onUpgrade, admission, timeouts: connections, onError: (err) => logger.error({ err, listener: name }, 'listener error') });
   let hustmqServer: HttpPort | undefined;
   if (config.hustmqPort !== null) {
     hustmqServer = await bridgePort('hustmq', config.hustmqPort, hustmq.callback);
@@ -143,6 +143,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     urls.esubPort = `http://${host}:${esubServer.port}`;
   }
 
+  // Every listener is up once here; close() marks them down first, so /healthz says so while stopping.
+  const listenerUrls: Record<string, string | undefined> = { shared: urls.http, mqtt: urls.mqtt, hustmqPort: urls.hustmqPort, hustdbPort: urls.hustdbPort, esubPort: urls.esubPort };
+  for (const [name, url] of Object.entries(listenerUrls)) if (url) listeners.set(name, { url, up: true });
+
   const upkeep = setInterval(() => {
     router.maintain().catch((err: unknown) => logger.error({ err }, 'store maintenance failed'));
   }, MAINTENANCE_INTERVAL_MS);
@@ -156,6 +160,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     async close() {
       if (closed) return;
       closed = true;
+      for (const l of listeners.values()) l.up = false;
       clearInterval(upkeep);
       await hustmq.close();
       await hustmqServer?.close();

@@ -20,6 +20,8 @@ import { isTooDeep, isUnsupportedType } from './wire-values.ts';
 export interface WampGateContext {
   router: Router;
   logger: Logger;
+  /** Debug level: one line per message received. */
+  trace?: boolean;
 }
 
 type State = 'hello' | 'challenge' | 'open' | 'closing' | 'closed';
@@ -78,6 +80,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   // --- transport events ---
 
   onMessage(msg: unknown[]): void {
+    if (this.ctx.trace) this.log.debug({ event: 'wamp.message', session: this.session?.id, type: msg[0], address: this.transport.remoteAddress }, 'WAMP message in');
     try {
       this.dispatch(msg);
     } catch (err) {
@@ -208,7 +211,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
 
   private protocolViolation(message: string): void {
     this.ctx.router.stats.protocolErrors++;
-    this.log.warn({ remote: this.transport.remoteAddress, message }, 'WAMP protocol violation');
+    this.log.warn({ event: 'protocol.violation', protocol: 'wamp', remote: this.transport.remoteAddress, session: this.session?.id, message }, 'WAMP protocol violation');
     this.abort(ErrorUri.protocolViolation, message);
   }
 

@@ -1,5 +1,5 @@
 // The WAMP gate: turns each accepted transport (WebSocket or RawSocket) into a WAMP connection.
-import type { Logger } from '../core/log.ts';
+import { type Logger, tracing } from '../core/log.ts';
 import type { Router } from '../core/router.ts';
 import { WampConnection } from './connection.ts';
 import type { AcceptWampTransport } from './transport.ts';
@@ -8,5 +8,6 @@ import { setMaxNestingDepth } from './wire-values.ts';
 /** Also sets the WAMP codecs' nesting limit to the router's (one per process: see Limits.maxNestingDepth). */
 export function createWampGate(router: Router, logger: Logger): AcceptWampTransport {
   setMaxNestingDepth(router.limits.maxNestingDepth);
-  return (transport) => new WampConnection({ router, logger }, transport);
+  const ctx = { router, logger, trace: tracing(logger) };
+  return (transport) => new WampConnection(ctx, transport);
 }

@@ -8,10 +8,12 @@ export interface ChildServer {
   urls: Record<string, string>;
   /** Resolves with the exit code (or signal name) when the process ends. */
   exited: Promise<number | string>;
+  /** Everything the server wrote to stderr so far (its log lines). */
+  stderr: () => string;
 }
 
-export function startChildServer(t: ExecutionContext, args: string[]): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/server/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startChildServer(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/server/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -23,7 +25,7 @@ export function startChildServer(t: ExecutionContext, args: string[]): Promise<C
     lines.on('line', (line) => {
       try {
         const msg = JSON.parse(line) as Record<string, string>;
-        if (msg.event === 'listening') resolve({ child, urls: msg, exited });
+        if (msg.event === 'listening') resolve({ child, urls: msg, exited, stderr: () => stderr });
       } catch {
         // not a JSON line
       }

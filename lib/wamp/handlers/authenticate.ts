@@ -11,6 +11,7 @@ export function handleAuthenticate(c: Conn, msg: unknown[]): void {
   c.pendingAuth = undefined;
   const result = pending?.verify(signature);
   if (!pending || !result) {
+    c.ctx.logger.info({ event: 'auth.refused', protocol: 'wamp', realm: pending?.realm, address: c.transport.remoteAddress, reason: ErrorUri.authenticationFailed }, 'authentication refused');
     c.abort(ErrorUri.authenticationFailed, 'authentication failed');
     return;
   }

@@ -15,12 +15,14 @@ export function handleHello(c: Conn, msg: unknown[]): void {
     realm = c.ctx.router.realm(realmName);
   } catch (err) {
     if (!(err instanceof RouterError)) throw err; // a bug: the connection's error boundary answers it
+    c.ctx.logger.info({ event: 'auth.refused', protocol: 'wamp', realm: realmName, address: c.transport.remoteAddress, reason: err.uri }, 'session refused: no such realm');
     c.abort(err.uri, err.message);
     return;
   }
   const sessionId = randomId();
   const step = startAuthentication(realm.config.auth, details, sessionId);
   if (step.kind === 'refuse') {
+    c.ctx.logger.info({ event: 'auth.refused', protocol: 'wamp', realm: realmName, authid: details.authid, address: c.transport.remoteAddress, reason: step.reason }, 'authentication refused');
     c.abort(step.reason, step.message);
   } else if (step.kind === 'welcome') {
     c.welcome(realmName, step.result, undefined, details);
