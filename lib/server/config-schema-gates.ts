@@ -49,7 +49,11 @@ export const WebSocketSchema = Section(
     ),
     engine: Type.Optional(OneOf(['kitsune', 'ws'] as const, { description: "The stack serving WAMP and MQTT over WebSocket (ws is kept for the benchmarks' comparison).", default: 'kitsune' })),
     paths: Type.Optional(
-      Type.Record(Type.String({ pattern: '^/[^?#\\s]*$' }), OneOf(['wamp', 'mqtt'] as const), {
+      // A record whose keys must be paths: TypeBox's Record ignores a pattern on its key, so spell it out.
+      Type.Unsafe<Record<string, 'wamp' | 'mqtt'>>({
+        type: 'object',
+        patternProperties: { '^/[^?#\\s]*$': OneOf(['wamp', 'mqtt'] as const) },
+        additionalProperties: false,
         description: 'Paths that serve one protocol only ({"/path": "wamp" | "mqtt"}); other paths that are not an endpoint go by the offered subprotocol. {} dedicates none.',
         default: { '/ws': 'wamp', '/mqtt': 'mqtt' },
       }),

@@ -46,8 +46,10 @@ function describe(e: ErrorObject, root: unknown, label: (path: string) => string
   const here = pathOf(segments, root);
   if (e.keyword === 'additionalProperties') {
     const key = (e.params as { additionalProperty: string }).additionalProperty;
-    const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
-    return `${label(join(here, key))}: unknown key (allowed: ${allowed.join(', ')})`;
+    const parent = e.parentSchema as { properties?: object; patternProperties?: object };
+    const patterns = Object.keys(parent.patternProperties ?? {});
+    if (patterns.length > 0) return `${label(join(here, key))}: key does not match ${patterns.join(' or ')}`;
+    return `${label(join(here, key))}: unknown key (allowed: ${Object.keys(parent.properties ?? {}).join(', ')})`;
   }
   if (e.keyword === 'required') {
     return `${label(join(here, (e.params as { missingProperty: string }).missingProperty))}: missing (required)`;
