@@ -1,6 +1,7 @@
 // A message body that is either WAMP-native ({args, kwargs}) or bytes (MQTT/HTTP-native).
 // It converts lazily in either direction and caches the result, so fan-out converts once. WAMP
 // arguments may also arrive still encoded (fromEncoded); they are decoded on first use.
+import { parseJson, stringifyJsonExact } from './json-exact.ts';
 import type { Dict } from './types.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -26,17 +27,25 @@ function containsBinary(v: unknown): boolean {
   return false;
 }
 
-/** JSON.stringify that renders binary values as WAMP's "\u0000" + base64 string convention. */
+/**
+ * JSON.stringify that renders binary values as WAMP's "\u0000" + base64 string convention and
+ * BigInts (integers beyond 2^53) as their exact literals.
+ */
 export function jsonWithBinary(value: unknown): string {
-  // The replacer is slow (it runs on every value); most values hold no binary and skip it.
-  if (!containsBinary(value)) return JSON.stringify(value);
-  return JSON.stringify(value, (_k, v: unknown) => {
-    if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
-      return '\u0000' + Buffer.from((v as { data: number[] }).data).toString('base64');
-    }
-    if (isBinary(v)) return '\u0000' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-    return v;
-  });
+  try {
+    // The replacer is slow (it runs on every value); most values hold no binary and skip it.
+    if (!containsBinary(value)) return JSON.stringify(value);
+    return JSON.stringify(value, (_k, v: unknown) => {
+      if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+        return '\u0000' + Buffer.from((v as { data: number[] }).data).toString('base64');
+      }
+      if (isBinary(v)) return '\u0000' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+      return v;
+    });
+  } catch {
+    // A BigInt, which JSON.stringify cannot write (the exact writer throws again on a cycle).
+    return stringifyJsonExact(value) as string;
+  }
 }
 
 /**
@@ -156,7 +165,7 @@ export class Payload {
     }
     if (text !== undefined) {
       try {
-        this._args = [JSON.parse(text)];
+        this._args = [parseJson(text)];
         return;
       } catch {
         // not JSON: deliver the bytes as binary
