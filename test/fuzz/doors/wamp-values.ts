@@ -4,6 +4,7 @@
 import { Encoder as CborEncoder, Tag } from 'cbor-x';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
+import { stringifyJson } from '../../../lib/core/json-exact.ts';
 
 export type SerializerName = 'json' | 'msgpack' | 'cbor';
 
@@ -159,7 +160,7 @@ function jsonValue(v: unknown): unknown {
 }
 
 function encodeValue(serializer: SerializerName, v: unknown): Buffer {
-  if (serializer === 'json') return Buffer.from(JSON.stringify(jsonValue(v)) ?? 'null');
+  if (serializer === 'json') return Buffer.from(stringifyJson(jsonValue(v)) ?? 'null'); // BigInt as its literal
   if (serializer === 'msgpack') return Buffer.from(packr.pack(v));
   return Buffer.from(cborEncoder.encode(v));
 }
