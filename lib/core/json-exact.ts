@@ -82,6 +82,7 @@ function stringEnd(text: string, i: number): number {
   }
   return syntaxError(text, i);
 }
+
 function readString(text: string, i: number): string {
   const end = stringEnd(text, i);
   // JSON.parse decodes escapes exactly as it would in place (lone surrogates included).
@@ -89,6 +90,7 @@ function readString(text: string, i: number): string {
   pos = end;
   return s;
 }
+
 function isNumberChar(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45;
 }
