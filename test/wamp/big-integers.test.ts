@@ -5,17 +5,22 @@
 //
 // Raw frames (test/helpers/raw-wamp.ts) do most of the work: autobahn-js cannot carry such integers
 // in JSON (JSON.parse rounds, JSON.stringify throws on BigInt) or MessagePack (msgpack5 rounds and
-// cannot encode a BigInt); its CBOR serializer (node-cbor, BigInt as bignum tags) is driven below.
+// cannot encode a BigInt); its CBOR serializer (node-cbor, BigInt as bignum tags) is driven below,
+// and so is wampy with MessagePack and CBOR (the latter without its default int64AsNumber, which rounds).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import autobahn from 'autobahn';
+import { Wampy } from 'wampy';
+import { CborSerializer } from 'wampy/CborSerializer.js';
+import { MsgpackSerializer } from 'wampy/MsgpackSerializer.js';
+import WebSocket from 'ws';
 import { silentLogger } from '../../lib/core/log.ts';
 import { openRealm, type RealmConfig } from '../../lib/index.ts';
 import { defaultConfig } from '../../lib/server/config.ts';
 import { startServer, type RunningServer } from '../../lib/server/server.ts';
-import { collect as collectAutobahn } from '../helpers/autobahn.ts';
+import { collect as collectAutobahn, deferred } from '../helpers/autobahn.ts';
 import { collect as collectMqtt, connect } from '../helpers/mqtt-harness.ts';
 import { RawWamp, T, type Msg } from '../helpers/raw-wamp.ts';
 import { startTestServer } from '../helpers/server.ts';
@@ -243,3 +248,51 @@ test('autobahn with CBOR publishes, subscribes, calls and answers with BigInt, e
   t.deepEqual(answer.args, BIG);
   t.deepEqual(answer.kwargs, KW);
 });
+
+async function connectWampy(t: ExecutionContext, urls: Record<string, string>, serializer: 'msgpack' | 'cbor'): Promise<Wampy> {
+  const w = new Wampy(urls.wamp as string, {
+    realm: 'realm1',
+    autoReconnect: false,
+    ws: WebSocket as unknown as NonNullable<ConstructorParameters<typeof Wampy>[1]>['ws'],
+    // wampy's default CBOR options round 64-bit integers (int64AsNumber); these are its defaults without that
+    serializer: serializer === 'msgpack' ? new MsgpackSerializer() : new CborSerializer({ useRecords: false, mapsAsObjects: true, largeBigIntToFloat: true }),
+  });
+  await w.connect();
+  t.teardown(() => w.disconnect().catch(() => undefined));
+  return w;
+}
+
+/** `p`, or a rejection after `ms`: wampy's promises have no deadline of their own. */
+function within<T>(p: Promise<T>, what: string, ms = 3000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+for (const serializer of ['msgpack', 'cbor'] as const) {
+  test(`wampy with ${serializer} publishes, subscribes, calls and answers with BigInt, exactly`, async (t) => {
+    const { urls } = await startTestServer(t);
+    const w = await connectWampy(t, urls, serializer);
+    const subscriber = await connectWampy(t, urls, serializer);
+    const raw = await RawWamp.session(t, urls, { serializer: 'json' });
+    await raw.subscribe('big.wampy');
+    const got = deferred<{ argsList?: unknown[]; argsDict?: Record<string, unknown> }>();
+    await subscriber.subscribe('big.wampy', (e) => got.resolve(e));
+
+    await within(w.publish('big.wampy', { argsList: BIG, argsDict: KW }), 'publish');
+    holdsBig(t, raw, await raw.nextOf(T.EVENT), 4, `wampy ${serializer} → json EVENT`);
+    const e = await within(got.promise, 'the wampy subscriber\'s event');
+    t.deepEqual([e.argsList, e.argsDict], [BIG, KW]);
+
+    await w.register('big.wampy.echo', (inv) => ({ argsList: [...(inv.argsList ?? []), ...BIG], argsDict: inv.argsDict }));
+    const call = raw.call('big.wampy.echo', [1], KW);
+    t.deepEqual((await raw.callOutcome(call)).slice(3), [[1, ...BIG], KW]);
+    await raw.register('big.wampy.json');
+    const pending = within(w.call('big.wampy.json', { argsList: BIG }), 'call');
+    const invocation = await raw.nextOf(T.INVOCATION);
+    t.deepEqual(invocation[4], BIG);
+    raw.send([T.YIELD, invocation[1], {}, BIG, KW]);
+    const r = await pending;
+    t.deepEqual([r.argsList, r.argsDict], [BIG, KW]);
+  });
+}
