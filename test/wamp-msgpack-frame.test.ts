@@ -183,7 +183,7 @@ test('the arguments are cut exactly, empty ones are dropped, and the head is rea
   // ids in every width, a str 8 and a str 16 URI, options through msgpackr
   t.deepEqual(decodeDeferringArgs(frame(0x93, 70, 0xcd, 0x12, 0x34, 0x81, 0xa1, 'p', 0xc3), FORMAT), [70, 0x1234, { p: true }]);
   t.deepEqual(decodeDeferringArgs(frame(0x95, 8, 0xcc, 68, [0xce, 1, 2, 3, 4], 0x80, [0xd9, 3], 'a.b'), FORMAT), [8, 68, 0x01020304, {}, 'a.b']);
-  t.deepEqual(decodeDeferringArgs(frame(0x95, 8, 68, [0xcf, 0, 0x20, 0, 0, 0, 0, 0, 3], 0x80, [0xda, 0, 3], 'a.b'), FORMAT), [8, 68, 2 ** 53 + 4, {}, 'a.b']);
+  t.deepEqual(decodeDeferringArgs(frame(0x95, 8, 68, [0xcf, 0, 0x20, 0, 0, 0, 0, 0, 3], 0x80, [0xda, 0, 3], 'a.b'), FORMAT), [8, 68, 2n ** 53n + 3n, {}, 'a.b']);
   t.deepEqual(decodeDeferringArgs(frame(0x95, 8, 68, [0xd3, 0, 0, 1, 0, 0, 0, 0, 0], 0x80, 0xa1, 'e'), FORMAT), [8, 68, 2 ** 40, {}, 'e']);
   t.deepEqual(decodeDeferringArgs(frame(0x95, 8, 68, [0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe], 0x80, 0xa1, 'e'), FORMAT), [8, 68, -2, {}, 'e']);
   // a message in an array 16 header

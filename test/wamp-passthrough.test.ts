@@ -149,7 +149,7 @@ const mpId = (n: number): Buffer => {
 };
 const MP_ARGS = mp(0x93, [0xca, 0x3f, 0x8c, 0xcc, 0xcd], [0xcf, 0, 0x20, 0, 0, 0, 0, 0, 3], [0xda, 0, 5], 'caf\u00e9');
 const MP_KWARGS = mp(0x81, 0xa1, 'k', 0xc4, 2, 1, 2);
-const MP_VALUES = [[1.100000023841858, 2 ** 53 + 4, 'café'], { k: Buffer.from([1, 2]) }];
+const MP_VALUES = [[1.100000023841858, 2n ** 53n + 3n, 'café'], { k: Buffer.from([1, 2]) }];
 
 /** The raw frames of `s` whose message type is `type`. */
 const framesOf = (s: RawWamp, type: number): Buffer[] => s.rawFrames.filter((f) => s.serializer.decode(f)[0] === type);
@@ -176,7 +176,7 @@ test('msgpack: subscribers of msgpack get the publisher’s argument bytes uncha
   const j = await jsonSub.nextOf(T.EVENT);
   t.deepEqual(j.slice(4), MP_VALUES);
   const [a] = await autobahnEvents.waitFor(1);
-  t.deepEqual(a?.args.slice(1), [2 ** 53 + 4, 'café']);
+  t.deepEqual(a?.args.slice(1), [2 ** 53 + 4, 'café']); // autobahn's msgpack5 rounds (the router sent 2^53 + 3)
   t.is(Math.fround(a?.args[0] as number), Math.fround(1.1));
   t.deepEqual(Buffer.from(a?.kwargs?.k as Uint8Array), Buffer.from([1, 2]));
 });

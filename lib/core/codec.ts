@@ -1,10 +1,13 @@
 // Encodes publications and payloads as opaque blobs for the Store, keeping every payload exactly:
-// bytes stay bytes, args/kwargs stay args/kwargs (MessagePack keeps binary values intact).
+// bytes stay bytes, args/kwargs stay args/kwargs (MessagePack keeps binary values intact, and
+// integers beyond 2^53, BigInts, as 64-bit integers).
 import { Packr } from 'msgpackr';
 import { Payload } from './payload.ts';
 import type { PublicationHeaders, Publisher, QoS } from './types.ts';
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', moreTypes: false });
+// 'auto' (in msgpackr's README and code, not its typings): 64-bit integers beyond ±2^53 come back as
+// BigInt, smaller ones as Numbers (see exactInteger).
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as unknown as 'bigint', largeBigIntToFloat: true, moreTypes: false });
 
 interface StoredPayload {
   /** bytes-native payload */

@@ -73,7 +73,7 @@ function onlyKnown(o: Dict, known: Set<string>, what: string): void {
 
 function jsonValue(o: Dict, name: string): unknown {
   const v = o[name];
-  if (v === undefined || typeof v === 'function' || typeof v === 'symbol' || typeof v === 'bigint') throw bad(name, 'a JSON value (null for absent)');
+  if (v === undefined || typeof v === 'function' || typeof v === 'symbol') throw bad(name, 'a JSON value (null for absent)');
   return v;
 }
 
@@ -110,7 +110,7 @@ export function subscribeOptions(o: Dict): SubscribeOptions {
   onlyKnown(o, SUBSCRIBE_KEYS, 'subscribe');
   const opts: SubscribeOptions = { match: oneOf(o, 'match', MATCH) ?? 'exact', getRetained: bool(o, 'get_retained'), shareGroup: str(o, 'share_group') };
   if (o.after !== undefined && o.after !== null) {
-    if (!isValidId(o.after)) throw new RouterError(ErrorUri.invalidArgument, `option 'after' must be an event id (an integer in [0, 2^53]), got ${JSON.stringify(o.after)}`);
+    if (!isValidId(o.after)) throw new RouterError(ErrorUri.invalidArgument, `option 'after' must be an event id (an integer in [0, 2^53]), got ${typeof o.after === 'bigint' ? o.after : JSON.stringify(o.after)}`);
     opts.after = o.after;
   }
   const snapshot = bool(o, 'snapshot');

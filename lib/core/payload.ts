@@ -5,6 +5,7 @@
 // The mapping (README "MQTT ⇄ WAMP payloads" has the table): bytes that are JSON become its value,
 // other UTF-8 text becomes a string, anything else stays binary; back again, a lone string goes out
 // as its UTF-8 text, a lone binary value as it is, anything else as JSON.
+import { parseJson, stringifyJsonExact } from './json-exact.ts';
 import type { Dict } from './types.ts';
 
 // ignoreBOM keeps a leading U+FEFF in the string, so text with a BOM comes back byte-identical.
@@ -31,17 +32,25 @@ function containsBinary(v: unknown): boolean {
   return false;
 }
 
-/** JSON.stringify that renders binary values as WAMP's "\u0000" + base64 string convention. */
+/**
+ * JSON.stringify that renders binary values as WAMP's "\u0000" + base64 string convention and
+ * BigInts (integers beyond 2^53) as their exact literals.
+ */
 export function jsonWithBinary(value: unknown): string {
-  // The replacer is slow (it runs on every value); most values hold no binary and skip it.
-  if (!containsBinary(value)) return JSON.stringify(value);
-  return JSON.stringify(value, (_k, v: unknown) => {
-    if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
-      return '\u0000' + Buffer.from((v as { data: number[] }).data).toString('base64');
-    }
-    if (isBinary(v)) return '\u0000' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-    return v;
-  });
+  try {
+    // The replacer is slow (it runs on every value); most values hold no binary and skip it.
+    if (!containsBinary(value)) return JSON.stringify(value);
+    return JSON.stringify(value, (_k, v: unknown) => {
+      if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+        return '\u0000' + Buffer.from((v as { data: number[] }).data).toString('base64');
+      }
+      if (isBinary(v)) return '\u0000' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+      return v;
+    });
+  } catch {
+    // A BigInt, which JSON.stringify cannot write (the exact writer throws again on a cycle).
+    return stringifyJsonExact(value) as string;
+  }
 }
 
 /**
@@ -164,7 +173,7 @@ export class Payload {
       return;
     }
     try {
-      this._args = [JSON.parse(text)];
+      this._args = [parseJson(text)];
     } catch {
       this._args = [text]; // text that is not JSON (`mosquitto_pub -m open`): a string
     }

@@ -9,6 +9,11 @@ export function sameValue(a: unknown, b: unknown): boolean {
     const y = pairs.pop();
     const x = pairs.pop();
     if (x === y) continue;
+    // A BigInt equals the Number of the same integer (an in-process client may write either).
+    if (typeof x === 'bigint' || typeof y === 'bigint') {
+      if ((typeof x !== 'bigint' && typeof x !== 'number') || (typeof y !== 'bigint' && typeof y !== 'number') || x != y) return false;
+      continue;
+    }
     if (x instanceof Uint8Array && y instanceof Uint8Array) {
       if (Buffer.compare(x, y) !== 0) return false;
       continue;

@@ -3,8 +3,9 @@ import { Packr } from 'msgpackr';
 import { Encoder as CborEncoder } from 'cbor-x';
 
 // Shared options of msgpackr and cbor-x: plain objects for maps, no record/structure extensions (other
-// WAMP peers do not speak them), compact map headers (and no 65535-key limit), 64-bit integers decoded
-// as Numbers (WAMP ids are at most 2^53), undefined written as nil/null for interop.
+// WAMP peers do not speak them), compact map headers (and no 65535-key limit), undefined written as
+// nil/null for interop. 64-bit integers beyond ±2^53 decode as BigInt, exactly (msgpackr's 'auto'; cbor-x
+// makes a BigInt of every 8-byte integer and sanitizeDecoded turns the small ones back into Numbers).
 const common = {
   useRecords: false,
   mapsAsObjects: true,
@@ -15,10 +16,8 @@ const common = {
   encodeUndefinedAsNil: true,
 } as const;
 
-export const packr = new Packr({ ...common, int64AsType: 'number', moreTypes: false });
+// 'auto' is in msgpackr's README and code but not in its typings.
+export const packr = new Packr({ ...common, int64AsType: 'auto' as unknown as 'bigint', moreTypes: false });
 
-// cbor-x: no `pack` (shared-string packing), no tag on Uint8Array; int64AsNumber is honoured by the decoder
-// although its typings omit it.
-export const cborx = new CborEncoder({ ...common, pack: false, tagUint8Array: false, int64AsNumber: true } as ConstructorParameters<
-  typeof CborEncoder
->[0]);
+// cbor-x: no `pack` (shared-string packing), no tag on Uint8Array.
+export const cborx = new CborEncoder({ ...common, pack: false, tagUint8Array: false });

@@ -14,7 +14,9 @@
 // re-encoded, with replacement characters, rather than bytes they could choke on).
 //
 // What does pass through as written: spacing, escapes, number spelling, duplicate keys (a receiver's
-// parser picks one, as ours would), integers beyond 2^53 (exact for JSON peers, rounded for others).
+// parser picks one, as ours would), integers beyond 2^53. Where the scanner saw an integer literal
+// long enough to be one, the values are decoded exactly (BigInt), so other peers get it unchanged too.
+import { parseJsonExact, stringifyJson } from '../core/json-exact.ts';
 import type { Dict } from '../core/types.ts';
 import { ARGS_INDEX, DeferredArgs, isEmptyDict, isId } from './deferred-args.ts';
 import { headString } from './head-strings.ts';
@@ -28,12 +30,15 @@ export class JsonArgs extends DeferredArgs {
     /** The Arguments list, then the ArgumentsKw dictionary if it is not empty: never both empty. */
     readonly text: string,
     readonly byteLength: number,
+    /** The text holds an integer literal that JSON.parse may round. */
+    readonly longInteger: boolean,
   ) {
     super();
   }
 
   decode(): { args: unknown[] | undefined; kwargs: Dict | undefined } {
-    const [args, kwargs] = JSON.parse(`[${this.text}]`) as [unknown[], Dict | undefined];
+    const text = `[${this.text}]`;
+    const [args, kwargs] = (this.longInteger ? parseJsonExact(text) : JSON.parse(text)) as [unknown[], Dict | undefined];
     return { args: args.length > 0 ? args : undefined, kwargs };
   }
 
@@ -63,10 +68,13 @@ export function decodeDeferringArgs(frame: Buffer, format: string): unknown[] | 
     if (frame[i] !== 0x2c) return undefined;
     const start = skipSpace(frame, i + 1);
     seen.escape = false;
+    seen.longInteger = false;
     i = scanValue(frame, start, 1);
     if (i < 0) return undefined;
-    msg.push(headValue(frame, start, i));
+    // An id beyond 2^53 stays a BigInt, which the handler refuses as it should.
+    msg.push(seen.longInteger ? parseJsonExact(frame.toString('utf8', start, i)) : headValue(frame, start, i));
   }
+  seen.longInteger = false;
   i = skipSpace(frame, i);
   let argsStart = -1;
   let argsEnd = -1;
@@ -101,7 +109,7 @@ export function decodeDeferringArgs(frame: Buffer, format: string): unknown[] | 
   const end = kwEmpty ? argsEnd : kwEnd;
   const text = frame.toString('utf8', argsStart, end);
   if (text.includes('\uFFFD')) return undefined;
-  const deferred = new JsonArgs(format, text, end - argsStart);
+  const deferred = new JsonArgs(format, text, end - argsStart, seen.longInteger);
   msg.push(deferred);
   if (kwStart >= 0) msg.push(deferred);
   return msg;
@@ -138,7 +146,7 @@ function headValue(f: Buffer, start: number, end: number): unknown {
 /**
  * `head` followed by arguments in JSON text, as one JSON frame. Head elements that are ids or empty
  * dictionaries (most of an EVENT's or RESULT's head) are written by hand: JSON.stringify spent most
- * of its time on printing the two 53-bit ids of an EVENT. Throws what JSON.stringify throws.
+ * of its time on printing the two 53-bit ids of an EVENT. Throws what stringifyJson throws.
  */
 export function encodeWithArgs(head: unknown[], args: JsonArgs): Buffer {
   let size = 2 + head.length + args.byteLength; // brackets, a comma after each head element
@@ -148,7 +156,7 @@ export function encodeWithArgs(head: unknown[], args: JsonArgs): Buffer {
     if (isId(x)) size += digitCount(x);
     else if (isEmptyDict(x)) size += 2;
     else {
-      const text = JSON.stringify(prepareJson(x)) ?? 'null';
+      const text = stringifyJson(prepareJson(x)) ?? 'null';
       (texts ??= [])[k] = text;
       size += Buffer.byteLength(text);
     }

@@ -41,6 +41,8 @@ export const seen = {
   huge: false,
   /** Any backslash escape in a string. */
   escape: false,
+  /** An integer literal of more than 15 digits, which may be beyond 2^53 (JSON.parse would round it). */
+  longInteger: false,
 };
 
 // Byte classes as tables: the tight loops below measured 1.3-1.5x faster on a 2 KiB payload than with
@@ -159,6 +161,9 @@ function scanString(f: Uint8Array, i: number): number {
   }
 }
 
+/** Integer literals of up to this many digits are below 2^53. */
+const SAFE_DIGITS = 15;
+
 // Doubles overflow only past about 1.8e308: without an exponent that takes more than 300 digits.
 const SURELY_FINITE_DIGITS = 300;
 
@@ -166,9 +171,11 @@ function scanNumber(f: Uint8Array, i: number): number {
   const start = i;
   if (f[i] === 0x2d) i++;
   const lead = f[i];
+  const digitsStart = i;
   if (lead === 0x30) i++;
   else if (lead !== undefined && lead >= 0x31 && lead <= 0x39) while (isDigit(f[++i]));
   else return -1;
+  if (i - digitsStart > SAFE_DIGITS && f[i] !== 0x2e && f[i] !== 0x65 && f[i] !== 0x45) seen.longInteger = true;
   if (f[i] === 0x2e) {
     if (!isDigit(f[++i])) return -1;
     while (isDigit(f[++i]));

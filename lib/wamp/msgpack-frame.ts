@@ -7,8 +7,8 @@
 // and every error is the full decode's: extension types, non-string map keys, invalid UTF-8 (see
 // msgpack-scan.ts), arguments of the wrong type, trailing bytes.
 //
-// What does pass through as written: float32 values, integer widths, integers beyond 2^53 (exact for
-// MessagePack peers, rounded for others), duplicate map keys.
+// What does pass through as written: float32 values, integer widths, integers beyond 2^53 (which
+// decode to BigInt when another peer needs the values), duplicate map keys.
 import type { Dict } from '../core/types.ts';
 import { packr } from './binary-encoders.ts';
 import { ARGS_INDEX, DeferredArgs, isEmptyDict, isId } from './deferred-args.ts';
@@ -96,8 +96,12 @@ function headValue(f: Buffer, start: number, end: number): unknown {
   if (c === 0xcc) return f[start + 1];
   if (c === 0xcd) return u16(f, start + 1);
   if (c === 0xce) return u32(f, start + 1);
-  // uint 64 and non-negative int 64: one rounding beyond 2^53, as msgpackr's
-  if (c === 0xcf || (c === 0xd3 && (f[start + 1] as number) < 0x80)) return u32(f, start + 1) * 0x100000000 + u32(f, start + 5);
+  // uint 64 and non-negative int 64: a Number up to 2^53, beyond it a BigInt (as msgpackr's 'auto')
+  if (c === 0xcf || (c === 0xd3 && (f[start + 1] as number) < 0x80)) {
+    const high = u32(f, start + 1);
+    const low = u32(f, start + 5);
+    return high < 0x200000 || (high === 0x200000 && low === 0) ? high * 0x100000000 + low : f.readBigUInt64BE(start + 1);
+  }
   return sanitizeDecoded(packr.unpack(f.subarray(start, end)), 1);
 }
 

@@ -6,7 +6,8 @@ import { checkMsgpack } from './msgpack-check.ts';
 import { decodeDeferringArgs } from './json-frame.ts';
 import { decodeDeferringArgs as decodeMsgpackDeferringArgs } from './msgpack-frame.ts';
 import { nestsTooDeep } from './json-scan.ts';
-import { WireError, asWireError, prepareBinaryFormat, prepareJson, reviveJson, sanitizeDecoded, tooDeepError } from './wire-values.ts';
+import { parseJsonExact, stringifyJson } from '../core/json-exact.ts';
+import { WireError, asWireError, prepareBinaryFormat, prepareJson, reviveJson, revived, sanitizeDecoded, tooDeepError } from './wire-values.ts';
 
 export { WireError } from './wire-values.ts';
 
@@ -50,7 +51,7 @@ const json: Serializer = {
   binary: false,
   encode(msg) {
     try {
-      return Buffer.from(JSON.stringify(prepareJson(msg)));
+      return Buffer.from(stringifyJson(prepareJson(msg)) as string);
     } catch (err) {
       throw asWireError(err, 'cannot encode JSON');
     }
@@ -64,9 +65,14 @@ const json: Serializer = {
     } catch (err) {
       throw asWireError(err, 'invalid JSON');
     }
-    const msg = checkEnvelope(v);
-    reviveJson(msg, 0, text.includes(NUL_ESCAPE));
-    return msg;
+    const binary = text.includes(NUL_ESCAPE);
+    revived.unsafeNumber = false;
+    reviveJson(checkEnvelope(v), 0, binary);
+    if (!revived.unsafeNumber) return v as unknown[];
+    // A number at or beyond ±2^53 may be an integer JSON.parse rounded: parse again, exactly.
+    const exact = parseJsonExact(text) as unknown[];
+    reviveJson(exact, 0, binary);
+    return exact;
   },
   decodeDeferringArgs(data) {
     return decodeDeferringArgs(data, this.subprotocol) ?? this.decode(data);

@@ -1,9 +1,10 @@
 // Value-tree passes the WAMP codecs run around the underlying encoders.
 //
-// Decoders only ever hand the session layer JSON-like values plus binary (Uint8Array) and Date, nested
-// at most maxDepth deep (Limits.maxNestingDepth). That way a message one client sent can always be re-encoded for any other
-// client: no BigInt (JSON.stringify throws), no cycles (CBOR shared-reference tags), no exotic objects,
-// and no nesting so deep that a recursive encoder overflows the stack.
+// Decoders only ever hand the session layer JSON-like values plus binary (Uint8Array), Date and BigInt,
+// nested at most maxDepth deep (Limits.maxNestingDepth). That way a message one client sent can always be re-encoded for any other
+// client: no cycles (CBOR shared-reference tags), no exotic objects, no nesting so deep that a
+// recursive encoder overflows the stack, and integers in one form whatever the serializer: a Number
+// up to ±2^53, a BigInt beyond it within 64 bits (exactInteger in lib/core/json-exact.ts).
 //
 // Encoders copy on write: a message that needs no rewriting is passed to the encoder as is.
 
@@ -19,6 +20,7 @@ export function asWireError(err: unknown, what: string): WireError {
 }
 
 import { defaultLimits } from '../core/config.ts';
+import { exactInteger } from '../core/json-exact.ts';
 
 /**
  * Deepest nesting accepted in a WAMP message: containers sit at depth 0 (the message's own list) to
@@ -64,8 +66,9 @@ function isPlainObject(v: object): boolean {
 }
 
 /**
- * Checks a tree decoded from msgpack or CBOR in place: BigInt becomes Number (the decoders are set to
- * give numbers, but CBOR bignum tags still yield BigInt), anything but plain data is rejected.
+ * Checks a tree decoded from msgpack or CBOR in place: a BigInt takes the form exactInteger gives (cbor-x
+ * makes one of every 8-byte integer and bignum tag, whatever its size), anything but plain data is
+ * rejected.
  */
 export function sanitizeDecoded(v: unknown, depth: number): unknown {
   switch (typeof v) {
@@ -75,7 +78,7 @@ export function sanitizeDecoded(v: unknown, depth: number): unknown {
     case 'undefined':
       return v;
     case 'bigint':
-      return Number(v);
+      return exactInteger(v);
     case 'object': {
       if (v === null || v instanceof Uint8Array) return v;
       if (depth >= maxDepth) tooDeep();
@@ -104,26 +107,35 @@ function fromBase64(s: string): Buffer {
   return Buffer.from(s.slice(1), 'base64');
 }
 
+/** Set by reviveJson when it met a number at or beyond ±2^53: JSON.parse may have rounded an integer. */
+export const revived = { unsafeNumber: false };
+
 /**
  * Walks a JSON.parse result in place: enforces maxDepth and, when `binary` is set, turns WAMP's
- * "\u0000" + base64 strings back into Buffers. The array and object loops repeat one body: a
- * shared per-element helper cost 3-4% of a 30-key decode.
+ * "\u0000" + base64 strings back into Buffers. Sets revived.unsafeNumber (the caller resets it).
+ * The array and object loops repeat one body: a shared per-element helper cost 3-4% of a 30-key decode.
  */
 export function reviveJson(v: object, depth: number, binary: boolean): void {
   if (depth >= maxDepth) tooDeep();
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const x: unknown = v[i];
-      if (typeof x === 'object' && x !== null) reviveJson(x, depth + 1, binary);
-      else if (binary && typeof x === 'string' && x.charCodeAt(0) === 0) v[i] = fromBase64(x);
+      if (typeof x === 'object') {
+        if (x !== null) reviveJson(x, depth + 1, binary);
+      } else if (typeof x === 'number') {
+        if (x >= TWO_53 || x <= -TWO_53) revived.unsafeNumber = true;
+      } else if (binary && typeof x === 'string' && x.charCodeAt(0) === 0) v[i] = fromBase64(x);
     }
     return;
   }
   const o = v as Record<string, unknown>;
   for (const k in o) {
     const x = o[k];
-    if (typeof x === 'object' && x !== null) reviveJson(x, depth + 1, binary);
-    else if (binary && typeof x === 'string' && x.charCodeAt(0) === 0) o[k] = fromBase64(x);
+    if (typeof x === 'object') {
+      if (x !== null) reviveJson(x, depth + 1, binary);
+    } else if (typeof x === 'number') {
+      if (x >= TWO_53 || x <= -TWO_53) revived.unsafeNumber = true;
+    } else if (binary && typeof x === 'string' && x.charCodeAt(0) === 0) o[k] = fromBase64(x);
   }
 }
 
@@ -135,13 +147,13 @@ function toBase64String(v: Uint8Array): string {
 }
 
 /**
- * For JSON: binary → "\u0000" + base64 (WAMP's convention), BigInt → Number. Copy on write.
+ * For JSON: binary → "\u0000" + base64 (WAMP's convention); BigInts stay for stringifyJson
+ * (lib/core/json-exact.ts) to write as literals. Copy on write.
  * (lib/core/payload.ts has jsonWithBinary, but its replacer runs for every value and sees a Buffer
  * only after Buffer#toJSON turned it into an array of numbers: measured 1.8x slower on a small EVENT
  * and 7x on one with a 64 KiB binary.)
  */
 export function prepareJson(v: unknown, depth = 0): unknown {
-  if (typeof v === 'bigint') return Number(v);
   if (typeof v !== 'object' || v === null) return v;
   if (v instanceof Uint8Array) return toBase64String(v);
   if (depth >= maxDepth) tooDeep();
@@ -149,7 +161,7 @@ export function prepareJson(v: unknown, depth = 0): unknown {
     let out: unknown[] | undefined;
     for (let i = 0; i < v.length; i++) {
       const x: unknown = v[i];
-      if ((typeof x !== 'object' || x === null) && typeof x !== 'bigint') continue;
+      if (typeof x !== 'object' || x === null) continue;
       const y = prepareJson(x, depth + 1);
       if (y !== x) (out ??= v.slice())[i] = y;
     }
@@ -160,7 +172,7 @@ export function prepareJson(v: unknown, depth = 0): unknown {
   let out: Record<string, unknown> | undefined;
   for (const k in o) {
     const x = o[k];
-    if ((typeof x !== 'object' || x === null) && typeof x !== 'bigint') continue;
+    if (typeof x !== 'object' || x === null) continue;
     const y = prepareJson(x, depth + 1);
     if (y !== x) (out ??= { ...o })[k] = y;
   }

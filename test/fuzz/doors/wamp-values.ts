@@ -4,6 +4,7 @@
 import { Encoder as CborEncoder, Tag } from 'cbor-x';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
+import { stringifyJson } from '../../../lib/core/json-exact.ts';
 
 export type SerializerName = 'json' | 'msgpack' | 'cbor';
 
@@ -59,6 +60,8 @@ const ints = fc.oneof(
   fc.integer({ min: -3, max: 10 }),
   fc.constantFrom(0, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), Number.MAX_SAFE_INTEGER),
   fc.maxSafeInteger(),
+  // 64-bit integers beyond 2^53 decode as BigInt: as ids (refused), options and arguments
+  fc.constantFrom(2n ** 53n + 1n, -(2n ** 63n), 2n ** 64n - 1n, 1558266424841951553n),
 );
 const STRINGS = ['', 'a', 'realm1', '\u0000', '\ud800', '\udc00x', 'é', '\u0000AAEC', '\u0000!!', 'ticket', 'wampcra', 'anonymous', '0', '-1', 'null', '\n', ' '];
 // Mostly picked from a pool: fast-check's free strings cost ~20 µs each, and 10^4 cases need speed.
@@ -157,7 +160,7 @@ function jsonValue(v: unknown): unknown {
 }
 
 function encodeValue(serializer: SerializerName, v: unknown): Buffer {
-  if (serializer === 'json') return Buffer.from(JSON.stringify(jsonValue(v)) ?? 'null');
+  if (serializer === 'json') return Buffer.from(stringifyJson(jsonValue(v)) ?? 'null'); // BigInt as its literal
   if (serializer === 'msgpack') return Buffer.from(packr.pack(v));
   return Buffer.from(cborEncoder.encode(v));
 }
