@@ -18,7 +18,7 @@ const WEBSOCKET_NUMBERS = ['closeTimeoutMs', 'maxFragments'] as const;
 
 /** The MQTT gate options a config file may set (all numbers; see MqttGateOptions). */
 export type MqttSettings = Omit<MqttGateOptions, 'defaultRealm' | 'logger'>;
-const MQTT_SETTINGS: readonly (keyof MqttSettings)[] = ['receiveMaximum', 'topicAliasMaximum', 'serverKeepAlive', 'maxSessionExpiry', 'v3SessionExpiry', 'maxQueuedMessages', 'maxQueuedBytes', 'sessionSweepMs', 'connectTimeoutMs', 'maxPacketSize'];
+const MQTT_SETTINGS: readonly (keyof MqttSettings)[] = ['receiveMaximum', 'topicAliasMaximum', 'serverKeepAlive', 'maxKeepAlive', 'maxSessionExpiry', 'v3SessionExpiry', 'maxQueuedMessages', 'maxQueuedBytes', 'sessionSweepMs', 'connectTimeoutMs', 'maxPacketSize'];
 
 export interface ServerConfig {
   host: string;
