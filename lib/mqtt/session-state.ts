@@ -233,21 +233,29 @@ export class MqttSession {
     return this.enqueue(out);
   }
 
-  /** PUBACK (QoS 1) or PUBCOMP (QoS 2) received: the message is done. */
-  complete(packetId: number, expect: 'puback' | 'pubcomp'): boolean {
+  /**
+   * PUBACK (QoS 1) or PUBCOMP (QoS 2, after PUBREL) received: the message is done. 'wrong' when
+   * the packet id is in flight in another state (PUBCOMP for QoS 1 or before PUBREC, PUBACK for
+   * QoS 2), a protocol violation; 'unknown' when nothing is in flight under it.
+   */
+  complete(packetId: number, expect: 'puback' | 'pubcomp'): 'done' | 'wrong' | 'unknown' {
     const out = this.inflight.get(packetId);
-    if (!out) return false;
-    if (expect === 'puback' ? out.qos !== 1 : out.state !== 'pubrel') return false;
+    if (!out) return 'unknown';
+    if (expect === 'puback' ? out.qos !== 1 : out.state !== 'pubrel') return 'wrong';
     this.inflight.delete(packetId);
     this.journal?.completed(packetId);
     this.pump();
-    return true;
+    return 'done';
   }
 
-  /** PUBREC received. Returns 'pubrel' when a PUBREL must be sent, 'done' when the flow ended, 'unknown'. */
-  received(packetId: number, failed: boolean): 'pubrel' | 'done' | 'unknown' {
+  /**
+   * PUBREC received. Returns 'pubrel' when a PUBREL must be sent, 'done' when the flow ended,
+   * 'wrong' for a QoS 1 message (a protocol violation), 'unknown' when nothing is in flight.
+   */
+  received(packetId: number, failed: boolean): 'pubrel' | 'done' | 'wrong' | 'unknown' {
     const out = this.inflight.get(packetId);
-    if (!out || out.qos !== 2) return 'unknown';
+    if (!out) return 'unknown';
+    if (out.qos !== 2) return 'wrong';
     if (failed) {
       this.inflight.delete(packetId);
       this.journal?.completed(packetId);

@@ -1,9 +1,9 @@
 // Shared helpers for the MQTT tests: a router + MQTT gate on ephemeral ports (TCP and WebSocket),
 // mqtt.js clients, message collectors, raw sockets speaking bytes, and an aedes reference broker.
-import type { TestFn } from 'ava';
+import type { ExecutionContext, TestFn } from 'ava';
 import http from 'node:http';
 import net from 'node:net';
-import mqttPacket, { type IConnackPacket, type Packet } from 'mqtt-packet';
+import mqttPacket, { type IConnackPacket, type IDisconnectPacket, type Packet } from 'mqtt-packet';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { createWebSocketServer } from '../../lib/transport/websocket-server.ts';
 import { createRouter, openRealm, type KitsuneRouter, type RouterConfig } from '../../lib/index.ts';
@@ -170,7 +170,7 @@ export class RawClient {
 
   private constructor(
     readonly socket: net.Socket,
-    version: number,
+    readonly version: number,
   ) {
     this.parser = mqttPacket.parser({ protocolVersion: version });
     this.parser.on('packet', (p: Packet) => {
@@ -315,4 +315,72 @@ export function withBystander(test: TestFn, gateOptions: MqttGateOptions): Bysta
     await fx.k?.stop();
   });
   return fx;
+}
+
+/** Warnings the fixture's gate has logged (every refusal logs one). */
+export function warnings(fx: BystanderFixture): number {
+  return fx.k.logs.filter((l) => l.level === 'warn').length;
+}
+
+/** The failure was logged, and the gate still serves a new pair of clients and the bystander. */
+export async function assertUndisturbed(t: ExecutionContext, fx: BystanderFixture, warningsBefore: number): Promise<void> {
+  t.true(warnings(fx) > warningsBefore, 'the failure was logged');
+  await assertHealthy(fx.k.url);
+  t.true(fx.bystander.connected, 'a connected bystander is untouched');
+}
+
+/**
+ * Sends `bytes` as the first packet (a CONNECT); expects the CONNACK `code` (v5 reason code, or
+ * 3.1/3.1.1 return code) as the only packet, then the close — or, code undefined, a close with
+ * nothing sent. Then checks that nobody else was disturbed.
+ */
+export async function expectConnackRefusal(t: ExecutionContext, fx: BystanderFixture, bytes: Buffer | number[], version: number, code: number | undefined): Promise<void> {
+  const before = warnings(fx);
+  const raw = await RawClient.open(fx.k.port, version);
+  raw.write(bytes);
+  await raw.waitClosed();
+  const got = raw.bytes;
+  if (code === undefined) t.is(got.length, 0, `closed with nothing sent (got ${got.toString('hex')})`);
+  else if (version === 5) {
+    t.is(got[0], 0x20, 'CONNACK');
+    t.is(got[2], 0x00, 'session present 0');
+    t.is(got[3], code, `reason code 0x${code.toString(16)}`);
+    t.is(got.length, 2 + (got[1] as number), 'CONNACK is the only packet');
+    t.is((raw.packets[0] as IConnackPacket).reasonCode, code);
+  } else t.deepEqual([...got], [0x20, 0x02, 0x00, code]);
+  await assertUndisturbed(t, fx, before);
+}
+
+/**
+ * A connected client (CONNECT fields `connect`) sends `bytes`; v5 expects DISCONNECT `code` as
+ * the only packet after, 3.1/3.1.1 a close with nothing sent. Then checks that nobody else was
+ * disturbed.
+ */
+export async function expectClosedAfter(
+  t: ExecutionContext,
+  fx: BystanderFixture,
+  bytes: Buffer | number[],
+  version: 3 | 4 | 5,
+  code = 0x81,
+  connect: Partial<mqttPacket.IConnectPacket> = {},
+): Promise<void> {
+  const before = warnings(fx);
+  const raw = await RawClient.connected(fx.k.port, version, connect);
+  await expectClosedBy(t, raw, bytes, code);
+  await assertUndisturbed(t, fx, before);
+}
+
+/** `raw` (connected) sends `bytes`: v5 expects DISCONNECT `code` as the only packet after, 3.1/3.1.1 a silent close. */
+export async function expectClosedBy(t: ExecutionContext, raw: RawClient, bytes: Buffer | number[], code = 0x81): Promise<void> {
+  const n = raw.bytes.length;
+  raw.write(bytes);
+  await raw.waitClosed();
+  const got = raw.bytes.subarray(n);
+  if (raw.version !== 5) t.is(got.length, 0, `nothing sent (got ${got.toString('hex')})`);
+  else {
+    t.is(got[0], 0xe0, `DISCONNECT (got ${got.toString('hex')})`);
+    t.is(got[2], code, `reason code 0x${code.toString(16)}`);
+    t.is(got.length, 2 + (got[1] as number), 'DISCONNECT is the only packet');
+    t.is((raw.packets.at(-1) as IDisconnectPacket).reasonCode, code);
+  }
 }
