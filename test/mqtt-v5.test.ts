@@ -68,9 +68,10 @@ test('denied PUBLISH is acknowledged with 0x87 and a reason string but not route
   raw.send({ cmd: 'publish', topic: 'denied/y', payload: Buffer.from('no'), qos: 2, messageId: 2, retain: false, dup: false });
   const rec = (await raw.next('pubrec')) as IPubrecPacket;
   t.is(rec.reasonCode, 0x87);
-  raw.send({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'secret/#', qos: 1 }, { topic: 'fine/#', qos: 2 }, { topic: 'bad/#/x', qos: 1 }] });
+  // (a misplaced wildcard such as 'bad/#/x' is a malformed SUBSCRIBE: test/mqtt/names-and-filters.test.ts)
+  raw.send({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'secret/#', qos: 1 }, { topic: 'fine/#', qos: 2 }] });
   const suback = (await raw.next('suback')) as ISubackPacket;
-  t.deepEqual(suback.granted, [0x87, 2, 0x8f]);
+  t.deepEqual(suback.granted, [0x87, 2]);
   raw.send({ cmd: 'unsubscribe', messageId: 4, unsubscriptions: ['fine/#', 'never/subscribed'] });
   const unsuback = (await raw.next('unsuback')) as IUnsubackPacket;
   t.deepEqual(unsuback.granted, [0x00, 0x11]);
