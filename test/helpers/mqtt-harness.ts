@@ -153,6 +153,15 @@ export function collect(client: MqttClient): Collector {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until `pred` holds, checking every few milliseconds (state no event announces); rejects after timeoutMs. */
+export async function waitUntil(pred: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
 /** Kills the TCP connection under an mqtt.js client without DISCONNECT (an unclean close). */
 export function dropConnection(client: MqttClient): void {
   client.options.reconnectPeriod = 0;
@@ -165,6 +174,8 @@ export class RawClient {
   readonly packets: Packet[] = [];
   readonly closed: Promise<void>;
   isClosed = false;
+  /** The server ended its side (FIN); with `halfOpen` our side stays open until close(). */
+  isEnded = false;
   private readonly parser;
   private waiters: (() => void)[] = [];
 
@@ -184,6 +195,10 @@ export class RawClient {
       this.wake();
     });
     socket.on('error', () => {});
+    socket.on('end', () => {
+      this.isEnded = true;
+      this.wake();
+    });
     this.closed = new Promise((r) =>
       socket.on('close', () => {
         this.isClosed = true;
@@ -193,8 +208,12 @@ export class RawClient {
     );
   }
 
-  static async open(port: number, version = 5): Promise<RawClient> {
-    const socket = net.connect(port, '127.0.0.1');
+  /**
+   * Opens a TCP connection. `halfOpen`: our side stays open after the server ends its side, so the
+   * server's connection lingers (closing) until we close — a client id can connect again meanwhile.
+   */
+  static async open(port: number, version = 5, halfOpen = false): Promise<RawClient> {
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: halfOpen });
     socket.setNoDelay(true);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
@@ -204,8 +223,8 @@ export class RawClient {
   }
 
   /** Opens and sends a CONNECT; resolves after the CONNACK. */
-  static async connected(port: number, version: 3 | 4 | 5 = 5, connect: Partial<mqttPacket.IConnectPacket> = {}): Promise<RawClient> {
-    const c = await RawClient.open(port, version);
+  static async connected(port: number, version: 3 | 4 | 5 = 5, connect: Partial<mqttPacket.IConnectPacket> = {}, halfOpen = false): Promise<RawClient> {
+    const c = await RawClient.open(port, version, halfOpen);
     c.send({ cmd: 'connect', protocolVersion: version, protocolId: version === 3 ? 'MQIsdp' : 'MQTT', clientId: uniqueId('raw'), clean: true, keepalive: 0, ...connect } as mqttPacket.IConnectPacket);
     const connack = await c.next('connack');
     if ((connack as mqttPacket.IConnackPacket).reasonCode || (connack as mqttPacket.IConnackPacket).returnCode) throw new Error('CONNECT refused');
@@ -270,6 +289,11 @@ export class RawClient {
 
   async waitClosed(timeoutMs = 5000): Promise<void> {
     await this.until(() => this.isClosed, timeoutMs, 'close');
+  }
+
+  /** Waits until the server has ended its side of the connection. */
+  async waitEnded(timeoutMs = 5000): Promise<void> {
+    await this.until(() => this.isEnded || this.isClosed, timeoutMs, 'the server to end the connection');
   }
 
   close(): void {
