@@ -3,7 +3,7 @@
 // checks what mqtt-packet would silently accept (ill-formed UTF-8 or U+0000 in any MQTT string,
 // control characters in names, misplaced wildcards in filters, repeated v5 properties, DUP on
 // QoS 0, bytes after PINGREQ / 3.1.1 DISCONNECT / the last CONNECT field, 3.1.1 acknowledgements
-// longer than a packet id, empty SUBSCRIBE / UNSUBSCRIBE filters), and decodes the hot-path
+// that are not just a packet id, empty SUBSCRIBE / UNSUBSCRIBE filters), and decodes the hot-path
 // packets (PUBLISH without properties, short PUBACK/PUBREC/PUBREL/PUBCOMP) itself.
 import { isUtf8 } from 'node:buffer';
 
@@ -226,9 +226,10 @@ export function validMqttString(bytes: Buffer): boolean {
 
 /**
  * Whether buf[start, end) holds a control character (U+0000–U+001F, U+007F, or U+0080–U+009F,
- * encoded C2 80 – C2 9F), else whether it is all ASCII. MQTT lets a receiver treat these as a Malformed Packet (3.1.1 §1.5.3,
- * 5.0 §1.5.4); in the names a client gives (client id, user name, topic names and filters) they
- * only ever hide what a name is, in logs and dashboards, so they are refused there.
+ * encoded C2 80 – C2 9F), else whether it is all ASCII. MQTT lets a receiver treat control
+ * characters as a Malformed Packet (3.1.1 §1.5.3, 5.0 §1.5.4); in the names a client gives
+ * (client id, user name, topic names and filters) they only ever hide what a name is, in logs
+ * and dashboards, so they are refused there.
  */
 function scanName(buf: Buffer, start: number, end: number): typeof CONTROL | typeof ASCII | typeof NON_ASCII {
   let high = 0;
