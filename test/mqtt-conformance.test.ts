@@ -8,8 +8,8 @@
 // code; 3.1.1 connections are closed.
 // Each case checks that a connected bystander keeps working.
 import test, { type ExecutionContext } from 'ava';
-import mqttPacket, { type IConnackPacket, type IDisconnectPacket } from 'mqtt-packet';
-import { assertHealthy, collect, connect, RawClient, uniqueId, withBystander } from './helpers/mqtt-harness.ts';
+import mqttPacket, { type IConnackPacket } from 'mqtt-packet';
+import { collect, connect, expectClosedAfter, expectConnackRefusal, RawClient, uniqueId, withBystander } from './helpers/mqtt-harness.ts';
 
 const fx = withBystander(test, { maxPacketSize: 4096, connectTimeoutMs: 1000 });
 
@@ -39,49 +39,8 @@ const connectPacket = (version: number, extra: object = {}): object => ({
   ...extra,
 });
 
-const warns = (): number => fx.k.logs.filter((l) => l.level === 'warn').length;
-
-async function healthy(t: ExecutionContext, loggedBefore: number): Promise<void> {
-  t.true(warns() > loggedBefore, 'the failure was logged');
-  await assertHealthy(fx.k.url);
-  t.true(fx.bystander.connected, 'a connected bystander is untouched');
-}
-
-/** Sends a CONNECT; expects CONNACK `expected` (exact bytes of its fixed header and code) then close. */
-async function connackCase(t: ExecutionContext, bytes: Buffer | number[], version: number, code: number | undefined): Promise<void> {
-  const before = warns();
-  const raw = await RawClient.open(fx.k.port, version);
-  raw.write(bytes);
-  await raw.waitClosed();
-  const got = raw.bytes;
-  if (code === undefined) t.is(got.length, 0, `closed with nothing sent (got ${got.toString('hex')})`);
-  else if (version === 5) {
-    t.is(got[0], 0x20, 'CONNACK');
-    t.is(got[2], 0x00, 'session present 0');
-    t.is(got[3], code, `reason code 0x${code.toString(16)}`);
-    t.is(got.length, 2 + (got[1] as number), 'CONNACK is the only packet');
-    t.is((raw.packets[0] as IConnackPacket).reasonCode, code);
-  } else t.deepEqual([...got], [0x20, 0x02, 0x00, code]);
-  await healthy(t, before);
-}
-
-/** Connected client sends `bytes`; v5 expects DISCONNECT `code` last, 3.1.1 a silent close. */
-async function packetCase(t: ExecutionContext, bytes: Buffer | number[], version: 4 | 5, code = 0x81): Promise<void> {
-  const before = warns();
-  const raw = await RawClient.connected(fx.k.port, version);
-  const n = raw.bytes.length;
-  raw.write(bytes);
-  await raw.waitClosed();
-  const got = raw.bytes.subarray(n);
-  if (version === 4) t.is(got.length, 0, `nothing sent (got ${got.toString('hex')})`);
-  else {
-    t.is(got[0], 0xe0, `DISCONNECT (got ${got.toString('hex')})`);
-    t.is(got[2], code, `reason code 0x${code.toString(16)}`);
-    t.is(got.length, 2 + (got[1] as number), 'DISCONNECT is the only packet');
-    t.is((raw.packets.at(-1) as IDisconnectPacket).reasonCode, code);
-  }
-  await healthy(t, before);
-}
+const connackCase = (t: ExecutionContext, bytes: Buffer | number[], version: number, code: number | undefined): Promise<void> => expectConnackRefusal(t, fx, bytes, version, code);
+const packetCase = (t: ExecutionContext, bytes: Buffer | number[], version: 4 | 5, code = 0x81): Promise<void> => expectClosedAfter(t, fx, bytes, version, code);
 
 test('CONNECT strings (client id, user name, will topic) with ill-formed UTF-8 or U+0000: v5 CONNACK 0x81, 3.1.1 closed', async (t) => {
   const will = { topic: 'w/QQQ', payload: Buffer.from('bye'), qos: 0, retain: false };

@@ -1,7 +1,7 @@
 // MQTT 5 features of the gate, with mqtt.js v5 clients and raw sockets where exact bytes matter.
 import test from 'ava';
 import type { IConnackPacket, IDisconnectPacket, IPubackPacket, IPublishPacket, IPubrecPacket, ISubackPacket, IUnsubackPacket } from 'mqtt-packet';
-import { collect, connect, connectRaw, dropConnection, RawClient, sleep, startKitsune, uniqueId, type Kitsune } from './helpers/mqtt-harness.ts';
+import { collect, connect, connectRaw, dropConnection, RawClient, sleep, startKitsune, uniqueId, waitUntil, type Kitsune } from './helpers/mqtt-harness.ts';
 
 let k: Kitsune;
 test.before(async () => {
@@ -68,9 +68,10 @@ test('denied PUBLISH is acknowledged with 0x87 and a reason string but not route
   raw.send({ cmd: 'publish', topic: 'denied/y', payload: Buffer.from('no'), qos: 2, messageId: 2, retain: false, dup: false });
   const rec = (await raw.next('pubrec')) as IPubrecPacket;
   t.is(rec.reasonCode, 0x87);
-  raw.send({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'secret/#', qos: 1 }, { topic: 'fine/#', qos: 2 }, { topic: 'bad/#/x', qos: 1 }] });
+  // (a misplaced wildcard such as 'bad/#/x' is a malformed SUBSCRIBE: test/mqtt/names-and-filters.test.ts)
+  raw.send({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'secret/#', qos: 1 }, { topic: 'fine/#', qos: 2 }] });
   const suback = (await raw.next('suback')) as ISubackPacket;
-  t.deepEqual(suback.granted, [0x87, 2, 0x8f]);
+  t.deepEqual(suback.granted, [0x87, 2]);
   raw.send({ cmd: 'unsubscribe', messageId: 4, unsubscriptions: ['fine/#', 'never/subscribed'] });
   const unsuback = (await raw.next('unsuback')) as IUnsubackPacket;
   t.deepEqual(unsuback.granted, [0x00, 0x11]);
@@ -408,22 +409,23 @@ test('will: DISCONNECT 0x04 sends it, 0x00 does not; will delay; session end pub
   await got.waitFor(1);
   t.deepEqual(got.messages.map((m) => m.payload.toString()), ['with-will']);
 
-  // Delay 1 s, session lives 10 s: the will comes after the delay.
-  const delayedId = uniqueId('delayed');
-  const delayed = await connect(k.url, { protocolVersion: 5, clientId: delayedId, clean: false, properties: { sessionExpiryInterval: 10 }, will: will('delayed', 1) });
-  const t0 = Date.now();
-  dropConnection(delayed);
-  await got.waitFor(2, 3000);
-  t.true(Date.now() - t0 >= 900, 'after the will delay');
-
-  // Reconnecting within the delay cancels it.
+  // Delay 1 s, session lives 10 s: the will comes after the delay. Reconnecting within the delay
+  // cancels it: 'cancelled' is dropped first, its 1 s timer would fire before the one of
+  // 'delayed', so once the 'delayed' will is here a will of 'cancelled' would be too.
+  const offline = (clientId: string) => () => k.gate.sessions.get('realm1', clientId)?.link === undefined;
   const cancelId = uniqueId('cancel');
   const cancel = await connect(k.url, { protocolVersion: 5, clientId: cancelId, clean: false, properties: { sessionExpiryInterval: 10 }, will: will('cancelled', 1) });
+  const delayedId = uniqueId('delayed');
+  const delayed = await connect(k.url, { protocolVersion: 5, clientId: delayedId, clean: false, properties: { sessionExpiryInterval: 10 }, will: will('delayed', 1) });
   dropConnection(cancel);
-  await sleep(200);
+  await waitUntil(offline(cancelId), 'the server to see the first drop');
+  const t0 = Date.now();
+  dropConnection(delayed);
+  await waitUntil(offline(delayedId), 'the server to see the second drop');
   const again = await connect(k.url, { protocolVersion: 5, clientId: cancelId, clean: false, properties: { sessionExpiryInterval: 10 } });
-  await sleep(1200);
-  t.false(got.messages.some((m) => m.payload.toString() === 'cancelled'));
+  await got.waitFor(2, 3000);
+  t.true(Date.now() - t0 >= 900, 'after the will delay');
+  t.deepEqual(got.messages.map((m) => m.payload.toString()), ['with-will', 'delayed']);
 
   // Session expiry (1 s) shorter than the delay (30 s): the will comes when the session ends.
   const short = await connect(k.url, { protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 1 }, will: will('session-end', 30) });

@@ -161,10 +161,13 @@ export function isWampNameable(levels: readonly string[]): boolean {
   return true;
 }
 
-/** A key that identifies a pattern (same key = same subscription/registration). */
+/**
+ * A key that identifies a pattern (same key = same subscription/registration). The level count is
+ * part of it: joined levels alone make `#` and `/#` (no level, one empty level) the same key.
+ */
 export function patternKey(p: Pattern): string {
   const lv = p.levels.map((l) => (l === null ? '\u0001' : l)).join('\u0000');
-  return `${p.match}${p.multi ? '#' : ''}|${lv}`;
+  return `${p.match}${p.multi ? '#' : ''}|${p.levels.length}|${lv}`;
 }
 
 /**

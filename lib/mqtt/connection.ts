@@ -400,7 +400,11 @@ export class Connection implements Link, Closable, WheelEntry {
     else this.disconnect(RC.serverShuttingDown, 'server shutting down');
   }
 
-  /** Flushes, closes, and destroys the transport if the peer does not close in time. */
+  /**
+   * Flushes, closes, and destroys the transport if the peer does not close in time. The session
+   * leaves the connection now, not when the socket is gone: its will follows what ended the
+   * connection (a DISCONNECT 0x00 discards it) even if the client id connects again meanwhile.
+   */
   end(): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.state = 'closing';
@@ -410,6 +414,7 @@ export class Connection implements Link, Closable, WheelEntry {
     this.transport.end();
     this.closeTimer = setTimeout(() => this.transport.destroy(), CLOSE_GRACE_MS);
     this.closeTimer.unref();
+    this.detachSession();
   }
 
   destroy(): void {
@@ -425,15 +430,17 @@ export class Connection implements Link, Closable, WheelEntry {
     clearTimeout(this.closeTimer);
     this.gate.connections.delete(this);
     this.gate.stats.connections--;
-    const s = this.session;
-    if (s) {
-      try {
-        s.detach(this, this.cleanDisconnect);
-      } catch (err) {
-        this.gate.logger.warn({ ...this.log, err: String(err) }, 'session detach failed');
-      }
-    }
+    this.detachSession();
     this.resolveClosed?.();
+  }
+
+  /** The session (if any) no longer sends through this connection; a no-op the second time. */
+  private detachSession(): void {
+    try {
+      this.session?.detach(this, this.cleanDisconnect);
+    } catch (err) {
+      this.gate.logger.warn({ ...this.log, err: String(err) }, 'session detach failed');
+    }
   }
 
   // --- output ----------------------------------------------------------------------------------

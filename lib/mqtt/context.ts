@@ -54,6 +54,12 @@ export interface MqttGateOptions {
   topicAliasMaximum?: number;
   /** v5 Server Keep Alive: when set, replaces the client's keep alive. */
   serverKeepAlive?: number;
+  /**
+   * Longest keep alive a client may ask for, seconds (0 or unset: any). A longer one, or 0 (none),
+   * gets this value as v5 Server Keep Alive; a 3.1/3.1.1 client is refused with CONNACK 0x02, as
+   * mosquitto's max_keepalive does (3.1.1 cannot announce another value).
+   */
+  maxKeepAlive?: number;
   /** Upper bound on session expiry, seconds. Default never. */
   maxSessionExpiry?: number;
   /**
@@ -78,6 +84,8 @@ export interface ResolvedOptions {
   receiveMaximum: number;
   topicAliasMaximum: number;
   serverKeepAlive: number | undefined;
+  /** 0: no maximum. */
+  maxKeepAlive: number;
   maxSessionExpiry: number;
   v3SessionExpiry: number;
   maxQueuedMessages: number;

@@ -1,9 +1,10 @@
 // Packet framing ahead of the mqtt-packet parser: splits the byte stream into whole packets by the
 // fixed header, rejects a malformed remaining length or an oversized packet before buffering it,
 // checks what mqtt-packet would silently accept (ill-formed UTF-8 or U+0000 in any MQTT string,
-// repeated v5 properties, DUP on QoS 0, bytes after PINGREQ / 3.1.1 DISCONNECT / the last CONNECT
-// field, empty SUBSCRIBE / UNSUBSCRIBE filters), and decodes the hot-path packets (PUBLISH without
-// properties, short PUBACK/PUBREC/PUBREL/PUBCOMP) itself.
+// control characters in names, misplaced wildcards in filters, repeated v5 properties, DUP on
+// QoS 0, bytes after PINGREQ / 3.1.1 DISCONNECT / the last CONNECT field, 3.1.1 acknowledgements
+// that are not just a packet id, empty SUBSCRIBE / UNSUBSCRIBE filters), and decodes the hot-path
+// packets (PUBLISH without properties, short PUBACK/PUBREC/PUBREL/PUBCOMP) itself.
 import { isUtf8 } from 'node:buffer';
 
 export type FrameError = 'malformed' | 'too-large';
@@ -223,6 +224,44 @@ export function validMqttString(bytes: Buffer): boolean {
   return bytes.indexOf(0) < 0 && isUtf8(bytes);
 }
 
+/**
+ * Whether buf[start, end) holds a control character (U+0000–U+001F, U+007F, or U+0080–U+009F,
+ * encoded C2 80 – C2 9F), else whether it is all ASCII. MQTT lets a receiver treat control
+ * characters as a Malformed Packet (3.1.1 §1.5.3, 5.0 §1.5.4); in the names a client gives
+ * (client id, user name, topic names and filters) they only ever hide what a name is, in logs
+ * and dashboards, so they are refused there.
+ */
+function scanName(buf: Buffer, start: number, end: number): typeof CONTROL | typeof ASCII | typeof NON_ASCII {
+  let high = 0;
+  for (let i = start; i < end; i++) {
+    const b = buf[i] as number;
+    if (b < 0x20 || b === 0x7f) return CONTROL;
+    if (b === 0xc2 && i + 1 < end && ((buf[i + 1] as number) & 0xe0) === 0x80) return CONTROL;
+    high |= b;
+  }
+  return high < 0x80 ? ASCII : NON_ASCII;
+}
+const CONTROL = 0;
+/** Only ASCII: valid UTF-8 without asking isUtf8 (the common case on the PUBLISH path). */
+const ASCII = 1;
+const NON_ASCII = 2;
+
+/**
+ * Where a wildcard in the filter buf[start, end) is misplaced: `+` must be a whole level and `#`
+ * a whole level and the last one (MQTT-4.7.1-2, MQTT-4.7.1-3). Bytes suffice: '/', '+' and '#'
+ * never occur inside a multi-byte UTF-8 sequence.
+ */
+function misplacedWildcard(buf: Buffer, start: number, end: number): string | undefined {
+  for (let i = start; i < end; i++) {
+    const b = buf[i] as number;
+    if (b !== 0x2b && b !== 0x23) continue;
+    const wholeLevel = (i === start || buf[i - 1] === 0x2f) && (i + 1 === end || buf[i + 1] === 0x2f);
+    if (!wholeLevel) return `'${b === 0x2b ? '+' : '#'}' must occupy a whole level (MQTT-4.7.1-${b === 0x2b ? 3 : 2})`;
+    if (b === 0x23 && i + 1 !== end) return "'#' must be the last level (MQTT-4.7.1-2)";
+  }
+  return undefined;
+}
+
 /** v5 property value kinds: fixed length n > 0, or -1 varint, -2 string, -3 binary, -4 string pair. */
 const PROP_KIND: Record<number, number> = {
   0x01: 1, 0x02: 4, 0x03: -2, 0x08: -2, 0x09: -3, 0x0b: -1, 0x11: 4, 0x12: -2, 0x13: 2, 0x15: -2, 0x16: -3,
@@ -308,24 +347,39 @@ function checkProps(buf: Buffer, pos: number, end: number, ok: Uint8Array): numb
   return pos === stop ? stop : undefined;
 }
 
-/** A length-prefixed string at pos: [next position, problem?], or undefined when truncated. */
-function checkString(buf: Buffer, pos: number, what: string, binary = false): [number, StringProblem?] | undefined {
+/** How a length-prefixed field is checked: bytes, any MQTT string, a name (no control characters), a topic filter. */
+type FieldKind = 'binary' | 'string' | 'name' | 'filter';
+
+/** A length-prefixed field at pos: [next position, problem?], or undefined when truncated. */
+function checkString(buf: Buffer, pos: number, what: string, kind: FieldKind = 'string'): [number, StringProblem?] | undefined {
   if (pos + 2 > buf.length) return undefined;
-  const l = buf.readUInt16BE(pos);
-  if (pos + 2 + l > buf.length) return undefined;
-  if (!binary && !validMqttString(buf.subarray(pos + 2, pos + 2 + l))) return [pos + 2 + l, [0x81, `${what} is not a valid UTF-8 string`]];
-  return [pos + 2 + l];
+  const start = pos + 2;
+  const end = start + buf.readUInt16BE(pos);
+  if (end > buf.length) return undefined;
+  if (kind === 'binary') return [end];
+  if (kind === 'string') {
+    if (!validMqttString(buf.subarray(start, end))) return [end, [0x81, `${what} is not a valid UTF-8 string`]];
+  } else {
+    const scan = scanName(buf, start, end);
+    if (scan === CONTROL) return [end, [0x81, `${what} contains a control character (U+0000–U+001F, U+007F–U+009F)`]];
+    if (scan === NON_ASCII && !isUtf8(buf.subarray(start, end))) return [end, [0x81, `${what} is not a valid UTF-8 string`]];
+  }
+  if (kind === 'filter') {
+    const misplaced = misplacedWildcard(buf, start, end);
+    if (misplaced) return [end, [0x81, `${what} '${buf.toString('utf8', start, Math.min(end, start + 200))}': ${misplaced}`]];
+  }
+  return [end];
 }
 
 /**
- * String problems of a CONNECT: client identifier, will properties and topic, user name, and the
- * v5 CONNECT properties; bytes after the last field. 3.1.1 also forbids a password without a user
- * name (MQTT-3.1.2-22).
+ * String problems of a CONNECT: client identifier, will properties and topic, user name (those
+ * three also without control characters), and the v5 CONNECT properties; bytes after the last
+ * field. 3.1.1 also forbids a password without a user name (MQTT-3.1.2-22).
  */
 export function connectProblem(frame: Buffer): StringProblem | undefined {
   const end = frame.length;
   let pos = bodyOffset(frame);
-  const name = checkString(frame, pos, 'protocol name', true);
+  const name = checkString(frame, pos, 'protocol name', 'binary');
   if (!name) return undefined;
   pos = name[0];
   if (pos + 4 > end) return undefined;
@@ -338,21 +392,21 @@ export function connectProblem(frame: Buffer): StringProblem | undefined {
     if (typeof p !== 'number') return p;
     pos = p;
   }
-  const steps: [string, boolean][] = [['client identifier', false]];
+  const steps: [string, FieldKind][] = [['client identifier', 'name']];
   if (flags & 0x04) {
-    if (level === 5) steps.push(['will properties', false]);
-    steps.push(['will topic', false], ['will payload', true]);
+    if (level === 5) steps.push(['will properties', 'binary']);
+    steps.push(['will topic', 'name'], ['will payload', 'binary']);
   }
-  if (flags & 0x80) steps.push(['user name', false]);
-  if (flags & 0x40) steps.push(['password', true]);
-  for (const [what, binary] of steps) {
+  if (flags & 0x80) steps.push(['user name', 'name']);
+  if (flags & 0x40) steps.push(['password', 'binary']);
+  for (const [what, kind] of steps) {
     if (what === 'will properties') {
       const p = checkProps(frame, pos, end, PROPS_IN.will);
       if (typeof p !== 'number') return p;
       pos = p;
       continue;
     }
-    const s = checkString(frame, pos, what, binary);
+    const s = checkString(frame, pos, what, kind);
     if (!s) return undefined;
     if (s[1]) return s[1];
     pos = s[0];
@@ -364,9 +418,9 @@ export function connectProblem(frame: Buffer): StringProblem | undefined {
 }
 
 /**
- * String problems of any packet but CONNECT: the PUBLISH topic name, SUBSCRIBE / UNSUBSCRIBE
- * filters (empty ones too), and v5 properties (PUBLISH, acknowledgements, SUBSCRIBE, UNSUBSCRIBE,
- * DISCONNECT, AUTH).
+ * Problems of any packet but CONNECT: the PUBLISH topic name, SUBSCRIBE / UNSUBSCRIBE filters
+ * (empty ones, misplaced wildcards), the length of 3.1.1 acknowledgements, and v5 properties
+ * (PUBLISH, acknowledgements, SUBSCRIBE, UNSUBSCRIBE, DISCONNECT, AUTH).
  */
 export function packetProblem(frame: Buffer, type: number, v5: boolean): StringProblem | undefined {
   const end = frame.length;
@@ -374,7 +428,7 @@ export function packetProblem(frame: Buffer, type: number, v5: boolean): StringP
   let pos = off;
   switch (type) {
     case 3: {
-      const s = checkString(frame, pos, 'topic name');
+      const s = checkString(frame, pos, 'topic name', 'name');
       if (!s) return undefined;
       if (s[1]) return s[1];
       if (!v5) return undefined;
@@ -387,7 +441,9 @@ export function packetProblem(frame: Buffer, type: number, v5: boolean): StringP
     case 5:
     case 6:
     case 7: {
-      if (!v5 || end - off <= 3) return undefined;
+      // 3.1/3.1.1: the packet id and nothing else (§3.4-3.7, remaining length 2)
+      if (!v5) return end - off === 2 ? undefined : [0x81, `${ACK_CMD[frame[0] as number] ?? `packet type ${type}`} with a remaining length of ${end - off}, not 2`];
+      if (end - off <= 3) return undefined;
       const p = checkProps(frame, off + 3, end, PROPS_IN.ack);
       return typeof p === 'number' ? undefined : p;
     }
@@ -400,7 +456,7 @@ export function packetProblem(frame: Buffer, type: number, v5: boolean): StringP
         pos = p;
       }
       while (pos < end) {
-        const s = checkString(frame, pos, 'topic filter');
+        const s = checkString(frame, pos, 'topic filter', 'filter');
         if (!s) return undefined;
         if (s[1]) return s[1];
         // MQTT-4.7.3-1: a topic filter is at least one character. An empty one is not a

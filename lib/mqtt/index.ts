@@ -76,6 +76,7 @@ class Gate implements MqttGate, GateContext {
       receiveMaximum: clamp(options.receiveMaximum ?? DEFAULT_RECEIVE_MAXIMUM, 1, 65535),
       topicAliasMaximum: clamp(options.topicAliasMaximum ?? 64, 0, 65535),
       serverKeepAlive: options.serverKeepAlive === undefined ? undefined : clamp(options.serverKeepAlive, 0, 65535),
+      maxKeepAlive: clamp(options.maxKeepAlive ?? 0, 0, 65535),
       maxSessionExpiry: clamp(options.maxSessionExpiry ?? NEVER_EXPIRES, 0, NEVER_EXPIRES),
       v3SessionExpiry: clamp(options.v3SessionExpiry ?? DEFAULT_V3_SESSION_EXPIRY, 0, NEVER_EXPIRES),
       maxQueuedMessages: Math.max(1, options.maxQueuedMessages ?? 10_000),

@@ -237,21 +237,29 @@ export class MqttSession {
     return this.enqueue(out);
   }
 
-  /** PUBACK (QoS 1) or PUBCOMP (QoS 2) received: the message is done. */
-  complete(packetId: number, expect: 'puback' | 'pubcomp'): boolean {
+  /**
+   * PUBACK (QoS 1) or PUBCOMP (QoS 2, after PUBREL) received: the message is done. 'wrong' when
+   * the packet id is in flight in another state (PUBCOMP for QoS 1 or before PUBREC, PUBACK for
+   * QoS 2), a protocol violation; 'unknown' when nothing is in flight under it.
+   */
+  complete(packetId: number, expect: 'puback' | 'pubcomp'): 'done' | 'wrong' | 'unknown' {
     const out = this.inflight.get(packetId);
-    if (!out) return false;
-    if (expect === 'puback' ? out.qos !== 1 : out.state !== 'pubrel') return false;
+    if (!out) return 'unknown';
+    if (expect === 'puback' ? out.qos !== 1 : out.state !== 'pubrel') return 'wrong';
     this.inflight.delete(packetId);
     this.journal?.completed(packetId);
     this.pump();
-    return true;
+    return 'done';
   }
 
-  /** PUBREC received. Returns 'pubrel' when a PUBREL must be sent, 'done' when the flow ended, 'unknown'. */
-  received(packetId: number, failed: boolean): 'pubrel' | 'done' | 'unknown' {
+  /**
+   * PUBREC received. Returns 'pubrel' when a PUBREL must be sent, 'done' when the flow ended,
+   * 'wrong' for a QoS 1 message (a protocol violation), 'unknown' when nothing is in flight.
+   */
+  received(packetId: number, failed: boolean): 'pubrel' | 'done' | 'wrong' | 'unknown' {
     const out = this.inflight.get(packetId);
-    if (!out || out.qos !== 2) return 'unknown';
+    if (!out) return 'unknown';
+    if (out.qos !== 2) return 'wrong';
     if (failed) {
       this.inflight.delete(packetId);
       this.journal?.completed(packetId);
@@ -292,8 +300,12 @@ export class MqttSession {
     this.pump();
   }
 
-  /** The connection went away; `clean` = DISCONNECT 0x00 (the will is discarded). */
-  detach(link: Link, clean: boolean): void {
+  /**
+   * The connection went away; `clean` = DISCONNECT 0x00 (the will is discarded). `willWaits`: a
+   * connection taking the session over is already there, so the will is left for it to cancel
+   * (resuming) or for the session's end (see takeover).
+   */
+  detach(link: Link, clean: boolean, willWaits = false): void {
     if (this.link !== link || this.ended) return;
     this.link = undefined;
     this.disconnectedAt = Date.now();
@@ -304,18 +316,24 @@ export class MqttSession {
     }
     void this.journal?.saveRecord();
     const will = this.will;
-    if (will) {
+    if (will && !willWaits) {
       if (will.delayMs <= 0) this.publishWill();
       else this.willTimer = longTimer(() => this.publishWill(), will.delayMs, this.env.warn);
     }
     if (this.expiryInterval !== NEVER_EXPIRES) this.expiryTimer = longTimer(() => this.end(), this.expiryInterval * 1000, this.env.warn);
   }
 
-  /** Another connection claims this client id: the current one is closed (v5: DISCONNECT 0x8E). */
+  /**
+   * Another connection claims this client id: the current one is closed (v5: DISCONNECT 0x8E).
+   * A v5 will waits, even with a Will Delay Interval of 0: the new connection to the session came
+   * before the delay ran out, so resuming cancels the will and a clean start, which ends the
+   * session, publishes it (MQTT-3.1.3-9, MQTT-3.1.2-8). A session that ends with its connection
+   * (expiry 0) publishes it now. 3.1.1 publishes it as the old connection closes (§3.1.2.5).
+   */
   takeover(code: number): void {
     const link = this.link;
     if (!link) return;
-    this.detach(link, false);
+    this.detach(link, false, this.protocolVersion === 5);
     link.disconnect(code, 'session taken over by another connection');
   }
 

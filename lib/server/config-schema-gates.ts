@@ -12,6 +12,7 @@ export const MqttSchema = Section(
     receiveMaximum: Type.Optional(Int(1, { description: 'Receive Maximum announced to v5 clients (inbound QoS 1/2 in flight).', default: DEFAULT_RECEIVE_MAXIMUM }, 65535)),
     topicAliasMaximum: Type.Optional(Int(0, { description: 'Topic Alias Maximum announced to v5 clients.', default: 64 }, 65535)),
     serverKeepAlive: Type.Optional(Int(0, { description: "v5 Server Keep Alive, seconds: replaces the client's keep alive (default: the client's)." }, 65535)),
+    maxKeepAlive: Type.Optional(Int(0, { description: "Longest keep alive a client may ask for, seconds: v5 clients asking for more (or 0) get it as Server Keep Alive, 3.1/3.1.1 clients are refused (CONNACK 0x02). 0 = no maximum.", default: 0 }, 65535)),
     maxSessionExpiry: Type.Optional(Int(0, { description: 'Upper bound on session expiry, seconds (default: none).' })),
     v3SessionExpiry: Type.Optional(Int(0, { description: 'Expiry of MQTT 3.x persistent sessions, seconds.', default: DEFAULT_V3_SESSION_EXPIRY })),
     maxQueuedMessages: Type.Optional(Int(0, { description: 'QoS 1/2 messages kept per session while offline or past its window.', default: 10_000 })),

@@ -1,9 +1,9 @@
 // Shared helpers for the MQTT tests: a router + MQTT gate on ephemeral ports (TCP and WebSocket),
 // mqtt.js clients, message collectors, raw sockets speaking bytes, and an aedes reference broker.
-import type { TestFn } from 'ava';
+import type { ExecutionContext, TestFn } from 'ava';
 import http from 'node:http';
 import net from 'node:net';
-import mqttPacket, { type IConnackPacket, type Packet } from 'mqtt-packet';
+import mqttPacket, { type IConnackPacket, type IDisconnectPacket, type Packet } from 'mqtt-packet';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { createWebSocketServer } from '../../lib/transport/websocket-server.ts';
 import { createRouter, openRealm, type KitsuneRouter, type RouterConfig } from '../../lib/index.ts';
@@ -153,6 +153,15 @@ export function collect(client: MqttClient): Collector {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until `pred` holds, checking every few milliseconds (state no event announces); rejects after timeoutMs. */
+export async function waitUntil(pred: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
 /** Kills the TCP connection under an mqtt.js client without DISCONNECT (an unclean close). */
 export function dropConnection(client: MqttClient): void {
   client.options.reconnectPeriod = 0;
@@ -165,12 +174,14 @@ export class RawClient {
   readonly packets: Packet[] = [];
   readonly closed: Promise<void>;
   isClosed = false;
+  /** The server ended its side (FIN); with `halfOpen` our side stays open until close(). */
+  isEnded = false;
   private readonly parser;
   private waiters: (() => void)[] = [];
 
   private constructor(
     readonly socket: net.Socket,
-    version: number,
+    readonly version: number,
   ) {
     this.parser = mqttPacket.parser({ protocolVersion: version });
     this.parser.on('packet', (p: Packet) => {
@@ -184,6 +195,10 @@ export class RawClient {
       this.wake();
     });
     socket.on('error', () => {});
+    socket.on('end', () => {
+      this.isEnded = true;
+      this.wake();
+    });
     this.closed = new Promise((r) =>
       socket.on('close', () => {
         this.isClosed = true;
@@ -193,8 +208,12 @@ export class RawClient {
     );
   }
 
-  static async open(port: number, version = 5): Promise<RawClient> {
-    const socket = net.connect(port, '127.0.0.1');
+  /**
+   * Opens a TCP connection. `halfOpen`: our side stays open after the server ends its side, so the
+   * server's connection lingers (closing) until we close — a client id can connect again meanwhile.
+   */
+  static async open(port: number, version = 5, halfOpen = false): Promise<RawClient> {
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: halfOpen });
     socket.setNoDelay(true);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
@@ -204,8 +223,8 @@ export class RawClient {
   }
 
   /** Opens and sends a CONNECT; resolves after the CONNACK. */
-  static async connected(port: number, version: 3 | 4 | 5 = 5, connect: Partial<mqttPacket.IConnectPacket> = {}): Promise<RawClient> {
-    const c = await RawClient.open(port, version);
+  static async connected(port: number, version: 3 | 4 | 5 = 5, connect: Partial<mqttPacket.IConnectPacket> = {}, halfOpen = false): Promise<RawClient> {
+    const c = await RawClient.open(port, version, halfOpen);
     c.send({ cmd: 'connect', protocolVersion: version, protocolId: version === 3 ? 'MQIsdp' : 'MQTT', clientId: uniqueId('raw'), clean: true, keepalive: 0, ...connect } as mqttPacket.IConnectPacket);
     const connack = await c.next('connack');
     if ((connack as mqttPacket.IConnackPacket).reasonCode || (connack as mqttPacket.IConnackPacket).returnCode) throw new Error('CONNECT refused');
@@ -272,6 +291,11 @@ export class RawClient {
     await this.until(() => this.isClosed, timeoutMs, 'close');
   }
 
+  /** Waits until the server has ended its side of the connection. */
+  async waitEnded(timeoutMs = 5000): Promise<void> {
+    await this.until(() => this.isEnded || this.isClosed, timeoutMs, 'the server to end the connection');
+  }
+
   close(): void {
     this.socket.destroy();
   }
@@ -315,4 +339,72 @@ export function withBystander(test: TestFn, gateOptions: MqttGateOptions): Bysta
     await fx.k?.stop();
   });
   return fx;
+}
+
+/** Warnings the fixture's gate has logged (every refusal logs one). */
+export function warnings(fx: BystanderFixture): number {
+  return fx.k.logs.filter((l) => l.level === 'warn').length;
+}
+
+/** The failure was logged, and the gate still serves a new pair of clients and the bystander. */
+export async function assertUndisturbed(t: ExecutionContext, fx: BystanderFixture, warningsBefore: number): Promise<void> {
+  t.true(warnings(fx) > warningsBefore, 'the failure was logged');
+  await assertHealthy(fx.k.url);
+  t.true(fx.bystander.connected, 'a connected bystander is untouched');
+}
+
+/**
+ * Sends `bytes` as the first packet (a CONNECT); expects the CONNACK `code` (v5 reason code, or
+ * 3.1/3.1.1 return code) as the only packet, then the close — or, code undefined, a close with
+ * nothing sent. Then checks that nobody else was disturbed.
+ */
+export async function expectConnackRefusal(t: ExecutionContext, fx: BystanderFixture, bytes: Buffer | number[], version: number, code: number | undefined): Promise<void> {
+  const before = warnings(fx);
+  const raw = await RawClient.open(fx.k.port, version);
+  raw.write(bytes);
+  await raw.waitClosed();
+  const got = raw.bytes;
+  if (code === undefined) t.is(got.length, 0, `closed with nothing sent (got ${got.toString('hex')})`);
+  else if (version === 5) {
+    t.is(got[0], 0x20, 'CONNACK');
+    t.is(got[2], 0x00, 'session present 0');
+    t.is(got[3], code, `reason code 0x${code.toString(16)}`);
+    t.is(got.length, 2 + (got[1] as number), 'CONNACK is the only packet');
+    t.is((raw.packets[0] as IConnackPacket).reasonCode, code);
+  } else t.deepEqual([...got], [0x20, 0x02, 0x00, code]);
+  await assertUndisturbed(t, fx, before);
+}
+
+/**
+ * A connected client (CONNECT fields `connect`) sends `bytes`; v5 expects DISCONNECT `code` as
+ * the only packet after, 3.1/3.1.1 a close with nothing sent. Then checks that nobody else was
+ * disturbed.
+ */
+export async function expectClosedAfter(
+  t: ExecutionContext,
+  fx: BystanderFixture,
+  bytes: Buffer | number[],
+  version: 3 | 4 | 5,
+  code = 0x81,
+  connect: Partial<mqttPacket.IConnectPacket> = {},
+): Promise<void> {
+  const before = warnings(fx);
+  const raw = await RawClient.connected(fx.k.port, version, connect);
+  await expectClosedBy(t, raw, bytes, code);
+  await assertUndisturbed(t, fx, before);
+}
+
+/** `raw` (connected) sends `bytes`: v5 expects DISCONNECT `code` as the only packet after, 3.1/3.1.1 a silent close. */
+export async function expectClosedBy(t: ExecutionContext, raw: RawClient, bytes: Buffer | number[], code = 0x81): Promise<void> {
+  const n = raw.bytes.length;
+  raw.write(bytes);
+  await raw.waitClosed();
+  const got = raw.bytes.subarray(n);
+  if (raw.version !== 5) t.is(got.length, 0, `nothing sent (got ${got.toString('hex')})`);
+  else {
+    t.is(got[0], 0xe0, `DISCONNECT (got ${got.toString('hex')})`);
+    t.is(got[2], code, `reason code 0x${code.toString(16)}`);
+    t.is(got.length, 2 + (got[1] as number), 'DISCONNECT is the only packet');
+    t.is((raw.packets.at(-1) as IDisconnectPacket).reasonCode, code);
+  }
 }
