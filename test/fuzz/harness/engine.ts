@@ -6,6 +6,7 @@ import type { Door } from './door.ts';
 import { healthFailures } from './health.ts';
 import { hostPort, startRouter, type RouterUnderFuzz } from './router.ts';
 import { sendCases, type SendStats } from './send.ts';
+import { routerState } from './state.ts';
 
 export interface FuzzOptions {
   runs: number;
@@ -86,7 +87,7 @@ export async function runDoor<T>(door: Door<T>, opts: FuzzOptions): Promise<Door
       const tJudge = Date.now();
       const verdict = await judge(router, bound, rssPeak);
       const times = `generate ${(tSend - tGen) / 1000}s, send ${(tJudge - tSend) / 1000}s, check ${(Date.now() - tJudge) / 1000}s`;
-      log(`${door.name} batch ${b} (seed ${seed}): ${n} inputs (${times}; ${cpuPerInput(batchCpu, n)}), ${JSON.stringify(s)}, rss ${mb(router.rss())} MiB, peak ${mb(rssPeak)} MiB${verdict ? `: ${verdict.kind}` : ''}`);
+      log(`${door.name} batch ${b} (seed ${seed}): ${n} inputs (${times}; ${cpuPerInput(batchCpu, n)}), ${JSON.stringify(s)}, rss ${mb(router.rss())} MiB, peak ${mb(rssPeak)} MiB, ${await routerState(router.urls.http as string)}${verdict ? `: ${verdict.kind}` : ''}`);
       if (verdict) {
         const failure: Failure = { ...verdict, batch: b, batchSeed: seed };
         await minimize(door, values, failure, opts, log);

@@ -1,7 +1,7 @@
 // The router under fuzz: the real CLI as a child process on ephemeral ports, so a crash shows as the
 // child dying (its stderr kept for the report) and its memory can be read from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -25,11 +25,23 @@ export type Store = 'memory' | 'sqlite';
 
 const STDERR_KEEP = 16_384;
 
+/**
+ * State a fuzzed client may make the router keep, capped low so that a long run reaches every cap and
+ * RSS must then level off: growth past the caps is a leak, not legitimate state (with the defaults, a
+ * million inputs leave thousands of persistent sessions and retained topics, all within limits).
+ */
+export const FUZZ_STATE_LIMITS = {
+  limits: { maxRetainedPerRealm: 2000, maxPersistentSessionsPerRealm: 500 },
+  mqtt: { maxQueuedBytes: 262_144, maxQueuedMessages: 1000 },
+};
+
 /** Starts `kitsune --port 0 --mqtt-port 0` (memory store, or SQLite in a fresh temporary directory). */
 export function startRouter(store: Store = 'memory'): Promise<RouterUnderFuzz> {
-  const dataDir = store === 'sqlite' ? mkdtempSync(join(tmpdir(), 'kitsune-fuzz-')) : undefined;
-  const storeArgs = dataDir ? ['--data-dir', dataDir] : ['--memory'];
-  const args = ['--import', 'tsx', 'lib/server/main.ts', '--port', '0', '--mqtt-port', '0', '--log-level', 'error', ...storeArgs];
+  const workDir = mkdtempSync(join(tmpdir(), 'kitsune-fuzz-'));
+  const configFile = join(workDir, 'config.json');
+  writeFileSync(configFile, JSON.stringify(FUZZ_STATE_LIMITS));
+  const storeArgs = store === 'sqlite' ? ['--data-dir', join(workDir, 'data')] : ['--memory'];
+  const args = ['--import', 'tsx', 'lib/server/main.ts', '--config', configFile, '--port', '0', '--mqtt-port', '0', '--log-level', 'error', ...storeArgs];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -40,7 +52,7 @@ export function startRouter(store: Store = 'memory'): Promise<RouterUnderFuzz> {
   const exited = new Promise<void>((resolve) =>
     child.once('close', (code, signal) => {
       status = code ?? signal ?? -1;
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      rmSync(workDir, { recursive: true, force: true });
       resolve();
     }),
   );
