@@ -5,7 +5,8 @@
 // /sub, /psub, /rsub and /rep answers with the Location of the key on this node when this node holds
 // it, else 404 `Unknown key`.
 import type { Context } from 'koa';
-import { basePath, param, readBody, reply } from './http.ts';
+import { readBody } from '../http/body.ts';
+import { basePath, param, reply } from './http.ts';
 import { procedureOf } from './keys.ts';
 import type { EsubState } from './state.ts';
 

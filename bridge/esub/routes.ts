@@ -4,7 +4,9 @@ import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { announce, headHeld, headRep, join, members, nodeId } from './cluster.ts';
 import type { Deliverer } from './deliver.ts';
-import { BodyTooLarge, fallback, goError, param, readBody, reply } from './http.ts';
+import { readBody } from '../http/body.ts';
+import { HttpFail } from '../http/fail.ts';
+import { fallback, goError, param, reply } from './http.ts';
 import { keyProblem } from './keys.ts';
 import type { RouteLabel } from './metrics.ts';
 import type { ReplayStore } from './replay.ts';
@@ -95,7 +97,7 @@ export function buildApp(state: EsubState, deliverer: Deliverer, replay: ReplayS
       try {
         body = await readBody(ctx, state.opts.maxBodyBytes);
       } catch (err) {
-        if (err instanceof BodyTooLarge) {
+        if (err instanceof HttpFail && err.status === 413) {
           reply(ctx, 413, 'Body too large');
           ctx.set('Connection', 'close');
         } else {
