@@ -5,7 +5,10 @@ import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Router } from '../core/router.ts';
 import type { Admission } from './admission.ts';
 
-export function createMetricsHandler(router: Router, admission?: Admission): (req: IncomingMessage, res: ServerResponse) => void {
+/** Requests an HTTP bridge refused, by status (the bridge's counting map, read at scrape time). */
+export type BridgeRefusals = Record<string, ReadonlyMap<number, number>>;
+
+export function createMetricsHandler(router: Router, admission?: Admission, bridges: BridgeRefusals = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kitsune_process_' });
   const perRealm = (name: string, help: string, read: (realm: import('../core/realm.ts').Realm) => number): void => {
@@ -35,6 +38,15 @@ export function createMetricsHandler(router: Router, admission?: Admission): (re
   counter('kitsune_dropped_queued_total', 'QoS 1/2 messages dropped from a full persistent-session queue', () => router.stats.droppedQueued);
   counter('kitsune_wamp_too_deep_total', 'WAMP messages refused for nesting past maxNestingDepth', () => router.stats.wampTooDeep);
   counter('kitsune_wamp_unsupported_types_total', 'WAMP messages refused for a CBOR tag or MessagePack extension', () => router.stats.wampUnsupportedTypes);
+  new Gauge({
+    name: 'kitsune_bridge_refusals_total',
+    help: 'HTTP bridge requests answered with a refusal (4xx), by bridge and status',
+    labelNames: ['bridge', 'status'],
+    registers: [registry],
+    collect() {
+      for (const [bridge, byStatus] of Object.entries(bridges)) for (const [status, n] of byStatus) this.set({ bridge, status: String(status) }, n);
+    },
+  });
   if (admission) {
     const labelled = (name: string, help: string, labelNames: string[], read: () => { labels: Record<string, string>; value: number }[]): void => {
       new Gauge({ name, help, labelNames, registers: [registry], collect() { for (const row of read()) this.set(row.labels, row.value); } });

@@ -58,11 +58,11 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ status: 'ok', sessions: router.sessionCount }));
   });
-  mounts.mount('/metrics', createMetricsHandler(router, admission));
   const hustmq = createHustmqBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustmq });
   mounts.mount('/hustmq', hustmq.callback, true);
   const hustdb = createHustdbBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustdb });
   mounts.mount('/hustdb', hustdb.callback, true);
+  mounts.mount('/metrics', createMetricsHandler(router, admission, { hustmq: hustmq.refused, hustdb: hustdb.refused }));
   // esub: at /esub on the shared port, and at the root of --esub-port (ESUB_* env vars override).
   const esub = createEsubBridge(router, {
     realm: config.router.realms[0]?.name ?? 'realm1',
