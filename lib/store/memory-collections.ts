@@ -3,7 +3,7 @@
 // also keeps a skip list ordered by (listing bucket, member), so a bucket range is a walk from a seek.
 import { type CollectionKind, type CollectionMember, type CollectionOutcome, type CollectionRange, type CollectionTableStat, type CollectionWrite, listingBucket } from '../core/store.ts';
 import { compareKeys, copyBytes, isLive } from './common.ts';
-import { SkipList, type SkipNode } from './skip-list.ts';
+import { SkipList, type SkipNode } from '../core/skip-list.ts';
 
 interface Entry {
   member: Uint8Array;
