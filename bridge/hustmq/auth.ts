@@ -1,8 +1,9 @@
 // Basic auth for the hustmq bridge, as hustmq ha's http_basic_auth_file: 401 with
-// WWW-Authenticate on a missing or wrong credential, except on the routes of auth_filter.
+// WWW-Authenticate on a missing or wrong credential (a refusal the error boundary answers and
+// counts), except on the routes of auth_filter.
 import type { Middleware } from 'koa';
 import { BASIC_CHALLENGE, basicCredentials, samePassword } from '../http/basic-auth.ts';
-import { reply } from '../http/reply.ts';
+import { fail } from '../http/fail.ts';
 import type { HustmqAuth } from './options.ts';
 
 const DEFAULT_EXEMPT = ['get', 'sub', 'version'];
@@ -20,6 +21,6 @@ export function basicAuth(auth: HustmqAuth): Middleware {
     const given = basicCredentials(ctx.get('Authorization'));
     const password = given && users.get(given.user);
     if (given && password !== undefined && samePassword(password, given.password)) return next();
-    reply(ctx, 401, 'authentication required\n', BASIC_CHALLENGE);
+    throw fail('authentication required', 401, BASIC_CHALLENGE);
   };
 }
