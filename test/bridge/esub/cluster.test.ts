@@ -1,7 +1,7 @@
 // esub phases 3 and 4 on a single node: cluster routes behind the shared cluster token, /keys by
 // node, HEAD with the Location of the key where this node holds it (404 Unknown key elsewhere).
 import test from 'ava';
-import { http, psub, rep, startEsub, sub } from './helpers/esub.ts';
+import { http, psub, rep, startEsub, sub } from '../../helpers/esub.ts';
 
 test('cluster routes need the shared cluster token', async (t) => {
   const off = await startEsub(t);

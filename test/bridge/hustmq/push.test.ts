@@ -1,8 +1,8 @@
 // hustmq bridge: push queues — pub (ttl, idx), sub within the window, evsub 307 / 403 + Index /
 // 404, wake-up latency, and the events on `hustmq.push.Q` for WAMP subscribers (with `after`).
 import test from 'ava';
-import { Collector, openAutobahn } from './helpers/autobahn.ts';
-import { request, sleep, startHustmq } from './helpers/hustmq.ts';
+import { Collector, openAutobahn } from '../../helpers/autobahn.ts';
+import { request, sleep, startHustmq } from '../../helpers/hustmq.ts';
 
 interface Stat {
   type: number;
