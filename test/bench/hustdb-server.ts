@@ -29,7 +29,10 @@ function bareApp(): http.Server {
 }
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'kitsune-bench-hustdb-'));
-const server = await startServer({ ...defaultConfig(), port: 0, mqttPort: null, memory: false, dataDir, hustdbPort: 0, logLevel: 'silent' }, silentLogger);
+const config = defaultConfig();
+// the hash tables of the scale rows hold SMALL + LARGE retained fields, past the default limit of a million
+config.router = { ...config.router, limits: { ...config.router.limits, maxRetainedPerRealm: SMALL + LARGE + 1000 } };
+const server = await startServer({ ...config, port: 0, mqttPort: null, memory: false, dataDir, hustdbPort: 0, logLevel: 'silent' }, silentLogger);
 const store = server.router.store!;
 const client = (server.router as KitsuneRouter).connect('realm1', { authid: 'bench', authrole: 'trusted' });
 for (const [table, n] of [['scale_small', SMALL], ['scale_large', LARGE]] as const) {
