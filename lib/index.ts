@@ -21,7 +21,7 @@ export type { HistoryRule } from './core/history.ts';
 export { QueueApi, QueueErrorUri, readyTotal } from './core/queues.ts';
 export type { QueueBindOptions, QueueWaitOptions, QueueWaitOutcome } from './core/queues.ts';
 export type { QueueItem, QueueStat, QueuePriority, QueuePutResult, QueueGetOptions, WorkerRecord } from './core/store.ts';
-export { QUEUE_DEFAULT_TIMEOUT_MS, QUEUE_WORKER_TTL_MS, parseQueueToken } from './core/store.ts';
+export { LISTING_BUCKETS, listingBucket, QUEUE_DEFAULT_TIMEOUT_MS, QUEUE_WORKER_TTL_MS, parseQueueToken } from './core/store.ts';
 export { StreamApi, StreamErrorUri } from './core/streams.ts';
 // The WebSocket stack every gate and bridge serves its sockets with (lib/transport).
 export { createWebSocketServer } from './transport/websocket-server.ts';

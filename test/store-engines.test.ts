@@ -5,7 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Store } from '../lib/core/store.ts';
-import { QUEUE_DEFAULT_TIMEOUT_MS, QUEUE_WORKER_TTL_MS } from '../lib/core/store.ts';
+import { LISTING_BUCKETS, listingBucket, QUEUE_DEFAULT_TIMEOUT_MS, QUEUE_WORKER_TTL_MS } from '../lib/core/store.ts';
 import { openStore } from '../lib/store/open.ts';
 import type { SqliteStore } from '../lib/store/sqlite.ts';
 import type { EngineConfig } from '../lib/store/common.ts';
@@ -972,6 +972,31 @@ function engineSuite(engine: Engine): void {
     t.deepEqual(await store.collectionTables('other'), [], 'realms are separate');
   });
 
+  test(name('sets: bucket ranges page in (bucket, member) order and split the set without loss'), async (t) => {
+    const { store } = await engine.open(t);
+    const all = Array.from({ length: 300 }, (_, i) => `member-${i}`);
+    await Promise.all(all.map((x) => store.collectionPut(R, { kind: 'set', table: 'b', member: m(x) })));
+    await store.collectionPut(R, { kind: 'set', table: 'other', member: m('member-1') });
+    const byBucket = (x: string): number => listingBucket(m(x));
+    const expected = (start: number, end: number): string[] =>
+      all.filter((x) => byBucket(x) >= start && byBucket(x) < end).sort((a, b) => byBucket(a) - byBucket(b) || Buffer.compare(m(a), m(b)));
+    const page = async (start: number, end: number, offset: number, limit: number): Promise<string[]> =>
+      names(await store.collectionRange(R, 'set', 'b', { offset, limit, buckets: { start, end } }));
+    t.deepEqual(await page(0, LISTING_BUCKETS, 0, 1000), expected(0, LISTING_BUCKETS));
+    const low = await page(0, 512, 0, 1000);
+    const high = await page(512, LISTING_BUCKETS, 0, 1000);
+    t.deepEqual(low, expected(0, 512));
+    t.is(low.length + high.length, all.length, 'two halves hold every member once');
+    t.deepEqual(await page(100, 400, 5, 7), expected(100, 400).slice(5, 12));
+    const one = byBucket('member-7');
+    t.true((await page(one, one + 1, 0, 1000)).includes('member-7'));
+    await store.collectionDelete(R, 'set', 'b', m('member-7'));
+    t.false((await page(one, one + 1, 0, 1000)).includes('member-7'), 'a removed member leaves the bucket index');
+    await t.throwsAsync(store.collectionRange(R, 'set', 'b', { offset: 0, limit: 1, buckets: { start: 5, end: 5 } }), { instanceOf: RangeError });
+    await store.collectionPut(R, { kind: 'zset', table: 'z', member: m('x'), score: 1 });
+    await t.throwsAsync(store.collectionRange(R, 'zset', 'z', { offset: 0, limit: 1, buckets: { start: 0, end: 9 } }), { instanceOf: RangeError, message: /sets only/ });
+  });
+
   test(name('sorted sets: score modes, order by score then member, inclusive score ranges'), async (t) => {
     const { store } = await engine.open(t);
     const add = (x: string, score: number, scoreMode?: 'set' | 'add' | 'sub') => store.collectionPut(R, { kind: 'zset', table: 'z', member: m(x), score, scoreMode });
@@ -1287,6 +1312,30 @@ test('sqlite: a schema 1 database is upgraded with its queues, items and ack tok
   );
   t.is(db.prepare("SELECT type FROM sqlite_schema WHERE name = 'queue_unacked'").pluck().get(), 'table');
   t.is(db.prepare('PRAGMA user_version').pluck().get(), 2);
+});
+
+test('sqlite: a database whose set members have no bucket column gets it, filled in, and its index is used', async (t) => {
+  const dir = tempDir(t);
+  const before = await openStore({ dataDir: dir });
+  for (const x of ['a', 'b', 'zz', 'hello']) await before.collectionPut(R, { kind: 'set', table: 's', member: Buffer.from(x) });
+  await before.collectionPut(R, { kind: 'zset', table: 'z', member: Buffer.from('a'), score: 1 });
+  await before.close();
+  const old = new Database(join(dir, 'kitsune.db'));
+  old.exec('DROP INDEX coll_by_bucket; ALTER TABLE coll_members DROP COLUMN bucket;');
+  old.close();
+  const store = await openStore({ dataDir: dir });
+  const range = await store.collectionRange(R, 'set', 's', { offset: 0, limit: 10, buckets: { start: 0, end: 1024 } });
+  const got = range === 'wrong_type' ? [] : range.map((x) => Buffer.from(x.member).toString());
+  const bucket = (x: string): number => listingBucket(Buffer.from(x));
+  t.deepEqual(got, ['a', 'b', 'zz', 'hello'].sort((x, y) => bucket(x) - bucket(y) || x.localeCompare(y)));
+  await store.close();
+  const db = new Database(join(dir, 'kitsune.db'));
+  t.teardown(() => db.close());
+  t.is(db.prepare("SELECT count(*) FROM coll_members WHERE tb = 'z' AND bucket IS NULL").pluck().get(), 1, 'sorted-set members have no bucket');
+  const plan = db
+    .prepare("EXPLAIN QUERY PLAN SELECT member FROM coll_members WHERE realm = 'r' AND tb = 's' AND bucket >= 3 AND bucket < 9 ORDER BY bucket, member LIMIT 5 OFFSET 2")
+    .all() as { detail: string }[];
+  t.regex(plan.map((p) => p.detail).join('; '), /coll_by_bucket/);
 });
 
 test('sqlite: a corrupt database file is reported with its path', async (t) => {

@@ -2,9 +2,11 @@
 // every key and a rep sent to "the wrong node" is delivered anyway. Until the cluster issue lands a
 // node answers for itself: /members lists this node, /join and /announce are accepted (with the
 // shared cluster token) and have nothing to change, /keys can answer {node: [keys]}, and HEAD on
-// /sub, /psub, /rsub and /rep answers with the Location of the node that holds the key.
+// /sub, /psub, /rsub and /rep answers with the Location of the key on this node when this node holds
+// it, else 404 `Unknown key`.
 import type { Context } from 'koa';
-import { basePath, param, readBody, reply } from './http.ts';
+import { readBody } from '../http/body.ts';
+import { basePath, param, reply } from './http.ts';
 import { procedureOf } from './keys.ts';
 import type { EsubState } from './state.ts';
 
@@ -77,8 +79,9 @@ export async function announce(state: EsubState, ctx: Context): Promise<void> {
   reply(ctx, 200, 'OK');
 }
 
-/** HEAD /sub|psub|rsub/:key: on one node (or a kitsune cluster) this node can hold any key. */
-export function headHere(state: EsubState, ctx: Context, route: string, key: string): void {
+/** HEAD /<route>/:key: 200 and the Location of the route on this node when it holds the key, else 404. */
+export function headHeld(state: EsubState, ctx: Context, route: 'sub' | 'psub' | 'rsub' | 'rep', key: string, held: boolean): void {
+  if (!held) return reply(ctx, 404, 'Unknown key');
   ctx.status = 200;
   ctx.set('Location', `${nodeUrl(state, ctx)}/${route}/${encodeURIComponent(key)}`);
 }
@@ -90,6 +93,5 @@ export async function headRep(state: EsubState, ctx: Context, key: string): Prom
     const r = await state.caller.call('wamp.registration.match', [procedureOf(key)]);
     held = r.args[0] !== null && r.args[0] !== undefined;
   }
-  if (!held) return reply(ctx, 404, 'Unknown key');
-  headHere(state, ctx, 'rep', key);
+  headHeld(state, ctx, 'rep', key, held);
 }

@@ -1,23 +1,22 @@
-// HTTP plumbing shared by the routes: exact bodies and headers, the original router's 404 / 405 /
-// redirect answers, query parameters the way Go reads them, and the bounded body reader.
+// esub's HTTP answers on top of bridge/http: Go's plain-text and error bodies, the original router's
+// 404 / 405 / redirect answers, and query parameters the way Go reads them ('+' is a space).
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
+import { reply as plainReply } from '../http/reply.ts';
+
+const GO_TEXT = { 'Content-Type': 'text/plain; charset=utf-8' };
+const GO_ERROR = { ...GO_TEXT, 'X-Content-Type-Options': 'nosniff' };
 
 /** A plain-text answer with exactly this body (Go's sniffing gives text/plain for all of them). */
 export function reply(ctx: Context, status: number, body: string): void {
-  ctx.status = status;
-  ctx.body = body;
-  ctx.set('Content-Type', 'text/plain; charset=utf-8');
+  plainReply(ctx, status, body, GO_TEXT);
 }
 
 /** Go's http.Error: text/plain, nosniff, the message plus a newline. */
 export function goError(ctx: Context, status: number, message: string): void {
-  ctx.status = status;
-  ctx.body = message + '\n';
-  ctx.set('Content-Type', 'text/plain; charset=utf-8');
-  ctx.set('X-Content-Type-Options', 'nosniff');
+  plainReply(ctx, status, message + '\n', GO_ERROR);
 }
 
 /** The first value of a query parameter ('' when absent), as Go's Query().Get does. */
@@ -25,52 +24,6 @@ export function param(ctx: Context, name: string): string {
   const v = ctx.query[name];
   if (Array.isArray(v)) return v[0] ?? '';
   return v ?? '';
-}
-
-export class BodyTooLarge extends Error {}
-
-/** Reads the request body, refusing more than `limit` bytes (checked on Content-Length first). */
-export function readBody(ctx: Context, limit: number): Promise<Buffer> {
-  const req = ctx.req;
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const cleanup = (): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        req.resume();
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = (): void => {
-      if (req.complete) return;
-      cleanup();
-      reject(new Error('client closed the connection'));
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
-  });
 }
 
 /** The path each request came in under, when the app is mounted below the root (set by index.ts). */

@@ -60,6 +60,12 @@ export class ReplayStore {
     return this.state.caller.storeReply(key, encode(rep), ttl);
   }
 
+  /** Takes every stored rep of `key` out of the store; the live ones come back, oldest first. */
+  private async takeLive(key: string): Promise<StoredRep[]> {
+    const now = Date.now();
+    return (await this.state.caller.takeReplies(key)).map(decode).filter((r): r is StoredRep => r !== undefined && r.expiresAt > now);
+  }
+
   /** Keeps a rep for /rsub; resolves to false (and logs) if the store refused it. */
   store(key: string, token: string, data: Uint8Array): Promise<boolean> {
     const rep = { token, data, expiresAt: Date.now() + this.state.opts.storeTtlMs };
@@ -78,14 +84,22 @@ export class ReplayStore {
   /** Takes the oldest stored rep of `key` made with `token`; the others stay, in order. */
   take(key: string, token: string): Promise<TakeResult> {
     return this.serial(key, async () => {
-      const now = Date.now();
-      const all = (await this.state.caller.takeReplies(key)).map(decode).filter((r): r is StoredRep => r !== undefined && r.expiresAt > now);
+      const all = await this.takeLive(key);
       const idx = all.findIndex((r) => r.token === token);
       const found = idx >= 0 ? all.splice(idx, 1)[0] : undefined;
       // Put the rest back before answering, in their order.
       await Promise.all(all.map((r) => this.put(key, r)));
       if (!found) return all.length > 0 ? { kind: 'token' } : { kind: 'none' };
       return { kind: 'rep', data: found.data, remaining: all.filter((r) => r.token === token).length };
+    });
+  }
+
+  /** True when a live rep of `key` is stored (read by taking them and putting them back, in order). */
+  holds(key: string): Promise<boolean> {
+    return this.serial(key, async () => {
+      const live = await this.takeLive(key);
+      await Promise.all(live.map((r) => this.put(key, r)));
+      return live.length > 0;
     });
   }
 

@@ -2,9 +2,11 @@
 // plain-HTTP answers, phase 2 (rsub), phases 3/4 (members, join, announce, HEAD), and /metrics.
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
-import { announce, headHere, headRep, join, members, nodeId } from './cluster.ts';
+import { announce, headHeld, headRep, join, members, nodeId } from './cluster.ts';
 import type { Deliverer } from './deliver.ts';
-import { BodyTooLarge, fallback, goError, param, readBody, reply } from './http.ts';
+import { readBody } from '../http/body.ts';
+import { HttpFail } from '../http/fail.ts';
+import { fallback, goError, param, reply } from './http.ts';
 import { keyProblem } from './keys.ts';
 import type { RouteLabel } from './metrics.ts';
 import type { ReplayStore } from './replay.ts';
@@ -71,7 +73,7 @@ export function buildApp(state: EsubState, deliverer: Deliverer, replay: ReplayS
 
   router.head('/sub/:sub', (ctx) => {
     const key = keyOf(state, ctx);
-    if (key !== undefined) headHere(state, ctx, 'sub', key);
+    if (key !== undefined) headHeld(state, ctx, 'sub', key, state.subs.has(key));
   });
   router.get(
     '/sub/:sub',
@@ -95,7 +97,7 @@ export function buildApp(state: EsubState, deliverer: Deliverer, replay: ReplayS
       try {
         body = await readBody(ctx, state.opts.maxBodyBytes);
       } catch (err) {
-        if (err instanceof BodyTooLarge) {
+        if (err instanceof HttpFail && err.status === 413) {
           reply(ctx, 413, 'Body too large');
           ctx.set('Connection', 'close');
         } else {
@@ -111,16 +113,16 @@ export function buildApp(state: EsubState, deliverer: Deliverer, replay: ReplayS
 
   router.head('/psub/:sub', (ctx) => {
     const key = keyOf(state, ctx);
-    if (key !== undefined) headHere(state, ctx, 'psub', key);
+    if (key !== undefined) headHeld(state, ctx, 'psub', key, state.pools.has(key));
   });
   router.get('/psub/:sub', (ctx) => {
     if (keyOf(state, ctx) !== undefined) notWebSocket(ctx);
   });
   router.get('/prep', notWebSocket);
 
-  router.head('/rsub/:sub', (ctx) => {
+  router.head('/rsub/:sub', async (ctx) => {
     const key = keyOf(state, ctx);
-    if (key !== undefined) headHere(state, ctx, 'rsub', key);
+    if (key !== undefined) headHeld(state, ctx, 'rsub', key, await replay.holds(key));
   });
   router.get(
     '/rsub/:sub',

@@ -3,7 +3,7 @@
 // a dropped connection. Refusals are counted per status.
 import type { Context, Middleware } from 'koa';
 import { ErrorUri, RouterError } from '../../lib/index.ts';
-import { HttpFail } from './fail.ts';
+import { fail, HttpFail } from './fail.ts';
 import { reply } from './reply.ts';
 
 export interface BoundaryOptions {
@@ -13,6 +13,13 @@ export interface BoundaryOptions {
   failHeaders?: Record<string, string>;
   /** Counts refusals by status (a metrics hook). */
   refused?: Map<number, number>;
+}
+
+/** The last middleware: a path no route took is a 404 refusal like any other. */
+export function noRoute(): Middleware {
+  return (ctx) => {
+    throw fail(`no route ${ctx.path}`, 404);
+  };
 }
 
 export function errorBoundary(options: BoundaryOptions): Middleware {

@@ -1,5 +1,6 @@
 // Plain-text replies with an exact Content-Length, as the hust* servers send them (Koa's defaults
-// would say application/json or application/octet-stream).
+// would say application/json or application/octet-stream). `headers` may name another
+// Content-Type (esub's Go server says `text/plain; charset=utf-8`).
 import { isUtf8 } from 'node:buffer';
 import type { Context } from 'koa';
 
@@ -7,8 +8,8 @@ const ONE_PIECE_MAX = 4096;
 
 export function reply(ctx: Context, status: number, body: string | Uint8Array = '', headers?: Record<string, string>): void {
   ctx.status = status;
-  if (headers) for (const [k, v] of Object.entries(headers)) ctx.set(k, v);
   ctx.set('Content-Type', 'text/plain');
+  if (headers) for (const [k, v] of Object.entries(headers)) ctx.set(k, v);
   if (typeof body === 'string') ctx.body = body;
   else {
     const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);

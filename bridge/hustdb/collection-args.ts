@@ -1,12 +1,12 @@
 // What the set and sorted-set routes share: the member (request body, or `key` for zsets), type
-// checks against hash tables, and paging with a bucket filter.
+// checks against hash tables, and the pages they list.
 import type { Context } from 'koa';
 import type { Client, CollectionMember, CollectionOutcome } from '../../lib/index.ts';
 import { readBody } from '../http/body.ts';
 import type { HustdbArgs } from './args.ts';
 import { MAX_KEY_BYTES } from './args.ts';
 import { b64, notFound } from './context.ts';
-import { BUCKETS, bucketOf, hashPrefix } from './names.ts';
+import { hashPrefix } from './names.ts';
 
 /** Longest member, bytes: members are index keys. */
 export const MAX_MEMBER_BYTES = 4 * MAX_KEY_BYTES;
@@ -40,33 +40,10 @@ export function versionOf(out: CollectionOutcome, tb: string): number {
   throw notFound('not found');
 }
 
-type Fetch = (offset: number, limit: number) => Promise<CollectionMember[] | 'wrong_type'>;
-
-/**
- * A page of members in the bucket range: a direct store page for the whole range, else chunks read
- * in order and filtered (O(members scanned)).
- */
-export async function pageOf(fetch: Fetch, offset: number, size: number, start: number, end: number, tb: string): Promise<CollectionMember[]> {
-  if (start === 0 && end === BUCKETS) {
-    const page = await fetch(offset, size);
-    if (page === 'wrong_type') throw notFound(`table '${tb}' holds another type`);
-    return page;
-  }
-  const out: CollectionMember[] = [];
-  let skip = offset;
-  for (let at = 0; out.length < size; ) {
-    const chunk = await fetch(at, 1000);
-    if (chunk === 'wrong_type') throw notFound(`table '${tb}' holds another type`);
-    for (const m of chunk) {
-      const b = bucketOf(m.member);
-      if (b < start || b >= end) continue;
-      if (skip > 0) skip--;
-      else if (out.length < size) out.push(m);
-    }
-    if (chunk.length < 1000) break;
-    at += chunk.length;
-  }
-  return out;
+/** The members of a page, or 404 when the table holds another type. */
+export function members(page: CollectionMember[] | 'wrong_type', tb: string): CollectionMember[] {
+  if (page === 'wrong_type') throw notFound(`table '${tb}' holds another type`);
+  return page;
 }
 
 export function memberItem(m: CollectionMember, withScore: boolean): Record<string, unknown> {

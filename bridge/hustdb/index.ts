@@ -6,8 +6,7 @@
 import Koa from 'koa';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KitsuneRouter } from '../../lib/index.ts';
-import { errorBoundary } from '../http/boundary.ts';
-import { reply } from '../http/reply.ts';
+import { errorBoundary, noRoute } from '../http/boundary.ts';
 import { RouteTable } from '../http/route-table.ts';
 import { LruCache } from './cache.ts';
 import type { Hustdb } from './context.ts';
@@ -47,10 +46,7 @@ export function createHustdbBridge(router: KitsuneRouter, options: HustdbOptions
   statRoutes(routes, h);
   cacheRoutes(routes, h);
   app.use(routes.middleware());
-  app.use((ctx) => {
-    refused.set(404, (refused.get(404) ?? 0) + 1);
-    reply(ctx, 404, `no route ${ctx.path}\n`);
-  });
+  app.use(noRoute());
   return {
     callback: app.callback(),
     refused,

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import type { RouteTable } from '../http/route-table.ts';
 import { HustdbArgs } from './args.ts';
 import { b64, FILE_COUNT, type Hustdb, listing, notFound, ok, requiredValue } from './context.ts';
-import { bucketOf, fromComponent, KV_PREFIX, kvTopic } from './names.ts';
+import { BUCKETS, bucketOf, fromComponent, KV_PREFIX, kvTopic } from './names.ts';
 import type { Client, RetainedValue } from '../../lib/index.ts';
 
 /** get/get2/hget/hget2: the value with its version (one copy: get2 never answers 409). */
@@ -30,22 +30,27 @@ export async function deleteValue(ctx: Context, client: Client, args: HustdbArgs
   ok(ctx, revision);
 }
 
-/** keys/hkeys: one page of the values one level below `prefix`, in the bucket range asked. */
+/** A level's §1 bucket, by the name it encodes; a level that is no component of ours ranks -1 (never listed). */
+function levelBucket(level: string): number {
+  const name = fromComponent(level);
+  return name === undefined ? -1 : bucketOf(name);
+}
+
+/**
+ * keys/hkeys: one page of the values one level below `prefix`. The whole bucket range pages in
+ * creation order; a narrower one pages the tree's (bucket, name) index: O(log n + offset + size).
+ */
 export function listValues(ctx: Context, client: Client, args: HustdbArgs, prefix: string, extra?: Record<string, string>): void {
   args.peer();
   const offset = args.offset();
   const size = args.size();
   const { start, end } = args.buckets();
   const noval = args.noval();
+  const whole = start === 0 && end === BUCKETS;
   const page = client.listRetained(prefix, {
     offset,
     limit: size,
-    filter: (level) => {
-      const name = fromComponent(level);
-      if (name === undefined) return false;
-      const b = bucketOf(name);
-      return b >= start && b < end;
-    },
+    ...(whole ? { filter: (level: string) => fromComponent(level) !== undefined } : { ranked: { rank: levelBucket, start, end } }),
   });
   listing(
     ctx,

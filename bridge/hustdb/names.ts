@@ -1,5 +1,6 @@
 // How hustdb names map onto router topics (spec §11), and the §1 bucket hash that spreads keys
 // over the 1024 buckets (`start`/`end` ranges of the listing routes).
+import { LISTING_BUCKETS, listingBucket } from '../../lib/index.ts';
 
 /** One URI component: encodeURIComponent with `.` also escaped (the esub bridge's rule). */
 export function component(name: string): string {
@@ -23,12 +24,9 @@ export const hashTopic = (table: string, key: string): string => `${hashPrefix(t
 export const setTopic = (table: string): string => `hustdb.set.${component(table)}`;
 export const zsetTopic = (table: string): string => `hustdb.zset.${component(table)}`;
 
-export const BUCKETS = 1024;
+export const BUCKETS = LISTING_BUCKETS;
 
-/** h = h*31 + byte over the UTF-8 bytes, modulo 1024 throughout (same result as 64-bit then mod). */
+/** The §1 bucket of a name's UTF-8 bytes (the store's listing bucket). */
 export function bucketOf(name: string | Uint8Array): number {
-  const bytes = typeof name === 'string' ? Buffer.from(name) : name;
-  let h = 0;
-  for (const b of bytes) h = (h * 31 + b) % BUCKETS;
-  return h;
+  return listingBucket(typeof name === 'string' ? Buffer.from(name) : name);
 }

@@ -3,9 +3,9 @@
 import type { Context } from 'koa';
 import type { RouteTable } from '../http/route-table.ts';
 import { HustdbArgs } from './args.ts';
-import { isHashTable, memberItem, memberOf, pageOf, versionOf } from './collection-args.ts';
+import { isHashTable, memberItem, memberOf, members, versionOf } from './collection-args.ts';
 import { type Hustdb, listing, notFound, ok } from './context.ts';
-import { setTopic } from './names.ts';
+import { BUCKETS, setTopic } from './names.ts';
 
 const POST = ['POST'];
 
@@ -53,9 +53,11 @@ export function setRoutes(routes: RouteTable, h: Hustdb): void {
     const tb = args.tb();
     const offset = args.offset();
     const size = args.size();
-    const { start, end } = args.buckets();
+    const buckets = args.buckets();
     const client = h.sessions.of(ctx);
-    const page = await pageOf((o, l) => client.collections.range(setTopic(tb), 'set', tb, { offset: o, limit: l }), offset, size, start, end, tb);
+    // a set is spread over the buckets by member: a bucket range pages the store's bucket index
+    const whole = buckets.start === 0 && buckets.end === BUCKETS;
+    const page = members(await client.collections.range(setTopic(tb), 'set', tb, { offset, limit: size, buckets: whole ? undefined : buckets }), tb);
     listing(
       ctx,
       page.map((m) => memberItem(m, false)),

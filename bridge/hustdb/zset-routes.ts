@@ -4,9 +4,9 @@
 import type { Context } from 'koa';
 import type { RouteTable } from '../http/route-table.ts';
 import { HustdbArgs } from './args.ts';
-import { isHashTable, memberItem, memberOf, pageOf, versionOf } from './collection-args.ts';
+import { isHashTable, memberItem, memberOf, members, versionOf } from './collection-args.ts';
 import { type Hustdb, listing, notFound, ok } from './context.ts';
-import { zsetTopic } from './names.ts';
+import { bucketOf, zsetTopic } from './names.ts';
 import { fail } from '../http/fail.ts';
 
 async function zread(ctx: Context, h: Hustdb, withScore: boolean): Promise<void> {
@@ -30,14 +30,9 @@ async function zrange(ctx: Context, h: Hustdb, byScore: boolean): Promise<void> 
   const { start, end } = args.buckets();
   const noval = args.noval();
   const client = h.sessions.of(ctx);
-  const page = await pageOf(
-    (o, l) => client.collections.range(zsetTopic(tb), 'zset', tb, { offset: o, limit: l, minScore: min, maxScore: max }),
-    offset,
-    size,
-    start,
-    end,
-    tb,
-  );
+  // a sorted set lives in the one bucket of its table (spec §1): in the range, all of it; else none
+  const b = bucketOf(tb);
+  const page = b >= start && b < end ? members(await client.collections.range(zsetTopic(tb), 'zset', tb, { offset, limit: size, minScore: min, maxScore: max }), tb) : [];
   listing(
     ctx,
     page.map((m) => memberItem(m, !noval)),

@@ -1,62 +1,43 @@
 // Query arguments of the hustmq API: parsing and validation. Every bad argument becomes an
-// HttpFail naming it; the error boundary answers it as plain text (404 unless said otherwise).
+// HttpFail naming it; the error boundary answers it as plain text (404 unless said otherwise, where
+// hustmq ha drops the connection or answers ERR).
 import type { QueuePriority } from '../../lib/index.ts';
-
-/**
- * A request that fails with `status` and a plain-text body saying why. It carries no stack trace:
- * it is an answer, not a bug, and polling workers make "no message ready" a hot path.
- */
-export class HttpFail extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    super(message);
-    Error.stackTraceLimit = limit;
-  }
-}
+import { fail as httpFail, type HttpFail } from '../http/fail.ts';
+import { Query } from '../http/query.ts';
 
 export function fail(message: string, status = 404): HttpFail {
-  return new HttpFail(status, message);
+  return httpFail(message, status);
 }
 
-/** The query string as sent, and its first value for each key (percent-decoded). */
+/** The query string: the first value of each key, percent-decoded (see bridge/http/query.ts). */
 export class Args {
-  private readonly values = new Map<string, string>();
+  private readonly q: Query;
 
-  constructor(readonly raw: string) {
-    for (const part of raw.split('&')) {
-      if (part === '') continue;
-      const eq = part.indexOf('=');
-      const key = decode(eq < 0 ? part : part.slice(0, eq));
-      if (this.values.has(key)) continue;
-      this.values.set(key, eq < 0 ? '' : decode(part.slice(eq + 1)));
-    }
+  constructor(querystring: string) {
+    this.q = new Query(querystring);
   }
 
+  /** The value as text; a value that is not valid percent-encoded UTF-8 is refused. */
   get(key: string): string | undefined {
-    return this.values.get(key);
+    if (!this.q.has(key)) return undefined;
+    const v = this.q.text(key);
+    if (v === undefined) throw fail(`bad argument '${key}': not valid percent-encoded UTF-8`);
+    return v;
+  }
+
+  /** The value as the exact bytes it encodes (an item is bytes, as nginx unescapes it). */
+  bytes(key: string): Buffer | undefined {
+    return this.q.bytes(key);
   }
 
   has(key: string): boolean {
-    return this.values.has(key);
+    return this.q.has(key);
   }
 
   required(key: string): string {
-    const v = this.values.get(key);
+    const v = this.get(key);
     if (v === undefined) throw fail(`missing argument '${key}'`);
     return v;
-  }
-}
-
-function decode(s: string): string {
-  if (s.indexOf('%') < 0) return s;
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
   }
 }
 

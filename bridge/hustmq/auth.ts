@@ -1,17 +1,12 @@
 // Basic auth for the hustmq bridge, as hustmq ha's http_basic_auth_file: 401 with
-// WWW-Authenticate on a missing or wrong credential, except on the routes of auth_filter.
-import { timingSafeEqual } from 'node:crypto';
+// WWW-Authenticate on a missing or wrong credential (a refusal the error boundary answers and
+// counts), except on the routes of auth_filter.
 import type { Middleware } from 'koa';
-import { reply } from './http.ts';
+import { BASIC_CHALLENGE, basicCredentials, samePassword } from '../http/basic-auth.ts';
+import { fail } from '../http/fail.ts';
 import type { HustmqAuth } from './options.ts';
 
 const DEFAULT_EXEMPT = ['get', 'sub', 'version'];
-
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
 
 /** The route name of a path: '/get' → 'get'. */
 function routeOf(path: string): string {
@@ -23,14 +18,9 @@ export function basicAuth(auth: HustmqAuth): Middleware {
   const users = new Map(Object.entries(auth.users));
   return async (ctx, next) => {
     if (exempt.has(routeOf(ctx.path))) return next();
-    const header = ctx.get('Authorization');
-    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-    if (m) {
-      const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      const password = colon < 0 ? undefined : users.get(decoded.slice(0, colon));
-      if (password !== undefined && same(password, decoded.slice(colon + 1))) return next();
-    }
-    reply(ctx, 401, 'authentication required\n', { 'WWW-Authenticate': 'Basic realm="Authentication"' });
+    const given = basicCredentials(ctx.get('Authorization'));
+    const password = given && users.get(given.user);
+    if (given && password !== undefined && samePassword(password, given.password)) return next();
+    throw fail('authentication required', 401, BASIC_CHALLENGE);
   };
 }

@@ -5,14 +5,14 @@
 import Koa from 'koa';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KitsuneRouter } from '../../lib/index.ts';
-import { HttpFail, validQueueName } from './args.ts';
+import { errorBoundary, noRoute } from '../http/boundary.ts';
+import { RouteTable } from '../http/route-table.ts';
+import { validQueueName } from './args.ts';
 import { basicAuth } from './auth.ts';
 import type { Hustmq } from './context.ts';
-import { reply } from './http.ts';
 import { type HustmqOptions, resolveOptions } from './options.ts';
 import { INDEX_WRAP, pushRoutes } from './push-routes.ts';
 import { queueRoutes } from './queue-routes.ts';
-import { RouteTable } from './route-table.ts';
 import { RpcHub } from './rpc.ts';
 import { rpcRoutes } from './rpc-routes.ts';
 import { statusRoutes } from './status-routes.ts';
@@ -22,6 +22,8 @@ export type { HustmqOptions, HustmqAuth } from './options.ts';
 export interface HustmqBridge {
   /** A Node.js request listener serving the API at the root (mount it with the prefix stripped). */
   callback: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Refusals answered, by status (for metrics). */
+  refused: Map<number, number>;
   /** Answers parked requests, releases waiters and closes the bridge's sessions. */
   close(): Promise<void>;
 }
@@ -45,16 +47,13 @@ export function createHustmqBridge(router: KitsuneRouter, options: HustmqOptions
   );
   const h: Hustmq = { client, opts, rpc: new RpcHub(router, client, opts), parked: { evget: 0, evsub: 0 } };
 
+  const refused = new Map<number, number>();
   const app = new Koa();
   app.silent = true;
-  // Error boundary: every failure is a plain-text answer naming the problem (404 unless said otherwise).
-  // Not an async function: a put or get is a handful of promises, and one more per request showed.
-  app.use((ctx, next) =>
-    (isReady ? next() : ready.then(() => next())).catch((err: unknown) => {
-      if (err instanceof HttpFail) reply(ctx, err.status, `${err.message}\n`);
-      else reply(ctx, 404, `error: ${err instanceof Error ? err.message : String(err)}\n`);
-    }),
-  );
+  // every failure is a plain-text answer naming the problem (404 unless said otherwise), counted
+  app.use(errorBoundary({ otherStatus: 404, refused }));
+  // not an async function: a put or get is a handful of promises, and one more per request showed
+  app.use((_ctx, next) => (isReady ? next() : ready.then(() => next())));
   if (opts.auth) app.use(basicAuth(opts.auth));
   const routes = new RouteTable();
   queueRoutes(routes, h);
@@ -62,11 +61,12 @@ export function createHustmqBridge(router: KitsuneRouter, options: HustmqOptions
   rpcRoutes(routes, h);
   statusRoutes(routes, h);
   app.use(routes.middleware());
-  app.use((ctx) => reply(ctx, 404, `no route ${ctx.path}\n`));
+  app.use(noRoute());
 
   let closed = false;
   return {
     callback: app.callback(),
+    refused,
     async close() {
       if (closed) return;
       closed = true;

@@ -1,9 +1,10 @@
 // Push queue routes: pub, sub, evsub — an indexed stream on `<prefix>.push.<Q>` kept in history.
-import type { RouteTable } from './route-table.ts';
 import { Payload } from '../../lib/index.ts';
 import { fail, intArg, optionalIntArg, queueArg } from './args.ts';
 import { argsOf, type Hustmq } from './context.ts';
-import { clientGone, locationOf, reply } from './http.ts';
+import { reply } from '../http/reply.ts';
+import type { RouteTable } from '../http/route-table.ts';
+import { clientGone, locationOf } from './http.ts';
 import { itemOf } from './queue-routes.ts';
 
 /** Indexes wrap here (hustmq's push window). */
@@ -14,7 +15,7 @@ export function pushRoutes(r: RouteTable, h: Hustmq): void {
   const streams = h.client.streams;
   const queues = h.client.queues;
 
-  r.all('/pub', async (ctx) => {
+  r.add('/pub', async (ctx) => {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const ttl = optionalIntArg(args, 'ttl', 1, h.opts.pushMaxTtlSec) ?? h.opts.pushDefaultTtlSec;
@@ -29,7 +30,7 @@ export function pushRoutes(r: RouteTable, h: Hustmq): void {
     reply(ctx, 200);
   });
 
-  r.all('/sub', async (ctx) => {
+  r.add('/sub', async (ctx) => {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const idx = intArg(args, 'idx', 0, MAX_IDX);
@@ -38,7 +39,7 @@ export function pushRoutes(r: RouteTable, h: Hustmq): void {
     reply(ctx, 200, got.payload.bytes);
   });
 
-  r.all('/evsub', async (ctx) => {
+  r.add('/evsub', async (ctx) => {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const idx = intArg(args, 'idx', 0, MAX_IDX);

@@ -1,10 +1,12 @@
 // Normal (durable) queue routes: put, get, ack, timeout, lock, max, purge, worker, evget.
-import type { RouteTable } from './route-table.ts';
 import type { Context } from 'koa';
 import { parseQueueToken } from '../../lib/index.ts';
 import { type Args, ackArg, fail, intArg, prioriArg, queueArg, workerArg } from './args.ts';
 import { argsOf, type Hustmq } from './context.ts';
-import { clientGone, locationOf, readBody, reply } from './http.ts';
+import { readBody } from '../http/body.ts';
+import { reply } from '../http/reply.ts';
+import type { RouteTable } from '../http/route-table.ts';
+import { clientGone, locationOf } from './http.ts';
 
 const MAX_ITEMS = 5_000_000;
 
@@ -12,9 +14,9 @@ const MAX_ITEMS = 5_000_000;
 export function itemOf(ctx: Context, args: Args, limit: number): Promise<Buffer> {
   return readBody(ctx, limit).then((body) => {
     if (body.length > 0) return body;
-    const item = args.get('item');
-    if (item === undefined || item === '') throw fail("missing item: send a body or the 'item' argument");
-    return Buffer.from(item);
+    const item = args.bytes('item');
+    if (item === undefined || item.length === 0) throw fail("missing item: send a body or the 'item' argument");
+    return item;
   });
 }
 
@@ -34,7 +36,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
   const queues = h.client.queues;
 
   // put and get are promise chains, not async functions: the hottest routes, and each await showed
-  r.all('/put', (ctx) => {
+  r.add('/put', (ctx) => {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const priori = prioriArg(args, 0);
@@ -49,7 +51,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
       });
   });
 
-  r.all('/get', (ctx) => {
+  r.add('/get', (ctx) => {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const worker = workerArg(args);
@@ -61,7 +63,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     });
   });
 
-  r.all('/ack', async (ctx) => {
+  r.add('/ack', async (ctx) => {
     const args = argsOf(ctx);
     const peer = args.get('peer');
     if (peer === undefined) throw fail("missing argument 'peer'");
@@ -75,7 +77,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     reply(ctx, 200);
   });
 
-  r.all('/timeout', async (ctx) => {
+  r.add('/timeout', async (ctx) => {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const minute = intArg(args, 'minute', 1, 255);
@@ -84,7 +86,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     reply(ctx, 200);
   });
 
-  r.all('/lock', async (ctx) => {
+  r.add('/lock', async (ctx) => {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const on = args.required('on');
@@ -94,7 +96,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     reply(ctx, 200);
   });
 
-  r.all('/max', async (ctx) => {
+  r.add('/max', async (ctx) => {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const num = intArg(args, 'num', 0, MAX_ITEMS);
@@ -107,7 +109,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     reply(ctx, 200);
   });
 
-  r.all('/purge', async (ctx) => {
+  r.add('/purge', async (ctx) => {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const priori = prioriArg(args);
@@ -116,7 +118,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     reply(ctx, 200);
   });
 
-  r.all('/worker', async (ctx) => {
+  r.add('/worker', async (ctx) => {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     notPush(h, queue);
@@ -125,7 +127,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     reply(ctx, 200, JSON.stringify(workers.map((w) => ({ w: w.name, t: Math.floor(w.seenAt / 1000) }))));
   });
 
-  r.all('/evget', async (ctx) => {
+  r.add('/evget', async (ctx) => {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     workerArg(args);

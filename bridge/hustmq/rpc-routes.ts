@@ -1,17 +1,17 @@
 // RPC routes: do_get (a client's task), do_post (a worker claims a task or reports a result),
 // and their status counters.
-import type { RouteTable } from './route-table.ts';
 import type { Context } from 'koa';
+import { fail as httpFail } from '../http/fail.ts';
 import { fail, queueArg } from './args.ts';
 import { argsOf, type Hustmq } from './context.ts';
-import { hangup, readBody, reply } from './http.ts';
+import { readBody } from '../http/body.ts';
+import { reply } from '../http/reply.ts';
+import type { RouteTable } from '../http/route-table.ts';
+import { hangup } from './http.ts';
 import type { Reply } from './rpc.ts';
 
 function postOnly(ctx: Context): void {
-  if (ctx.method !== 'POST') {
-    ctx.set('Allow', 'POST');
-    throw fail(`${ctx.path.slice(1)} needs POST`, 405);
-  }
+  if (ctx.method !== 'POST') throw httpFail(`${ctx.path.slice(1)} needs POST`, 405, { Allow: 'POST' });
 }
 
 function send(ctx: Context, r: Reply | null): void {
@@ -22,7 +22,7 @@ function send(ctx: Context, r: Reply | null): void {
 export function rpcRoutes(r: RouteTable, h: Hustmq): void {
   const limit = h.opts.maxDoTaskBodyBytes;
 
-  r.all('/do_get', async (ctx) => {
+  r.add('/do_get', async (ctx) => {
     postOnly(ctx);
     const queue = queueArg(argsOf(ctx));
     const body = await readBody(ctx, limit, 404);
@@ -30,7 +30,7 @@ export function rpcRoutes(r: RouteTable, h: Hustmq): void {
     send(ctx, await h.rpc.doGet(queue, body, hangup(ctx)));
   });
 
-  r.all('/do_post', async (ctx) => {
+  r.add('/do_post', async (ctx) => {
     postOnly(ctx);
     const args = argsOf(ctx);
     const token = args.get('token');
@@ -45,11 +45,11 @@ export function rpcRoutes(r: RouteTable, h: Hustmq): void {
     send(ctx, h.rpc.report(token, body));
   });
 
-  r.all('/do_get_status', (ctx) => {
+  r.add('/do_get_status', (ctx) => {
     reply(ctx, 200, JSON.stringify(h.rpc.getStatus()));
   });
 
-  r.all('/do_post_status', async (ctx) => {
+  r.add('/do_post_status', async (ctx) => {
     reply(ctx, 200, JSON.stringify(await h.rpc.postStatus()));
   });
 }

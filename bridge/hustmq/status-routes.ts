@@ -1,24 +1,24 @@
 // Status routes: version, autost, stat, stat_all (real time: one node, no cache).
-import type { RouteTable } from './route-table.ts';
 import { QUEUE_DEFAULT_TIMEOUT_MS } from '../../lib/index.ts';
 import { fail, queueArg } from './args.ts';
 import { argsOf, type Hustmq } from './context.ts';
-import { reply } from './http.ts';
+import { reply } from '../http/reply.ts';
+import type { RouteTable } from '../http/route-table.ts';
 import { queueStatJson, streamStatJson } from './stat-json.ts';
 
 export function statusRoutes(r: RouteTable, h: Hustmq): void {
   const { queues, streams } = h.client;
   const pushTimeout = Math.round(QUEUE_DEFAULT_TIMEOUT_MS / h.opts.minuteMs);
 
-  r.all('/version', (ctx) => reply(ctx, 200, 'hustmqha 1.7\n'));
+  r.add('/version', (ctx) => reply(ctx, 200, 'hustmqha 1.7\n'));
 
   // One node, always in sync: autost only runs the wake-up pass for parked evget requests.
-  r.all('/autost', async (ctx) => {
+  r.add('/autost', async (ctx) => {
     await queues.recheck();
     reply(ctx, 200);
   });
 
-  r.all('/stat', async (ctx) => {
+  r.add('/stat', async (ctx) => {
     const queue = queueArg(argsOf(ctx));
     const s = streams.stat(queue);
     if (s) return reply(ctx, 200, streamStatJson(s, pushTimeout));
@@ -27,7 +27,7 @@ export function statusRoutes(r: RouteTable, h: Hustmq): void {
     reply(ctx, 200, queueStatJson(q, h.opts.minuteMs));
   });
 
-  r.all('/stat_all', async (ctx) => {
+  r.add('/stat_all', async (ctx) => {
     const items: [string, string][] = (await queues.statAll()).map((q) => [q.queue, queueStatJson(q, h.opts.minuteMs)]);
     for (const s of streams.statAll()) items.push([s.name, streamStatJson(s, pushTimeout)]);
     items.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

@@ -4,6 +4,7 @@
 // be over WAMP: reads need 'subscribe', writes 'publish'.
 import { ErrorUri, RouterError } from './errors.ts';
 import { Payload } from './payload.ts';
+import type { LevelRank } from './retained.ts';
 import type { Session } from './session.ts';
 import { wampLevels } from './topic.ts';
 
@@ -30,6 +31,12 @@ export interface RetainedListOptions {
   limit?: number;
   /** Keeps only the levels it accepts. */
   filter?: (level: string) => boolean;
+  /**
+   * Only the levels whose rank is in [start, end), in (rank, level) order, from an index the tree
+   * keeps for this topic once asked: O(log n + offset + limit). Pass the same `rank` function each
+   * time (a module-level one), or the index is rebuilt.
+   */
+  ranked?: { rank: LevelRank; start: number; end: number };
 }
 
 function valueOf(topic: readonly string[], entry: { publication: { payload: Payload; headers?: { expiresAt?: number } }; revision: number }): RetainedValue {
@@ -46,7 +53,10 @@ export function getRetained(session: Session, topic: string): RetainedValue | un
   return entry ? valueOf(levels, entry) : undefined;
 }
 
-/** Live values one level below `topic`, in creation order of their levels: O(values below + offset). */
+/**
+ * Live values one level below `topic`: in creation order of their levels (O(offset + limit) plus
+ * what `filter` refuses), or with `ranked` in rank order from an index.
+ */
 export function listRetained(session: Session, topic: string, options: RetainedListOptions = {}): { level: string; value: RetainedValue }[] {
   const levels = wampLevels(topic);
   session.realm.authorize(session, 'subscribe', [...levels, ''], `${topic}.`);
@@ -55,7 +65,9 @@ export function listRetained(session: Session, topic: string, options: RetainedL
   const now = Date.now();
   const out: { level: string; value: RetainedValue }[] = [];
   if (limit <= 0) return out;
-  for (const [level, entry] of session.realm.retention.tree.children(levels)) {
+  const tree = session.realm.retention.tree;
+  const r = options.ranked;
+  for (const [level, entry] of r ? tree.ranked(levels, r.rank, r.start, r.end) : tree.children(levels)) {
     const expiresAt = entry.publication.headers?.expiresAt;
     if (expiresAt !== undefined && expiresAt <= now) continue;
     if (options.filter && !options.filter(level)) continue;

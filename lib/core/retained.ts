@@ -1,10 +1,16 @@
 // Retained values indexed by topic levels, so a subscription finds its retained values by walking
 // the tree along its pattern instead of scanning every key.
+import { SkipList } from './skip-list.ts';
 import type { Pattern } from './types.ts';
+
+/** Ranks the levels below a node; the same function (by identity) keeps the same index. */
+export type LevelRank = (level: string) => number;
 
 class RetainedNode<T> {
   children = new Map<string, RetainedNode<T>>();
   value: T | undefined;
+  /** Children ordered by (rank, level): built on the first ranked listing, then kept up to date. */
+  ranked?: { rank: LevelRank; list: SkipList<RetainedNode<T>> };
 }
 
 export class RetainedTree<T> {
@@ -31,6 +37,7 @@ export class RetainedTree<T> {
       if (!next) {
         next = new RetainedNode<T>();
         node.children.set(level, next);
+        node.ranked?.list.insert(node.ranked.rank(level), level, next);
       }
       node = next;
     }
@@ -52,7 +59,10 @@ export class RetainedTree<T> {
     for (let i = topic.length; i > 0; i--) {
       const n = path[i] as RetainedNode<T>;
       if (n.value || n.children.size > 0) break;
-      (path[i - 1] as RetainedNode<T>).children.delete(topic[i - 1] as string);
+      const parent = path[i - 1] as RetainedNode<T>;
+      const level = topic[i - 1] as string;
+      parent.children.delete(level);
+      parent.ranked?.list.remove(parent.ranked.rank(level), level);
     }
     return true;
   }
@@ -65,6 +75,25 @@ export class RetainedTree<T> {
       if (!node) return;
     }
     for (const [level, child] of node.children) if (child.value) yield [level, child.value];
+  }
+
+  /**
+   * The values one level below `topic` whose rank is in [start, end), as [level, value], in (rank,
+   * level) order: O(log n) to the first, then one step per child. The index is built (O(n)) the
+   * first time a topic is listed with a rank function, and kept up to date by set and delete.
+   */
+  *ranked(topic: readonly string[], rank: LevelRank, start: number, end: number): Generator<[string, T]> {
+    let node: RetainedNode<T> | undefined = this.root;
+    for (const level of topic) {
+      node = node.children.get(level);
+      if (!node) return;
+    }
+    if (node.ranked?.rank !== rank) {
+      const list = new SkipList<RetainedNode<T>>();
+      for (const [level, child] of node.children) list.insert(rank(level), level, child);
+      node.ranked = { rank, list };
+    }
+    for (let n = node.ranked.list.seek(start); n && n.score < end; n = n.next[0]) if (n.value.value) yield [n.key, n.value.value];
   }
 
   /** The levels one below `topic` that have values somewhere beneath them. */

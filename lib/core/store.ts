@@ -89,6 +89,21 @@ export interface CollectionRange {
   /** zset: only scores ≥ minScore and ≤ maxScore (inclusive bounds). */
   minScore?: number;
   maxScore?: number;
+  /**
+   * set only: members whose listingBucket() is in [start, end), ordered by (bucket, member) — an
+   * index, so a page costs O(log n + offset + limit) however few members the buckets hold.
+   */
+  buckets?: { start: number; end: number };
+}
+
+/** How many listing buckets there are (hustdb's virtual buckets, spec/hustdb.md §1). */
+export const LISTING_BUCKETS = 1024;
+
+/** The listing bucket of a name's bytes: h = h*31 + byte, modulo 1024 throughout (§1's hash). */
+export function listingBucket(bytes: Uint8Array): number {
+  let h = 0;
+  for (let i = 0; i < bytes.length; i++) h = (h * 31 + (bytes[i] as number)) % LISTING_BUCKETS;
+  return h;
 }
 
 export interface CollectionTableStat {

@@ -46,11 +46,6 @@ export class StreamWindow {
     return d > 0 && d <= this.size;
   }
 
-  /** True when idx is the index the next publish takes (ci+1). */
-  isNext(idx: number): boolean {
-    return Number.isInteger(idx) && idx >= 0 && idx < this.wrap && idx === this.next(this.ci);
-  }
-
   /** True when idx is ahead of ci (within half the index space), so a publish may jump there. */
   isAhead(idx: number): boolean {
     if (!Number.isInteger(idx) || idx < 0 || idx >= this.wrap) return false;

@@ -54,8 +54,8 @@ export interface StreamWaitOptions {
 }
 
 /**
- * 'ready': idx is in the window. 'outside': the window is not empty and idx is neither in it nor
- * the next index (the caller should pick one in si+1..ci). Waits while the window is empty or idx is ci+1.
+ * 'ready': idx is in the window. 'outside': the window is not empty and idx is not in it, ci+1
+ * included (the caller should pick one in si+1..ci). Waits only while the window is empty.
  */
 export interface StreamWaitResult {
   outcome: 'ready' | 'outside' | 'timeout' | 'aborted' | 'closed';
@@ -209,7 +209,7 @@ export class StreamService {
     return { payload: decodePublication(stored.value).payload, idx, id };
   }
 
-  /** Parks until idx is in the window, or the window holds events but not idx (see StreamWaitResult). */
+  /** Parks while the window is empty; then 'ready' or 'outside' (see StreamWaitResult). */
   wait(name: string, idx: number, options: StreamWaitOptions = {}): Promise<StreamWaitResult> {
     const now = this.evaluate(name, idx);
     if (now) return Promise.resolve(now);
@@ -257,9 +257,8 @@ export class StreamService {
     if (!w) return undefined;
     w.pruneExpired(Date.now());
     if (w.size === 0) return undefined;
-    if (w.contains(idx)) return this.result(name, 'ready');
-    if (w.isNext(idx)) return undefined;
-    return this.result(name, 'outside');
+    // hustmq's evsub: only an empty window parks; ci+1 while events are kept is 'outside' too
+    return this.result(name, w.contains(idx) ? 'ready' : 'outside');
   }
 
   private wake(name: string): void {

@@ -8,8 +8,14 @@ import type { Admission } from './admission.ts';
 /** A labelled counter's rows, read at scrape time. */
 export type LabelledRows = () => { labels: Record<string, string>; value: number }[];
 
-/** `upgradesRefused`: WebSocket upgrades the shared listener refused itself, by reason (upgrade-routes.ts). */
-export function createMetricsHandler(router: Router, admission?: Admission, upgradesRefused?: LabelledRows): (req: IncomingMessage, res: ServerResponse) => void {
+/** Requests an HTTP bridge refused, by status (the bridge's counting map, read at scrape time). */
+export type BridgeRefusals = Record<string, ReadonlyMap<number, number>>;
+
+/**
+ * `upgradesRefused`: WebSocket upgrades the shared listener refused itself, by reason (upgrade-routes.ts);
+ * `bridges`: each HTTP bridge's refusals by status.
+ */
+export function createMetricsHandler(router: Router, admission?: Admission, upgradesRefused?: LabelledRows, bridges: BridgeRefusals = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kitsune_process_' });
   const perRealm = (name: string, help: string, read: (realm: import('../core/realm.ts').Realm) => number): void => {
@@ -43,6 +49,9 @@ export function createMetricsHandler(router: Router, admission?: Admission, upgr
     new Gauge({ name, help, labelNames, registers: [registry], collect() { for (const row of read()) this.set(row.labels, row.value); } });
   };
   if (upgradesRefused) labelled('kitsune_websocket_upgrades_refused_total', 'WebSocket upgrades refused for their path or subprotocol (no_subprotocol, wrong_path, no_endpoint)', ['reason'], upgradesRefused);
+  labelled('kitsune_bridge_refusals_total', 'HTTP bridge requests answered with a refusal (4xx), by bridge and status', ['bridge', 'status'], () =>
+    Object.entries(bridges).flatMap(([bridge, byStatus]) => [...byStatus].map(([status, value]) => ({ labels: { bridge, status: String(status) }, value }))),
+  );
   if (admission) {
     labelled('kitsune_connections', 'Open connections, by listener', ['listener'], () => admission.stats().open);
     labelled('kitsune_connections_refused_total', 'Connections refused at accept time, by listener and limit (total, address)', ['listener', 'reason'], () => admission.stats().refused);

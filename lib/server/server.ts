@@ -17,7 +17,7 @@ import { listenHttpPort, type HttpPort, type HttpPortOptions } from './http-port
 import { createSharedListener } from './listener.ts';
 import { withCors } from './cors.ts';
 import { createHealthHandler } from './healthz.ts';
-import { createMetricsHandler } from './metrics.ts';
+import { createMetricsHandler, type LabelledRows } from './metrics.ts';
 import { createMqttListeners } from './mqtt-listeners.ts';
 import { DEFAULT_WEBSOCKET_PATHS, type UpgradeRefusalReason, type WebSocketProtocol } from './upgrade-routes.ts';
 import { createEsubBridge, esubOptionsFromEnv, esubPortFromEnv } from '../../bridge/esub/index.ts';
@@ -69,11 +69,12 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const listeners = new Map<string, { url: string; up: boolean }>();
   mounts.mount(HTTP_ENDPOINTS.health, createHealthHandler({ router, store, storeEngine: config.memory ? 'memory' : 'sqlite', listeners }));
   const upgradesRefused = new Map<UpgradeRefusalReason, number>();
-  mounts.mount(HTTP_ENDPOINTS.metrics, createMetricsHandler(router, admission, () => [...upgradesRefused].map(([reason, value]) => ({ labels: { reason }, value }))));
   const hustmq = createHustmqBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustmq });
   mounts.mount(HTTP_ENDPOINTS.hustmq, withCors(hustmq.callback, config.cors), true);
   const hustdb = createHustdbBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustdb });
   mounts.mount(HTTP_ENDPOINTS.hustdb, withCors(hustdb.callback, config.cors), true);
+  const upgradeRows = (): ReturnType<LabelledRows> => [...upgradesRefused].map(([reason, value]) => ({ labels: { reason }, value }));
+  mounts.mount(HTTP_ENDPOINTS.metrics, createMetricsHandler(router, admission, upgradeRows, { hustmq: hustmq.refused, hustdb: hustdb.refused }));
   // esub: at /esub on the shared port, and at the root of --esub-port (ESUB_* env vars override).
   const esub = createEsubBridge(router, {
     realm: config.router.realms[0]?.name ?? 'realm1',

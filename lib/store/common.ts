@@ -12,7 +12,7 @@ import type {
   RetainedWrite,
   StoreOptions,
 } from '../core/store.ts';
-import { QUEUE_DEFAULT_MAX_ITEMS, QUEUE_DEFAULT_MAX_QUEUES } from '../core/store.ts';
+import { LISTING_BUCKETS, QUEUE_DEFAULT_MAX_ITEMS, QUEUE_DEFAULT_MAX_QUEUES } from '../core/store.ts';
 
 export interface EngineConfig {
   now: () => number;
@@ -186,9 +186,16 @@ export function checkCollectionWrite(w: CollectionWrite): void {
   if (w.expiresAt !== undefined && !Number.isFinite(w.expiresAt)) throw new RangeError('expiresAt must be a finite number');
 }
 
-export function checkCollectionRange(r: CollectionRange): void {
+export function checkCollectionRange(r: CollectionRange, kind: CollectionKind): void {
   if (!r || typeof r !== 'object') throw new TypeError('range must be an object');
   checkCount('offset', r.offset);
   checkCount('limit', r.limit);
   for (const b of [r.minScore, r.maxScore]) if (b !== undefined && Number.isNaN(b)) throw new RangeError('score bounds must be numbers');
+  if (r.buckets !== undefined) {
+    if (kind !== 'set') throw new RangeError('buckets apply to sets only (a sorted set is ordered by score)');
+    const { start, end } = r.buckets;
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || start >= end || end > LISTING_BUCKETS) {
+      throw new RangeError(`buckets must satisfy 0 <= start < end <= ${LISTING_BUCKETS}`);
+    }
+  }
 }

@@ -1,8 +1,9 @@
 // Memory engine: hustdb sets and sorted sets. Each table is a map member → node (lookups) plus a
-// skip list ordered by (score, member) (ranges), so single-member operations are O(log n).
-import type { CollectionKind, CollectionMember, CollectionOutcome, CollectionRange, CollectionTableStat, CollectionWrite } from '../core/store.ts';
+// skip list ordered by (score, member) (ranges), so single-member operations are O(log n). A set
+// also keeps a skip list ordered by (listing bucket, member), so a bucket range is a walk from a seek.
+import { type CollectionKind, type CollectionMember, type CollectionOutcome, type CollectionRange, type CollectionTableStat, type CollectionWrite, listingBucket } from '../core/store.ts';
 import { compareKeys, copyBytes, isLive } from './common.ts';
-import { SkipList } from './skip-list.ts';
+import { SkipList, type SkipNode } from '../core/skip-list.ts';
 
 interface Entry {
   member: Uint8Array;
@@ -14,6 +15,8 @@ interface Table {
   kind: CollectionKind;
   byMember: Map<string, { score: number; entry: Entry }>;
   order: SkipList<Entry>;
+  /** Sets only: ordered by (listing bucket, member). */
+  byBucket?: SkipList<Entry>;
   /** Members with an expiry, so sweep skips tables that have none. */
   expiring: number;
 }
@@ -23,6 +26,19 @@ const memberKey = (m: Uint8Array): string => Buffer.from(m.buffer, m.byteOffset,
 function toMember(score: number, e: Entry): CollectionMember {
   const out: CollectionMember = { member: e.member, score, version: e.version };
   if (e.expiresAt !== undefined) out.expiresAt = e.expiresAt;
+  return out;
+}
+
+/** Up to r.limit live members from `first` on, after r.offset, while the node score is ≤ maxScore. */
+function page(first: SkipNode<Entry> | undefined, maxScore: number | undefined, r: CollectionRange, now: number, zeroScore: boolean): CollectionMember[] {
+  const out: CollectionMember[] = [];
+  let skip = r.offset;
+  for (let n = first; n && out.length < r.limit; n = n.next[0]) {
+    if (maxScore !== undefined && n.score > maxScore) break;
+    if (!isLive(n.value.expiresAt, now)) continue;
+    if (skip > 0) skip--;
+    else out.push(toMember(zeroScore ? 0 : n.score, n.value));
+  }
   return out;
 }
 
@@ -44,6 +60,7 @@ export class MemoryCollections {
   private unlink(t: Table, key: string, score: number, entry: Entry): void {
     t.byMember.delete(key);
     t.order.remove(score, key);
+    t.byBucket?.remove(listingBucket(entry.member), key);
     if (entry.expiresAt !== undefined) t.expiring--;
   }
 
@@ -64,7 +81,7 @@ export class MemoryCollections {
     if (cur && w.scoreMode === 'add') score = cur.score + score;
     else if (cur && w.scoreMode === 'sub') score = cur.score - score;
     if (!t) {
-      t = { kind: w.kind, byMember: new Map(), order: new SkipList(), expiring: 0 };
+      t = { kind: w.kind, byMember: new Map(), order: new SkipList(), byBucket: w.kind === 'set' ? new SkipList() : undefined, expiring: 0 };
       let m = this.realms.get(realm);
       if (!m) this.realms.set(realm, (m = new Map()));
       m.set(w.table, t);
@@ -77,6 +94,7 @@ export class MemoryCollections {
     }
     t.byMember.set(key, { score, entry });
     t.order.insert(score, key, entry);
+    t.byBucket?.insert(listingBucket(entry.member), key, entry);
     return { version: entry.version, score };
   }
 
@@ -109,15 +127,9 @@ export class MemoryCollections {
     const t = this.table(realm, name);
     if (!t) return [];
     if (t.kind !== kind) return 'wrong_type';
-    const out: CollectionMember[] = [];
-    let skip = r.offset;
-    for (let n = t.order.seek(r.minScore); n && out.length < r.limit; n = n.next[0]) {
-      if (r.maxScore !== undefined && n.score > r.maxScore) break;
-      if (!isLive(n.value.expiresAt, now)) continue;
-      if (skip > 0) skip--;
-      else out.push(toMember(n.score, n.value));
-    }
-    return out;
+    // in the bucket index a node's score is its bucket; a set member's own score is 0
+    if (r.buckets && t.byBucket) return page(t.byBucket.seek(r.buckets.start), r.buckets.end - 1, r, now, true);
+    return page(t.order.seek(r.minScore), r.maxScore, r, now, false);
   }
 
   kind(realm: string, name: string): CollectionKind | null {

@@ -115,7 +115,7 @@ export class MemoryStore implements Store {
   collectionRange(realm: string, kind: CollectionKind, table: string, range: CollectionRange): Promise<CollectionMember[] | 'wrong_type'> {
     return this.run((now) => {
       check.checkCollectionKind(kind, table);
-      check.checkCollectionRange(range);
+      check.checkCollectionRange(range, kind);
       return this.collections.range(realm, kind, table, range, now);
     });
   }

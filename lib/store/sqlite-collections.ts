@@ -1,8 +1,9 @@
 // SQLite engine: hustdb sets and sorted sets (tables coll_tables and coll_members, see
-// sqlite-schema.ts). Lookups use the primary key and ranges the (score, member) index, so every
-// single-member operation is O(log n). Methods run synchronously inside a group commit.
+// sqlite-schema.ts). Lookups use the primary key, ranges the (score, member) index and set bucket
+// ranges the (bucket, member) index, so every single-member operation is O(log n) and a page
+// O(log n + offset + limit). Methods run synchronously inside a group commit.
 import type Database from 'better-sqlite3';
-import type { CollectionKind, CollectionMember, CollectionOutcome, CollectionRange, CollectionTableStat, CollectionWrite } from '../core/store.ts';
+import { type CollectionKind, type CollectionMember, type CollectionOutcome, type CollectionRange, type CollectionTableStat, type CollectionWrite, listingBucket } from '../core/store.ts';
 import { isLive } from './common.ts';
 
 interface MemberRow {
@@ -30,6 +31,7 @@ export class SqliteCollections {
   private readonly del: Database.Statement;
   private readonly byMember: Database.Statement;
   private readonly byScore: Database.Statement;
+  private readonly byBucket: Database.Statement;
   private readonly listTables: Database.Statement;
   private readonly expiredCounts: Database.Statement;
   private readonly purge: Database.Statement;
@@ -42,7 +44,7 @@ export class SqliteCollections {
     this.dropEmpty = db.prepare('DELETE FROM coll_tables WHERE realm = ? AND name = ? AND count <= 0');
     this.get1 = db.prepare('SELECT member, score, version, expires_at FROM coll_members WHERE realm = ? AND tb = ? AND member = ?');
     this.upsert = db.prepare(
-      `INSERT INTO coll_members (realm, tb, member, score, version, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO coll_members (realm, tb, member, score, version, expires_at, bucket) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (realm, tb, member) DO UPDATE SET score = excluded.score, version = excluded.version, expires_at = excluded.expires_at`,
     );
     this.del = db.prepare('DELETE FROM coll_members WHERE realm = ? AND tb = ? AND member = ?');
@@ -54,6 +56,11 @@ export class SqliteCollections {
       `SELECT member, score, version, expires_at FROM coll_members
        WHERE realm = @realm AND tb = @tb AND score >= @min AND score <= @max AND ${LIVE}
        ORDER BY score, member LIMIT @limit OFFSET @offset`,
+    );
+    this.byBucket = db.prepare(
+      `SELECT member, score, version, expires_at FROM coll_members
+       WHERE realm = @realm AND tb = @tb AND bucket >= @start AND bucket < @end AND ${LIVE}
+       ORDER BY bucket, member LIMIT @limit OFFSET @offset`,
     );
     this.listTables = db.prepare('SELECT name AS "table", kind, count FROM coll_tables WHERE realm = ? ORDER BY name');
     this.expiredCounts = db.prepare(
@@ -87,7 +94,8 @@ export class SqliteCollections {
     if (kind === undefined) this.addTable.run(realm, w.table, w.kind);
     if (!cur) this.changeCount.run(1, realm, w.table);
     const version = (cur?.version ?? 0) + 1;
-    this.upsert.run(realm, w.table, w.member, score, version, w.expiresAt ?? null);
+    // the bucket of a member never changes, so an update leaves it as it is
+    this.upsert.run(realm, w.table, w.member, score, version, w.expiresAt ?? null, w.kind === 'set' ? listingBucket(w.member) : null);
     return { version, score };
   }
 
@@ -121,9 +129,11 @@ export class SqliteCollections {
     if (k !== kind) return 'wrong_type';
     const params = { realm, tb: table, now, limit: r.limit, offset: r.offset };
     const rows = (
-      kind === 'set'
-        ? this.byMember.all(params)
-        : this.byScore.all({ ...params, min: r.minScore ?? -Number.MAX_VALUE, max: r.maxScore ?? Number.MAX_VALUE })
+      kind === 'zset'
+        ? this.byScore.all({ ...params, min: r.minScore ?? -Number.MAX_VALUE, max: r.maxScore ?? Number.MAX_VALUE })
+        : r.buckets
+          ? this.byBucket.all({ ...params, ...r.buckets })
+          : this.byMember.all(params)
     ) as MemberRow[];
     return rows.map(toMember);
   }

@@ -18,6 +18,7 @@
 //   the lock when the process dies, so a restart after kill -9 opens normally.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
+import { listingBucket } from '../core/store.ts';
 import { join } from 'node:path';
 
 export const DB_FILE = 'kitsune.db';
@@ -55,7 +56,7 @@ CREATE INDEX IF NOT EXISTS retained_wills ON retained (realm, owner) WHERE has_w
 CREATE INDEX IF NOT EXISTS retained_expiry ON retained (expires_at) WHERE expires_at IS NOT NULL;
 
 -- hustdb sets and sorted sets: one row per table (its kind and size), one per member, indexed by
--- member (lookups) and by score (ordered ranges)
+-- member (lookups), by score (ordered ranges) and, for set members, by listing bucket (bucket ranges)
 CREATE TABLE IF NOT EXISTS coll_tables (
   realm TEXT NOT NULL,
   name TEXT NOT NULL,
@@ -70,9 +71,11 @@ CREATE TABLE IF NOT EXISTS coll_members (
   score NUMERIC NOT NULL,
   version INTEGER NOT NULL,
   expires_at INTEGER,
+  bucket INTEGER,
   PRIMARY KEY (realm, tb, member)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS coll_by_score ON coll_members (realm, tb, score, member);
+CREATE INDEX IF NOT EXISTS coll_by_bucket ON coll_members (realm, tb, bucket, member) WHERE bucket IS NOT NULL;
 CREATE INDEX IF NOT EXISTS coll_expiry ON coll_members (expires_at) WHERE expires_at IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS history (
@@ -219,6 +222,16 @@ function addRetainedRevision(db: Database.Database): void {
   if (cols.length > 0 && !cols.some((c) => c.name === 'revision')) db.exec('ALTER TABLE retained ADD COLUMN revision INTEGER NOT NULL DEFAULT 1');
 }
 
+/** Databases written before bucket ranges were indexed get the column, filled in for set members. */
+function addMemberBucket(db: Database.Database): void {
+  const cols = db.prepare('PRAGMA table_info(coll_members)').all() as { name: string }[];
+  if (cols.length === 0 || cols.some((c) => c.name === 'bucket')) return;
+  db.exec('ALTER TABLE coll_members ADD COLUMN bucket INTEGER');
+  const set = db.prepare('UPDATE coll_members SET bucket = ? WHERE realm = ? AND tb = ? AND member = ?');
+  const rows = db.prepare("SELECT m.realm, m.tb, m.member FROM coll_members m JOIN coll_tables t ON t.realm = m.realm AND t.name = m.tb WHERE t.kind = 'set'");
+  for (const r of rows.all() as { realm: string; tb: string; member: Buffer }[]) set.run(listingBucket(r.member), r.realm, r.tb, r.member);
+}
+
 /** Opens (creating if needed) the database in `dataDir`. Errors name the path and the cause. */
 export function openDatabase(options: SqliteOpenOptions): Database.Database {
   const dir = options.dataDir;
@@ -241,6 +254,7 @@ export function openDatabase(options: SqliteOpenOptions): Database.Database {
     db.transaction(() => {
       if (version === 1) db!.exec(QUEUES_V1_ASIDE);
       addRetainedRevision(db!);
+      addMemberBucket(db!);
       db!.exec(SCHEMA);
       if (version === 1) db!.exec(QUEUES_V1_TO_V2);
       db!.pragma(`user_version = ${SCHEMA_VERSION}`);

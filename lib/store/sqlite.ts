@@ -174,7 +174,7 @@ export class SqliteStore implements Store {
       (now) => this.collections.range(realm, kind, table, range, now),
       () => {
         check.checkCollectionKind(kind, table);
-        check.checkCollectionRange(range);
+        check.checkCollectionRange(range, kind);
       },
     );
   }

@@ -1,7 +1,8 @@
 // hustdb benchmark: put, get, hset, zadd and zrangebyscore per second on the SQLite store, against a
 // bare Koa route answering 200, both in one child process (test/bench/hustdb-server.ts), in the same
-// run, driven by autocannon from this process. Scale rows: zadd and a 100-item zrangebyscore on a
-// sorted set of 1,000 and of 1,000,000 members (the cost per operation should not grow > 2×).
+// run, driven by autocannon from this process. Scale rows on tables of 1,000 and of 1,000,000 items
+// (the cost per operation should not grow > 2×): zadd and a 100-item zrangebyscore on a sorted set,
+// a 100-item page of hkeys (whole range, and buckets 5-199: an index walk) and of smembers in buckets 5-199.
 //
 //   node --import tsx test/bench/hustdb.ts        (or `npm run bench`)
 //
@@ -82,6 +83,12 @@ export async function benchHustdb(log: (line: string) => void = console.log): Pr
     ['scale: zadd, 1,000,000 members', 'kitsune', { url: `${k}/zadd?tb=scale_large&score=1&opt=1&key=m500000` }],
     ['scale: zrangebyscore 100, 1,000 members', 'kitsune', { url: `${k}/zrangebyscore?tb=scale_small&min=400&max=100000000&offset=0&size=100` }],
     ['scale: zrangebyscore 100, 1,000,000 members', 'kitsune', { url: `${k}/zrangebyscore?tb=scale_large&min=400000&max=100000000&offset=0&size=100` }],
+    ['scale: hkeys 100, 1,000 members', 'kitsune', { url: `${k}/hkeys?peer=0&tb=scale_small_hash&offset=0&size=100` }],
+    ['scale: hkeys 100, 1,000,000 members', 'kitsune', { url: `${k}/hkeys?peer=0&tb=scale_large_hash&offset=0&size=100` }],
+    ['scale: hkeys 100 in buckets 5-199, 1,000 members', 'kitsune', { url: `${k}/hkeys?peer=0&tb=scale_small_hash&offset=0&size=100&start=5&end=200` }],
+    ['scale: hkeys 100 in buckets 5-199, 1,000,000 members', 'kitsune', { url: `${k}/hkeys?peer=0&tb=scale_large_hash&offset=0&size=100&start=5&end=200` }],
+    ['scale: smembers 100 in buckets 5-199, 1,000 members', 'kitsune', { url: `${k}/smembers?peer=0&tb=scale_small_set&offset=0&size=100&start=5&end=200` }],
+    ['scale: smembers 100 in buckets 5-199, 1,000,000 members', 'kitsune', { url: `${k}/smembers?peer=0&tb=scale_large_set&offset=0&size=100&start=5&end=200` }],
   ];
   const runs = new Map<string, Measured[]>(scenarios.map(([s]) => [s, []]));
   const rows: BenchRow[] = [];
@@ -118,7 +125,7 @@ export function targetSummary(rows: BenchRow[]): string[] {
     if (r?.ratio === undefined) continue;
     out.push(`hustdb: ${name} at ${(r.ratio * 100).toFixed(0)}% of the bare Koa route (${((cpu(bare) / cpu(r)) * 100).toFixed(0)}% by server CPU per request; target ≥ 70%): ${r.ratio >= 0.7 ? 'met' : 'NOT met'}`);
   }
-  for (const op of ['zadd', 'zrangebyscore 100']) {
+  for (const op of ['zadd', 'zrangebyscore 100', 'hkeys 100', 'hkeys 100 in buckets 5-199', 'smembers 100 in buckets 5-199']) {
     const small = find(`scale: ${op}, 1,000 members`);
     const large = find(`scale: ${op}, 1,000,000 members`);
     if (!small || !large) continue;

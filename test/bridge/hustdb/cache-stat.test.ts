@@ -1,4 +1,4 @@
-// hustdb bridge: the cache/* namespace and stat/stat_all over fetch.
+// hustdb bridge: the cache/* namespace, stat/stat_all, and refusal counts on /metrics, over fetch.
 import test from 'ava';
 import { startHustdb } from '../../helpers/hustdb.ts';
 
@@ -88,4 +88,24 @@ test('stat and stat_all', async (t) => {
   const all = JSON.parse((await db.req('/stat_all?peer=0')).text) as { table?: string }[];
   t.is(all.length, 4);
   t.deepEqual(all.slice(1).map((x) => x.table), ['h', 's', 'z']);
+});
+
+test('refusals are counted on the server /metrics by bridge and status', async (t) => {
+  const db = await startHustdb(t);
+  const count = async (status: number): Promise<number> => {
+    const text = (await db.reqAt(db.server.urls.http as string, '/metrics')).text;
+    const m = new RegExp(`^kitsune_bridge_refusals_total\\{bridge="hustdb",status="${status}"\\} (\\d+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : 0;
+  };
+  t.is(await count(400), 0);
+  t.is((await db.req('/get')).status, 400, 'missing key');
+  t.is((await db.req('/get?key=none')).status, 404);
+  t.is((await db.req('/nosuchroute')).status, 404);
+  t.is((await db.req('/put?key=k&val=v&ver=x')).status, 400);
+  t.is(await count(400), 2);
+  t.is(await count(404), 2);
+  // the hustmq bridge reports its own under the same name
+  t.is((await db.reqAt(db.server.urls.hustmq as string, '/get?queue=q')).status, 404);
+  const text = (await db.reqAt(db.server.urls.http as string, '/metrics')).text;
+  t.regex(text, /^kitsune_bridge_refusals_total\{bridge="hustmq",status="404"\} 1$/m);
 });

@@ -87,3 +87,20 @@ test('zset members with ttl expire; binary members', async (t) => {
   t.is((await db.req('/zscore?tb=e&key=short')).status, 404);
   t.deepEqual(members((await db.req('/zrangebyrank?tb=e&offset=0&size=10')).text), ['long']);
 });
+
+test('bucket ranges: smembers pages a set by member bucket; a sorted set is all in its table bucket', async (t) => {
+  const db = await startHustdb(t);
+  const names = Array.from({ length: 40 }, (_, i) => `m${i}`);
+  for (const x of names) await db.req('/sadd?tb=bs', post(x));
+  const page = async (q: string): Promise<string[]> => members((await db.req(`/smembers?peer=0&tb=bs&${q}`)).text);
+  const low = await page('offset=0&size=100&start=0&end=512');
+  const high = await page('offset=0&size=100&start=512&end=1024');
+  t.deepEqual([...low, ...high].sort(), [...names].sort(), 'the halves split the set without loss');
+  t.deepEqual(await page('offset=2&size=3&start=0&end=512'), low.slice(2, 5));
+  // 'z1' is in bucket 122*31+49 = 3831 mod 1024 = 759
+  for (const [x, s] of [['a', 1], ['b', 2]] as const) await db.req(`/zadd?tb=z1&score=${s}&key=${x}`);
+  const zpage = async (q: string): Promise<string[]> => members((await db.req(`/zrangebyrank?tb=z1&offset=0&size=10&${q}`)).text);
+  t.deepEqual(await zpage('start=759&end=760'), ['a', 'b']);
+  t.deepEqual(await zpage('start=0&end=759'), []);
+  t.deepEqual(members((await db.req('/zrangebyscore?tb=z1&min=0&max=5&offset=0&size=10&start=700&end=1024')).text), ['a', 'b']);
+});

@@ -197,3 +197,25 @@ test('odd queries and bodies: clear 4xx answers, the connection and other client
   t.is((await db.req('/get?key=chunked')).status, 404);
   t.is((await db.req('/version')).status, 200);
 });
+
+test('keys in one bucket: every key is listed in its own bucket only, also after writes and deletes', async (t) => {
+  const db = await startHustdb(t);
+  const bucket = (name: string): number => {
+    let h = 0;
+    for (const b of Buffer.from(name)) h = (h * 31 + b) % 1024;
+    return h;
+  };
+  const inBucket = async (b: number): Promise<string[]> =>
+    (JSON.parse((await db.req(`/keys?peer=0&file=0&offset=0&size=100&start=${b}&end=${b + 1}`)).text) as { key: string }[]).map((x) =>
+      Buffer.from(x.key, 'base64').toString(),
+    );
+  const names = ['a', 'b', 'a.b', 'é', 'key 1', 'k/2'];
+  for (const k of names) await db.req(`/put?key=${encodeURIComponent(k)}&val=v`);
+  for (const k of names) t.deepEqual(await inBucket(bucket(k)), [k], k);
+  await db.req('/del?key=b');
+  t.deepEqual(await inBucket(bucket('b')), [], 'a deleted key leaves its bucket');
+  await db.req('/put?key=b&val=again');
+  await db.req(`/put?key=${encodeURIComponent('new one')}&val=v`);
+  t.deepEqual(await inBucket(bucket('b')), ['b']);
+  t.deepEqual(await inBucket(bucket('new one')), ['new one'], 'a key created after the first listing is indexed');
+});

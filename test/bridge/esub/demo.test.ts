@@ -2,7 +2,7 @@
 // job's esub reply key; its client mode subs, puts the jobs and gets every answer back.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { startEsub } from './helpers/esub.ts';
+import { startEsub } from '../../helpers/esub.ts';
 
 function run(args: string[]): { done: Promise<{ code: number | null; out: string }>; kill(): void } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'demo/esub-worker.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -4,7 +4,7 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { delay, http, psub, rep, startEsub, sub } from './helpers/esub.ts';
+import { delay, http, psub, rep, startEsub, sub } from '../../helpers/esub.ts';
 
 test('unclaimed reps are stored and replayed in order, one per /rsub', async (t) => {
   const s = await startEsub(t);

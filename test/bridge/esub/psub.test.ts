@@ -2,7 +2,7 @@
 // mismatches with close frames, round robin, read receipts with redirect, keepalive pruning.
 import test from 'ava';
 import WebSocket from 'ws';
-import { connectWs, delay, http, keys, psub, rep, startEsub, sub, waitFor } from './helpers/esub.ts';
+import { connectWs, delay, http, keys, psub, rep, startEsub, sub, waitFor } from '../../helpers/esub.ts';
 
 test('an exclusive psub gets every rep as one message: text when UTF-8, binary otherwise', async (t) => {
   const s = await startEsub(t);

@@ -2,9 +2,9 @@
 // exactly once; an HTTP put is seen by subscribers exactly once; the in-process client API.
 import test from 'ava';
 import mqtt from 'mqtt';
-import { Payload } from '../lib/index.ts';
-import { Collector, openAutobahn } from './helpers/autobahn.ts';
-import { request, sleep, startHustmq } from './helpers/hustmq.ts';
+import { Payload } from '../../../lib/index.ts';
+import { Collector, openAutobahn } from '../../helpers/autobahn.ts';
+import { request, sleep, startHustmq } from '../../helpers/hustmq.ts';
 
 test('a WAMP publish on hustmq.Q enqueues once; subscribers of hustmq.Q see it once', async (t) => {
   const h = await startHustmq(t);
@@ -56,7 +56,7 @@ test('an evget parked on Q wakes when a WAMP client publishes on hustmq.Q', asyn
 
 test('the in-process client API: put/get/stat and a publish from another in-process client enqueues', async (t) => {
   const h = await startHustmq(t);
-  const router = h.server.router as unknown as import('../lib/index.ts').KitsuneRouter;
+  const router = h.server.router as unknown as import('../../../lib/index.ts').KitsuneRouter;
   const a = router.connect('realm1');
   const b = router.connect('realm1');
   t.teardown(() => {

@@ -1,8 +1,8 @@
 // /prep: the persistent producer socket. JSON {key, token, psub, data} per message, handled like
 // /rep one at a time; receipt mode answers `ok` or the error text; bad messages close with 1007.
 import test from 'ava';
-import { parsePrep } from '../bridge/esub/prep.ts';
-import { connectWs, http, psub, startEsub, sub, waitFor } from './helpers/esub.ts';
+import { parsePrep } from '../../../bridge/esub/prep.ts';
+import { connectWs, http, psub, startEsub, sub, waitFor } from '../../helpers/esub.ts';
 
 test('receipt mode: each message is answered ok or with the error text, in order', async (t) => {
   const s = await startEsub(t, { confirmReceipt: true, storeMode: 'none' });

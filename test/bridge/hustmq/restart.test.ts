@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { silentLogger } from '../lib/core/log.ts';
-import { defaultConfig } from '../lib/server/config.ts';
-import { startServer } from '../lib/server/server.ts';
-import { request } from './helpers/hustmq.ts';
+import { silentLogger } from '../../../lib/core/log.ts';
+import { defaultConfig } from '../../../lib/server/config.ts';
+import { startServer } from '../../../lib/server/server.ts';
+import { request } from '../../helpers/hustmq.ts';
 
 async function start(dataDir: string) {
   const server = await startServer({ ...defaultConfig(), port: 0, mqttPort: null, memory: false, dataDir, hustmqPort: 0, hustmq: { minuteMs: 100 } }, silentLogger);

@@ -1,7 +1,7 @@
 // esub phases 3 and 4 on a single node: cluster routes behind the shared cluster token, /keys by
-// node, HEAD with the Location of the node holding the key.
+// node, HEAD with the Location of the key where this node holds it (404 Unknown key elsewhere).
 import test from 'ava';
-import { http, psub, startEsub, sub } from './helpers/esub.ts';
+import { http, psub, rep, startEsub, sub } from '../../helpers/esub.ts';
 
 test('cluster routes need the shared cluster token', async (t) => {
   const off = await startEsub(t);
@@ -51,24 +51,49 @@ test('/keys answers {node: [keys]} when asked, or when configured', async (t) =>
   w2.abort();
 });
 
-test('HEAD /sub and /rep answer with the Location of the node holding the key', async (t) => {
+test('HEAD /sub, /psub, /rsub and /rep: 200 with the Location only where this node holds the key, else 404 Unknown key', async (t) => {
   const s = await startEsub(t);
-  const hs = await fetch(`${s.base}/sub/some%20key`, { method: 'HEAD', redirect: 'manual' });
-  t.is(hs.status, 200);
-  t.is(hs.headers.get('location'), `${s.base}/sub/some%20key`);
+  const head = (p: string, base = s.base): Promise<Response> => fetch(`${base}${p}`, { method: 'HEAD', redirect: 'manual' });
+  for (const route of ['sub', 'psub', 'rsub', 'rep']) {
+    const r = await head(`/${route}/some%20key`);
+    t.is(r.status, 404, `${route} of a key nobody holds`);
+    t.is(r.headers.get('content-length'), String('Unknown key'.length));
+    t.is(r.headers.get('location'), null);
+  }
   // HEAD does not create a sub
   t.is((await http(`${s.base}/keys`)).status, 204);
-  const missing = await fetch(`${s.base}/rep/held`, { method: 'HEAD' });
-  t.is(missing.status, 404);
-  const w = await sub(s.base, 'held');
-  const hr = await fetch(`${s.base}/rep/held`, { method: 'HEAD', redirect: 'manual' });
+
+  const w = await sub(s.base, 'some key');
+  const hs = await head('/sub/some%20key');
+  t.is(hs.status, 200);
+  t.is(hs.headers.get('location'), `${s.base}/sub/some%20key`);
+  const hr = await head('/rep/some%20key');
   t.is(hr.status, 200);
-  t.is(hr.headers.get('location'), `${s.base}/rep/held`);
-  // under /esub on the shared port, and with a configured node URL
-  const viaShared = await fetch(`${s.shared}/rep/held`, { method: 'HEAD', redirect: 'manual' });
-  t.is(viaShared.headers.get('location'), `${s.shared}/rep/held`);
-  const n = await startEsub(t, { nodeUrl: 'http://esub-1.internal:8090/' });
-  const hn = await fetch(`${n.base}/sub/k`, { method: 'HEAD', redirect: 'manual' });
-  t.is(hn.headers.get('location'), 'http://esub-1.internal:8090/sub/k');
+  t.is(hr.headers.get('location'), `${s.base}/rep/some%20key`);
+  t.is((await head('/psub/some%20key')).status, 404, 'a sub is not a psub');
+  // under /esub on the shared port
+  const viaShared = await head('/rep/some%20key', s.shared);
+  t.is(viaShared.headers.get('location'), `${s.shared}/rep/some%20key`);
   w.abort();
+
+  await psub(t, s, 'pk');
+  const hp = await head('/psub/pk');
+  t.is(hp.status, 200);
+  t.is(hp.headers.get('location'), `${s.base}/psub/pk`);
+  t.is((await head('/sub/pk')).status, 404, 'a psub is not a sub');
+
+  // a rep nobody took is stored: /rsub holds the key until it is taken, and HEAD takes nothing
+  t.is((await rep(s.base, 'later', 'kept')).headers.get('x-esub-stored'), '1');
+  const hrs = await head('/rsub/later');
+  t.is(hrs.status, 200);
+  t.is(hrs.headers.get('location'), `${s.base}/rsub/later`);
+  t.is((await http(`${s.base}/rsub/later`)).body, 'kept');
+  t.is((await head('/rsub/later')).status, 404, 'taken');
+
+  // with a configured node URL
+  const n = await startEsub(t, { nodeUrl: 'http://esub-1.internal:8090/' });
+  const wn = await sub(n.base, 'k');
+  const hn = await head('/sub/k', n.base);
+  t.is(hn.headers.get('location'), 'http://esub-1.internal:8090/sub/k');
+  wn.abort();
 });

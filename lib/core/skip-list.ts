@@ -1,7 +1,7 @@
 // A skip list ordered by (score, key): O(log n) expected insert, remove and seek, and ordered walks
-// from any point — what the memory engine's sorted sets need. Sets use it with every score 0, so
-// they are ordered by key. Keys are byte strings held as latin1 strings (one char per byte), whose
-// code-unit order is the byte order SQLite uses for BLOBs.
+// from any point. The memory engine's sorted sets use it (sets with every score 0, so ordered by
+// key; keys are byte strings held as latin1 strings, whose code-unit order is SQLite's BLOB order),
+// and so do the retained tree's ranked listings (score = a level's rank, e.g. its hustdb bucket).
 
 const MAX_LEVEL = 32;
 

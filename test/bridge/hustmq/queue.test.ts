@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { sleep, startHustmq } from './helpers/hustmq.ts';
+import { sleep, startHustmq } from '../../helpers/hustmq.ts';
 
 test('version, autost and an empty stat_all', async (t) => {
   const h = await startHustmq(t);

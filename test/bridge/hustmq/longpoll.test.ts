@@ -1,7 +1,7 @@
 // hustmq bridge: evget long polling — 307 to /get the moment an item is put, FIFO release, 404 on
 // timeout, the parked-request cap, and a client that hangs up frees its slot at once.
 import test from 'ava';
-import { request, startHustmq, until } from './helpers/hustmq.ts';
+import { request, startHustmq, until } from '../../helpers/hustmq.ts';
 
 test('evget on a queue with an item answers 307 at once, Location to /get with the original query', async (t) => {
   const h = await startHustmq(t);

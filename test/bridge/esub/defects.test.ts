@@ -2,7 +2,7 @@
 // kitsune to show it does not happen here.
 import test from 'ava';
 import WebSocket from 'ws';
-import { connectWs, delay, http, keys, psub, rep, startEsub, sub, waitFor } from './helpers/esub.ts';
+import { connectWs, delay, http, keys, psub, rep, startEsub, sub, waitFor } from '../../helpers/esub.ts';
 
 test('§3 takeover: the displaced sub does not orphan the new one (it stays listed and reachable)', async (t) => {
   const s = await startEsub(t);

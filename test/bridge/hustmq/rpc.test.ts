@@ -2,8 +2,8 @@
 // reaching HTTP workers, LIFO hand-out, 405/404/408, slots, hang-ups, and the status counters.
 import test, { type ExecutionContext } from 'ava';
 import autobahn from 'autobahn';
-import { callError, openAutobahn } from './helpers/autobahn.ts';
-import { type Answer, startHustmq, until } from './helpers/hustmq.ts';
+import { callError, openAutobahn } from '../../helpers/autobahn.ts';
+import { type Answer, startHustmq, until } from '../../helpers/hustmq.ts';
 
 const POST = { method: 'POST' } as const;
 

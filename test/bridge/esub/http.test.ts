@@ -1,7 +1,7 @@
 // esub phase 1 over plain HTTP: every route and status code of the spec (ping, info, keys, sub,
 // rep, the router's 404/405/redirects), token rules, takeover, racing reps, and bad input.
 import test from 'ava';
-import { delay, http, keys, rep, startEsub, sub, waitFor } from './helpers/esub.ts';
+import { delay, http, keys, rep, startEsub, sub, waitFor } from '../../helpers/esub.ts';
 
 test('GET /ping answers 200 OK; other methods 405 with Allow', async (t) => {
   const s = await startEsub(t);

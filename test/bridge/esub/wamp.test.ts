@@ -1,9 +1,9 @@
 // esub on the router: WAMP clients and HTTP esub clients meet on esub.<key>. A WAMP client answers
 // an HTTP sub by calling the procedure; an HTTP rep reaches a WAMP callee that registered it.
 import test from 'ava';
-import { keyComponent, keyOfProcedure, procedureOf } from '../bridge/esub/index.ts';
-import { keys, psub, rep, startEsub, sub } from './helpers/esub.ts';
-import { connectAutobahn } from './helpers/wamp.ts';
+import { keyComponent, keyOfProcedure, procedureOf } from '../../../bridge/esub/index.ts';
+import { keys, psub, rep, startEsub, sub } from '../../helpers/esub.ts';
+import { connectAutobahn } from '../../helpers/wamp.ts';
 
 test('the key encoding is one URI component and reversible', (t) => {
   t.is(procedureOf('5f0c9a2e-1b7d-4c1e-9b7a-2f4d1c3e5a6b'), 'esub.5f0c9a2e-1b7d-4c1e-9b7a-2f4d1c3e5a6b');

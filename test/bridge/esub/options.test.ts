@@ -3,7 +3,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { esubOptionsFromEnv, esubPortFromEnv, resolveEsubOptions } from '../bridge/esub/index.ts';
+import { esubOptionsFromEnv, esubPortFromEnv, resolveEsubOptions } from '../../../bridge/esub/index.ts';
 
 test('environment variables map onto options', (t) => {
   t.deepEqual(
