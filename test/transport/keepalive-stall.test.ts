@@ -8,25 +8,10 @@ import net from 'node:net';
 import { WebSocket } from 'ws';
 import { createWebSocketServer, type WebSocketServer, type WebSocketServerOptions } from '../../lib/transport/websocket-server.ts';
 import { createWsWebSocketServer } from '../../lib/transport/ws-server.ts';
+import { sleep, stall, until } from '../helpers/wait.ts';
 
 const KEEPALIVE_MS = 300;
 const STALL_MS = 1500;
-
-/** Blocks this process's event loop (router and clients alike) for `ms`. */
-function stall(ms: number): void {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 async function endpoint(t: ExecutionContext, create: (o: WebSocketServerOptions) => WebSocketServer): Promise<{ port: number; wss: WebSocketServer; messages: () => number }> {
   let messages = 0;

@@ -14,6 +14,7 @@ import { handshakeServerOptions, type WebSocketSettings } from '../../lib/transp
 import { createWampGate } from '../../lib/wamp/gate.ts';
 import { createWampWebSocketServer } from '../../lib/wamp/websocket.ts';
 import { maskedFrame } from '../helpers/websocket-frames.ts';
+import { sleep, until } from '../helpers/wait.ts';
 
 const TEXT = 0x1;
 const BINARY = 0x2;
@@ -26,16 +27,6 @@ const ENGINES: Engine[] = ['kitsune', 'ws'];
 interface Endpoint {
   port: number;
   router: KitsuneRouter;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 /** A router with the WAMP gate on /ws of a listening http server, served by `engine`. */

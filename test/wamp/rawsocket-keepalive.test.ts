@@ -9,25 +9,10 @@ import { createRouter } from '../../lib/index.ts';
 import { createWampGate } from '../../lib/wamp/gate.ts';
 import { acceptRawSocket } from '../../lib/wamp/rawsocket.ts';
 import { RawWamp, T } from '../helpers/raw-wamp.ts';
+import { sleep, stall, until } from '../helpers/wait.ts';
 
 const KEEPALIVE_MS = 300;
 const STALL_MS = 1500;
-
-/** Blocks this process's event loop (router and clients alike) for `ms`. */
-function stall(ms: number): void {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 async function rawSocketServer(t: ExecutionContext): Promise<{ url: string; sessions: () => number }> {
   const router = createRouter({ realms: [openRealm('realm1')] });
