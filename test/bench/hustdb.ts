@@ -10,10 +10,9 @@
 // each scenario's best round counts), BENCH_HUSTDB_CONNECTIONS (default 50), BENCH_HUSTDB_SMALL /
 // BENCH_HUSTDB_LARGE (sorted-set sizes of the scale rows, default 1000 / 1000000). Each row's note gives
 // the server's CPU time per request, which does not depend on how busy the machine is.
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { processCpuSeconds } from './proc-cpu.ts';
+import { best, cannon, type CannonOptions, type Measured } from './http-cannon.ts';
 import { startHttpBenchChild } from './http-child.ts';
 import { formatTable, type BenchRow } from './row.ts';
 
@@ -22,47 +21,6 @@ const num = (name: string, dflt: number): number => {
   return Number.isFinite(v) && v > 0 ? v : dflt;
 };
 
-interface CannonResult {
-  requests: { average: number };
-  latency: { p50: number; p99: number };
-  '2xx': number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-interface CannonOptions {
-  url: string;
-  method?: string;
-  body?: string;
-  connections?: number;
-  duration?: number;
-}
-const autocannon = createRequire(import.meta.url)('autocannon') as (o: CannonOptions) => Promise<CannonResult>;
-
-interface Measured {
-  rate: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-  cpuUs: number;
-}
-
-async function cannon(o: CannonOptions, pid?: number): Promise<Measured> {
-  const c0 = processCpuSeconds(pid) ?? NaN;
-  const r = await autocannon(o);
-  const answered = r['2xx'] + r.non2xx;
-  return {
-    rate: r.requests.average,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    non2xx: r.non2xx,
-    errors: r.errors + r.timeouts,
-    cpuUs: answered > 0 ? (((processCpuSeconds(pid) ?? NaN) - c0) * 1e6) / answered : NaN,
-  };
-}
-
-const best = (runs: Measured[]): Measured => runs.reduce((a, b) => (b.rate > a.rate ? b : a));
 
 export async function benchHustdb(log: (line: string) => void = console.log): Promise<BenchRow[]> {
   const duration = num('BENCH_HUSTDB_DURATION_S', 3);

@@ -10,10 +10,9 @@
 // child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). Each row's note gives the server's CPU time per request,
 // which does not depend on how busy the machine is.
 import http from 'node:http';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { processCpuSeconds } from './proc-cpu.ts';
+import { best, cannon, type Measured } from './http-cannon.ts';
 import { startHttpBenchChild } from './http-child.ts';
 import { formatTable, type BenchRow } from './row.ts';
 
@@ -21,24 +20,6 @@ const num = (name: string, dflt: number): number => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && v > 0 ? v : dflt;
 };
-
-interface CannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  '2xx': number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-interface CannonOptions {
-  url: string;
-  method?: string;
-  body?: string;
-  connections?: number;
-  duration?: number;
-  headers?: Record<string, string>;
-}
-const autocannon = createRequire(import.meta.url)('autocannon') as (o: CannonOptions) => Promise<CannonResult>;
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 
@@ -78,28 +59,6 @@ function startWorkers(base: string, n: number): { stop(): Promise<void> } {
   };
 }
 
-interface Measured {
-  rate: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-  /** Server CPU (user + system) per answered request, µs. */
-  cpuUs: number;
-}
-
-async function cannon(o: CannonOptions, pid?: number): Promise<Measured> {
-  const c0 = processCpuSeconds(pid) ?? NaN;
-  const r = await autocannon(o);
-  const answered = r['2xx'] + r.non2xx;
-  const rate = r.requests.average;
-  return { rate, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, cpuUs: answered > 0 ? (((processCpuSeconds(pid) ?? NaN) - c0) * 1e6) / answered : NaN };
-}
-
-/** The best of several runs of one scenario (the machine may be busy with other work). */
-function best(runs: Measured[]): Measured {
-  return runs.reduce((a, b) => (b.rate > a.rate ? b : a));
-}
 
 export async function benchHustmq(log: (line: string) => void = console.log): Promise<BenchRow[]> {
   const duration = num('BENCH_HUSTMQ_DURATION_S', 4);
