@@ -3,4 +3,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../lib/server/main.ts');
+await import('../server/main.ts');

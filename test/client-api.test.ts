@@ -4,7 +4,7 @@ import test, { type ExecutionContext } from 'ava';
 import autobahn from 'autobahn';
 import { CallResult, createRouter, openRealm, RouterError, type ClientEvent, type ClientInvocation, type KitsuneRouter, type RealmConfig } from '../lib/index.ts';
 import { silentLogger } from '../lib/core/log.ts';
-import { createSharedListener } from '../lib/server/listener.ts';
+import { createSharedListener } from '../server/listener.ts';
 import { createWampGate } from '../lib/wamp/gate.ts';
 import { acceptRawSocket } from '../lib/wamp/rawsocket.ts';
 import { createWampWebSocketServer } from '../lib/wamp/websocket.ts';

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type autobahn from 'autobahn';
 import { silentLogger } from '../lib/core/log.ts';
-import { defaultConfig } from '../lib/server/config.ts';
-import { type RunningServer, startServer } from '../lib/server/server.ts';
+import { defaultConfig } from '../server/config.ts';
+import { type RunningServer, startServer } from '../server/server.ts';
 import { collect, connect, sleep, uniqueId } from './helpers/mqtt-harness.ts';
 import { connectAutobahn, type SerializerName } from './helpers/wamp.ts';
 

@@ -7,8 +7,8 @@ import test from 'ava';
 import autobahn from 'autobahn';
 import { silentLogger } from '../lib/core/log.ts';
 import { openRealm, type RealmConfig } from '../lib/index.ts';
-import { defaultConfig } from '../lib/server/config.ts';
-import { startServer, type RunningServer } from '../lib/server/server.ts';
+import { defaultConfig } from '../server/config.ts';
+import { startServer, type RunningServer } from '../server/server.ts';
 import { startTestServer } from './helpers/server.ts';
 import { connectAutobahn } from './helpers/wamp.ts';
 

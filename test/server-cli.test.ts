@@ -1,4 +1,4 @@
-// The server as a process: `node --import tsx lib/server/main.ts` with its flags, the "listening"
+// The server as a process: `node --import tsx server/main.ts` with its flags, the "listening"
 // line, clean shutdown on SIGTERM / SIGINT (GOODBYE wamp.close.system_shutdown, exit 0), --realm and
 // --config.
 import test, { type ExecutionContext } from 'ava';
@@ -21,7 +21,7 @@ interface Spawned {
 }
 
 function run(t: ExecutionContext, args: string[]): { child: ChildProcess; exit: Spawned['exit']; stdout: () => string; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/server/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -200,7 +200,7 @@ test('an unusable data directory stops the server at start with a message naming
   mkdirSync(corrupt);
   writeFileSync(join(corrupt, 'kitsune.db'), 'this is not an SQLite database, just text that is long enough to fail the header check');
   for (const [path, cause] of [[join(notADir, 'data'), /ENOTDIR|not a directory/i], [corrupt, /not a database/i]] as const) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'lib/server/main.ts', '--port', '0', '--mqtt-port', '0', '--data-dir', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--port', '0', '--mqtt-port', '0', '--data-dir', path], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let stdout = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

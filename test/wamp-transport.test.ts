@@ -5,7 +5,7 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import autobahn from 'autobahn';
 import { WebSocket } from 'ws';
-import { createSharedListener, type SharedListenerOptions } from '../lib/server/listener.ts';
+import { createSharedListener, type SharedListenerOptions } from '../server/listener.ts';
 import { acceptRawSocket, type RawSocketOptions } from '../lib/wamp/rawsocket.ts';
 import { DeferredArgs } from '../lib/wamp/deferred-args.ts';
 import { serializerByName, type Serializer, type SerializerName } from '../lib/wamp/serializers.ts';

@@ -8,8 +8,8 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { silentLogger } from '../../lib/core/log.ts';
-import { defaultConfig } from '../../lib/server/config.ts';
-import { startServer } from '../../lib/server/server.ts';
+import { defaultConfig } from '../../server/config.ts';
+import { startServer } from '../../server/server.ts';
 
 function bareApp(): http.Server {
   const app = new Koa();

@@ -13,8 +13,8 @@ import Koa from 'koa';
 import { silentLogger } from '../../lib/core/log.ts';
 import { hashTopic } from '../../bridge/hustdb/names.ts';
 import type { KitsuneRouter } from '../../lib/index.ts';
-import { defaultConfig } from '../../lib/server/config.ts';
-import { startServer } from '../../lib/server/server.ts';
+import { defaultConfig } from '../../server/config.ts';
+import { startServer } from '../../server/server.ts';
 
 const SMALL = Number(process.env.BENCH_HUSTDB_SMALL ?? 1000);
 const LARGE = Number(process.env.BENCH_HUSTDB_LARGE ?? 1_000_000);

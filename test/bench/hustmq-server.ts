@@ -10,8 +10,8 @@ import path from 'node:path';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { silentLogger } from '../../lib/core/log.ts';
-import { defaultConfig } from '../../lib/server/config.ts';
-import { startServer } from '../../lib/server/server.ts';
+import { defaultConfig } from '../../server/config.ts';
+import { startServer } from '../../server/server.ts';
 
 function bareApp(): http.Server {
   const app = new Koa();

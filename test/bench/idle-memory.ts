@@ -177,7 +177,7 @@ async function startMosquitto(): Promise<Server> {
 async function startServer(s: Scenario): Promise<Server> {
   switch (s.target) {
     case 'kitsune': {
-      const args = ['lib/server/main.ts', '--memory', '--port', '0', '--mqtt-port', '0', '--log-level', 'warn'];
+      const args = ['server/main.ts', '--memory', '--port', '0', '--mqtt-port', '0', '--log-level', 'warn'];
       const port = (o: Record<string, unknown>): number => urlPort(s.proto === 'mqtt' && !s.shared ? o.mqtt : o.http);
       return startNode('kitsune', args, port);
     }

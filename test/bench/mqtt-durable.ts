@@ -4,7 +4,7 @@
 //   online    the subscriber is connected: PUBLISH → in flight (stored) → PUBACK from it (deleted)
 //   offline   the subscriber is away: every message is appended to its stored queue
 //   drain     it reconnects: the queue is sent (put in flight, dequeued, acknowledged)
-// The servers are the real CLI (lib/server/main.ts) in child processes, `--data-dir <tmp>` against
+// The servers are the real CLI (server/main.ts) in child processes, `--data-dir <tmp>` against
 // `--memory`; the lean 3.1.1 clients of test/bench/mqtt-load.ts run in this process.
 //
 //   node --import tsx test/bench/mqtt-durable.ts
@@ -46,7 +46,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function startServer(engine: Engine): Promise<Server> {
   const dir = engine === 'sqlite' ? mkdtempSync(path.join(tmpdir(), 'kitsune-bench-mqttd-')) : undefined;
-  const args = ['--import', 'tsx', 'lib/server/main.ts', '--port', '0', '--mqtt-port', '0', ...(dir ? ['--data-dir', dir] : ['--memory'])];
+  const args = ['--import', 'tsx', 'server/main.ts', '--port', '0', '--mqtt-port', '0', ...(dir ? ['--data-dir', dir] : ['--memory'])];
   const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: proc.stdout! });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));

@@ -4,7 +4,7 @@
 //
 //   node --import tsx test/bench/wamp.ts        (or `npm run bench` for every bench module)
 //
-// The servers run in child processes (kitsune: lib/server/main.ts; the relay: test/bench/relay.ts);
+// The servers run in child processes (kitsune: server/main.ts; the relay: test/bench/relay.ts);
 // the clients run here, on the lean client of wamp-client.ts. The WebSocket scenarios also run
 // against a second kitsune whose /ws is served by the `ws` package ("kitsune-ws", config
 // websocket.engine = "ws"): the row's ratio is kitsune / kitsune-ws, the numbers behind the choice
@@ -465,7 +465,7 @@ export async function benchWamp(options: WampBenchOptions = {}): Promise<BenchRo
   };
   const before = busy();
   if (before) log(`  warning: ${before}`);
-  const kitsuneArgs = [...serverNodeArgs, '--import', 'tsx', env.BENCH_KITSUNE_ENTRY ?? 'lib/server/main.ts', '--port', '0', '--memory', '--mqtt-port', '0', '--log-level', 'warn'];
+  const kitsuneArgs = [...serverNodeArgs, '--import', 'tsx', env.BENCH_KITSUNE_ENTRY ?? 'server/main.ts', '--port', '0', '--memory', '--mqtt-port', '0', '--log-level', 'warn'];
   const kitsune: Target = { name: 'kitsune', child: await startChild('kitsune', kitsuneArgs) };
   let relay: Target | undefined;
   let kitsuneWs: Target | undefined;

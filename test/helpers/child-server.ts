@@ -13,7 +13,7 @@ export interface ChildServer {
 }
 
 export function startChildServer(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/server/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });

@@ -3,8 +3,8 @@
 import type { ExecutionContext } from 'ava';
 import type { HustdbOptions } from '../../bridge/hustdb/index.ts';
 import type { RouterConfig } from '../../lib/core/config.ts';
-import type { ServerConfig } from '../../lib/server/config.ts';
-import type { RunningServer } from '../../lib/server/server.ts';
+import type { ServerConfig } from '../../server/config.ts';
+import type { RunningServer } from '../../server/server.ts';
 import { startTestServer } from './server.ts';
 
 export interface DbAnswer {

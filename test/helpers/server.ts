@@ -2,8 +2,8 @@
 import type { ExecutionContext } from 'ava';
 import { type RouterConfig } from '../../lib/core/config.ts';
 import { silentLogger } from '../../lib/core/log.ts';
-import { defaultConfig, type ServerConfig } from '../../lib/server/config.ts';
-import { type RunningServer, startServer } from '../../lib/server/server.ts';
+import { defaultConfig, type ServerConfig } from '../../server/config.ts';
+import { type RunningServer, startServer } from '../../server/server.ts';
 
 export async function startTestServer(t: ExecutionContext, router?: Partial<RouterConfig>, overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
   const base = defaultConfig();

@@ -10,8 +10,8 @@ import test, { type ExecutionContext } from 'ava';
 import type { IPubackPacket, ISubackPacket } from 'mqtt-packet';
 import { silentLogger } from '../../lib/core/log.ts';
 import { defaultTopicLimits } from '../../lib/core/topic.ts';
-import { defaultConfig } from '../../lib/server/config.ts';
-import { startServer } from '../../lib/server/server.ts';
+import { defaultConfig } from '../../server/config.ts';
+import { startServer } from '../../server/server.ts';
 import { startChildServer } from '../helpers/child-server.ts';
 import { assertHealthy, collect, connect, RawClient, startKitsune, uniqueId } from '../helpers/mqtt-harness.ts';
 

@@ -2,7 +2,7 @@
 // schema's: a key added to the schema without its line in the docs fails here.
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { ConfigFileSchema } from '../../lib/server/config-schema.ts';
+import { ConfigFileSchema } from '../../server/config-schema.ts';
 
 interface Node {
   properties?: Record<string, Node>;

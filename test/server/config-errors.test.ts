@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { type CliOutcome, parseCommandLine } from '../../lib/server/cli.ts';
-import { ConfigError, defaultConfig, readConfigFile } from '../../lib/server/config.ts';
+import { type CliOutcome, parseCommandLine } from '../../server/cli.ts';
+import { ConfigError, defaultConfig, readConfigFile } from '../../server/config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'kitsune-config-errors-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,7 +8,7 @@ import { bytes } from '../helpers/bytes.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { openAutobahn } from '../helpers/autobahn.ts';
 import { eventually, httpGet, metric, portOf, rawConnect, rawGet, untilClosed } from '../helpers/sockets.ts';
-import type { ConnectionSettings } from '../../lib/server/admission.ts';
+import type { ConnectionSettings } from '../../server/admission.ts';
 
 async function start(t: ExecutionContext, connections: Partial<ConnectionSettings>) {
   return startTestServer(t, {}, { mqttPort: 0, hustmqPort: 0, esubPort: 0, connections });

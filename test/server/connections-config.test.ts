@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { defaultConnectionSettings } from '../../lib/server/admission.ts';
-import { defaultConfig, readConfigFile } from '../../lib/server/config.ts';
+import { defaultConnectionSettings } from '../../server/admission.ts';
+import { defaultConfig, readConfigFile } from '../../server/config.ts';
 
 function configFile(content: unknown): string {
   const path = join(mkdtempSync(join(tmpdir(), 'kitsune-config-')), 'config.json');

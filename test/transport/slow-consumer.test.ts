@@ -2,7 +2,7 @@
 // /metrics. An MQTT subscriber that stops reading has its QoS 0 messages dropped past the soft limit
 // and is disconnected past the hard limit, and both show in the router's counters.
 import test from 'ava';
-import { createMetricsHandler } from '../../lib/server/metrics.ts';
+import { createMetricsHandler } from '../../server/metrics.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect, RawClient, sleep, startKitsune } from '../helpers/mqtt-harness.ts';

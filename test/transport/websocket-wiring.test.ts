@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { defaultConfig, readConfigFile } from '../../lib/server/config.ts';
+import { defaultConfig, readConfigFile } from '../../server/config.ts';
 import { startTestServer } from '../helpers/server.ts';
 
 /** The status line the server answers an upgrade request for `target` with. */

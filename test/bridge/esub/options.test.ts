@@ -35,7 +35,7 @@ test('malformed values are refused, naming the variable', (t) => {
 });
 
 function runCli(env: Record<string, string>): Promise<{ urls?: Record<string, string>; exit?: number | null; stderr: string; kill(): void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'lib/server/main.ts', '--port', '0', '--mqtt-port', '0', '--memory'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--port', '0', '--mqtt-port', '0', '--memory'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

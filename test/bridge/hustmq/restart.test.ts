@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { silentLogger } from '../../../lib/core/log.ts';
-import { defaultConfig } from '../../../lib/server/config.ts';
-import { startServer } from '../../../lib/server/server.ts';
+import { defaultConfig } from '../../../server/config.ts';
+import { startServer } from '../../../server/server.ts';
 import { request } from '../../helpers/hustmq.ts';
 
 async function start(dataDir: string) {

@@ -41,7 +41,7 @@ export function startRouter(store: Store = 'memory'): Promise<RouterUnderFuzz> {
   const configFile = join(workDir, 'config.json');
   writeFileSync(configFile, JSON.stringify(FUZZ_STATE_LIMITS));
   const storeArgs = store === 'sqlite' ? ['--data-dir', join(workDir, 'data')] : ['--memory'];
-  const args = ['--import', 'tsx', 'lib/server/main.ts', '--config', configFile, '--port', '0', '--mqtt-port', '0', '--log-level', 'error', ...storeArgs];
+  const args = ['--import', 'tsx', 'server/main.ts', '--config', configFile, '--port', '0', '--mqtt-port', '0', '--log-level', 'error', ...storeArgs];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {

@@ -2,8 +2,8 @@
 // bridges' own sessions are part of the server), lists each listener and whether it is up, and
 // asks the store one read, so a store that stopped answering turns the answer into 503.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Router } from '../core/router.ts';
-import type { Store } from '../core/store.ts';
+import type { Router } from '../lib/core/router.ts';
+import type { Store } from '../lib/core/store.ts';
 
 /** A store slower than this to answer one read counts as down. */
 const STORE_PROBE_MS = 2_000;

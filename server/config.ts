@@ -3,14 +3,14 @@
 // value stops the server at start with a message naming it, and a bad reload changes nothing.
 import { readFileSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
-import type { HustmqOptions } from '../../bridge/hustmq/index.ts';
-import type { HustdbOptions } from '../../bridge/hustdb/index.ts';
-import type { EsubOptions } from '../../bridge/esub/index.ts';
-import { openRealm, type RealmConfig, type RouterConfig } from '../core/config.ts';
-import { TRUSTED_ROLE } from '../core/permissions.ts';
-import type { MqttGateOptions } from '../mqtt/index.ts';
+import type { HustmqOptions } from '../bridge/hustmq/index.ts';
+import type { HustdbOptions } from '../bridge/hustdb/index.ts';
+import type { EsubOptions } from '../bridge/esub/index.ts';
+import { openRealm, type RealmConfig, type RouterConfig } from '../lib/core/config.ts';
+import { TRUSTED_ROLE } from '../lib/core/permissions.ts';
+import type { MqttGateOptions } from '../lib/mqtt/index.ts';
 import type { ConnectionSettings } from './admission.ts';
-import type { WebSocketSettings } from '../transport/websocket-limits.ts';
+import type { WebSocketSettings } from '../lib/transport/websocket-limits.ts';
 import type { WebSocketProtocol } from './upgrade-routes.ts';
 import { ConfigFileSchema, type ConfigFile, scalarDefaults, type ServerScalars, ServerScalarsSchema } from './config-schema.ts';
 import type { CorsConfig } from './config-schema-gates.ts';

@@ -1,7 +1,7 @@
 // The router's part of the configuration file: realms (roles, permissions, principals, history)
 // and the limits every client is held to.
 import { type Static, type TInteger, type TOptional, Type } from '@sinclair/typebox';
-import { defaultLimits, type Limits, openRealm, type RealmConfig } from '../core/config.ts';
+import { defaultLimits, type Limits, openRealm, type RealmConfig } from '../lib/core/config.ts';
 import { type Assignable, type Covers, Int, OneOf, Section } from './config-schema-types.ts';
 
 const Match = OneOf(['exact', 'prefix', 'wildcard'] as const, { description: 'How `uri` matches: exact, prefix (string prefix) or wildcard (empty components match any).', default: 'exact' });

@@ -1,7 +1,7 @@
 // SIGHUP: re-read the configuration from the same file, variables and flags. Realms, roles and
 // principals change live; any other difference is logged as waiting for a restart. A file that
 // does not pass the checks changes nothing: the running configuration stays and the log says why.
-import type { Logger } from '../core/log.ts';
+import type { Logger } from '../lib/core/log.ts';
 import { ConfigError, type ServerConfig } from './config.ts';
 import type { RunningServer } from './server.ts';
 

@@ -1,15 +1,15 @@
 // The server: the router, its gates and every listener, started and stopped as one.
 import http from 'node:http';
-import { createHustmqBridge } from '../../bridge/hustmq/index.ts';
-import { createHustdbBridge } from '../../bridge/hustdb/index.ts';
-import type { Router } from '../core/router.ts';
-import { KitsuneRouter } from '../index.ts';
-import type { Logger } from '../core/log.ts';
-import type { Store } from '../core/store.ts';
-import { openStore } from '../store/open.ts';
-import { createWampGate } from '../wamp/gate.ts';
-import { acceptRawSocket } from '../wamp/rawsocket.ts';
-import { createWampWebSocketServer } from '../wamp/websocket.ts';
+import { createHustmqBridge } from '../bridge/hustmq/index.ts';
+import { createHustdbBridge } from '../bridge/hustdb/index.ts';
+import type { Router } from '../lib/core/router.ts';
+import { KitsuneRouter } from '../lib/index.ts';
+import type { Logger } from '../lib/core/log.ts';
+import type { Store } from '../lib/core/store.ts';
+import { openStore } from '../lib/store/open.ts';
+import { createWampGate } from '../lib/wamp/gate.ts';
+import { acceptRawSocket } from '../lib/wamp/rawsocket.ts';
+import { createWampWebSocketServer } from '../lib/wamp/websocket.ts';
 import { Admission, defaultConnectionSettings } from './admission.ts';
 import type { ServerConfig } from './config.ts';
 import { HttpMounts } from './http-mounts.ts';
@@ -20,7 +20,7 @@ import { createHealthHandler } from './healthz.ts';
 import { createMetricsHandler, type LabelledRows } from './metrics.ts';
 import { createMqttListeners } from './mqtt-listeners.ts';
 import { DEFAULT_WEBSOCKET_PATHS, type UpgradeRefusalReason, type WebSocketProtocol } from './upgrade-routes.ts';
-import { createEsubBridge, esubOptionsFromEnv, esubPortFromEnv } from '../../bridge/esub/index.ts';
+import { createEsubBridge, esubOptionsFromEnv, esubPortFromEnv } from '../bridge/esub/index.ts';
 
 export interface RunningServer {
   router: Router;

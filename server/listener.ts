@@ -10,7 +10,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Admission } from './admission.ts';
 import { guardHttpServer, type HttpGuard, type HttpTimeouts } from './http-guard.ts';
-import { refuseUpgrade } from '../transport/websocket-handshake.ts';
+import { refuseUpgrade } from '../lib/transport/websocket-handshake.ts';
 import { routeUpgrade, type UpgradeRoutes } from './upgrade-routes.ts';
 
 export type { UpgradeHandler } from './upgrade-routes.ts';

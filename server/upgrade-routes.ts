@@ -9,8 +9,8 @@
 // An upgrade offering no subprotocol we speak gets a 400 naming the ones we do.
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Refusal } from '../transport/websocket-handshake.ts';
-import { serializers } from '../wamp/serializers.ts';
+import type { Refusal } from '../lib/transport/websocket-handshake.ts';
+import { serializers } from '../lib/wamp/serializers.ts';
 
 export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 export type WebSocketProtocol = 'wamp' | 'mqtt';

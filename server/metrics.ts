@@ -2,7 +2,7 @@
 // router's counters (dropped events, slow consumers, protocol errors), read at scrape time.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Router } from '../core/router.ts';
+import type { Router } from '../lib/core/router.ts';
 import type { Admission } from './admission.ts';
 
 /** A labelled counter's rows, read at scrape time. */
@@ -18,7 +18,7 @@ export type BridgeRefusals = Record<string, ReadonlyMap<number, number>>;
 export function createMetricsHandler(router: Router, admission?: Admission, upgradesRefused?: LabelledRows, bridges: BridgeRefusals = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kitsune_process_' });
-  const perRealm = (name: string, help: string, read: (realm: import('../core/realm.ts').Realm) => number): void => {
+  const perRealm = (name: string, help: string, read: (realm: import('../lib/core/realm.ts').Realm) => number): void => {
     new Gauge({
       name,
       help,

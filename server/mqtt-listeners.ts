@@ -3,11 +3,11 @@
 import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '../core/log.ts';
-import { createWebSocketServer } from '../transport/websocket-server.ts';
-import { createWsWebSocketServer } from '../transport/ws-server.ts';
-import type { Router } from '../core/router.ts';
-import { createMqttGate, type MqttGate } from '../mqtt/index.ts';
+import type { Logger } from '../lib/core/log.ts';
+import { createWebSocketServer } from '../lib/transport/websocket-server.ts';
+import { createWsWebSocketServer } from '../lib/transport/ws-server.ts';
+import type { Router } from '../lib/core/router.ts';
+import { createMqttGate, type MqttGate } from '../lib/mqtt/index.ts';
 import type { Admission } from './admission.ts';
 import type { MqttSettings, WebSocketConfig } from './config.ts';
 import { MQTT_SUBPROTOCOLS } from './upgrade-routes.ts';

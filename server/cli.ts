@@ -2,7 +2,7 @@
 // `--print-config-schema`, and `kitsune check-config FILE`. Exit codes: 0 done, 2 bad input.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { esubOptionsFromEnv, esubPortFromEnv } from '../../bridge/esub/index.ts';
+import { esubOptionsFromEnv, esubPortFromEnv } from '../bridge/esub/index.ts';
 import { applyFile, checkConfigFile, checkScalars, ConfigError, defaultConfig, parseConfigFile, scalarFromText, type ServerConfig, withRealm } from './config.ts';
 import { ConfigFileSchema, type ServerScalarKey, ServerScalarsSchema } from './config-schema.ts';
 
@@ -20,7 +20,7 @@ const envName = (key: string): string => `KITSUNE_${key.replace(/[A-Z]/g, (c) =>
 const PLACEHOLDER: Partial<Record<ServerScalarKey, string>> = { host: 'host', dataDir: 'dir', redis: 'url', logLevel: 'level' };
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 

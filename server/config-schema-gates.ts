@@ -1,11 +1,11 @@
 // The gates' and transports' parts of the configuration file: mqtt, connections, websocket, cors.
 import { type Static, Type } from '@sinclair/typebox';
-import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_RECEIVE_MAXIMUM, DEFAULT_V3_SESSION_EXPIRY } from '../mqtt/context.ts';
-import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_FRAGMENTS } from '../transport/websocket-limits.ts';
+import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_RECEIVE_MAXIMUM, DEFAULT_V3_SESSION_EXPIRY } from '../lib/mqtt/context.ts';
+import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_FRAGMENTS } from '../lib/transport/websocket-limits.ts';
 import type { ConnectionSettings } from './admission.ts';
 import { type Assignable, type Covers, Int, OneOf, Section } from './config-schema-types.ts';
-import type { WebSocketSettings } from '../transport/websocket-limits.ts';
-import type { MqttGateOptions } from '../mqtt/index.ts';
+import type { WebSocketSettings } from '../lib/transport/websocket-limits.ts';
+import type { MqttGateOptions } from '../lib/mqtt/index.ts';
 
 export const MqttSchema = Section(
   {
