@@ -20,6 +20,10 @@ export class Router {
     storeFailures: 0,
     limitRefusals: 0,
     droppedQueued: 0,
+    traffic: {
+      wamp: { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 },
+      mqtt: { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 },
+    },
   };
   readonly limits: Limits;
   private closed = false;

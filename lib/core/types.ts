@@ -24,6 +24,15 @@ export interface RouterStats {
   limitRefusals: number;
   /** QoS 1/2 messages dropped from a persistent session's full queue (count or bytes). */
   droppedQueued: number;
+  /** Messages and bytes through the gates, per protocol, counted where each gate reads and writes frames. */
+  traffic: Record<'wamp' | 'mqtt', TrafficCounters>;
+}
+
+export interface TrafficCounters {
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
 }
 
 /** How a subscription or registration URI is matched against a topic or procedure. */
