@@ -246,6 +246,7 @@ export class Realm {
     const permission = this.permission(session, 'publish', topic);
     if (options.force) this.authorize(session, 'force', topic);
     if (topic[0] === 'wamp') throw new RouterError(ErrorUri.invalidUri, `topic '${topic.join('.')}' is reserved for the router`);
+    this.stats.publications++;
     return publishBound(this, topic, payload, options, session) ?? this.route(topic, payload, options, session, permission.disclose?.publisher === true);
   }
 
@@ -335,6 +336,7 @@ export class Realm {
       throw err;
     }
     const permission = this.permission(session, 'call', levels, procedure);
+    this.stats.calls++;
     const builtin = this.builtins.get(procedure);
     if (builtin) {
       this.callBuiltin(session, requestId, builtin, payload);

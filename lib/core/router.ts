@@ -1,5 +1,6 @@
 // The router: configured realms and the one entry point through which every gate attaches sessions.
 import { defaultLimits, type Limits, openRealm, type RealmConfig, type RouterConfig } from './config.ts';
+import { BoundedErrorCounts } from './error-counts.ts';
 import { ErrorUri, RouterError } from './errors.ts';
 import { type Logger, silentLogger } from './log.ts';
 import { PublicationIds } from './history.ts';
@@ -21,9 +22,16 @@ export class Router {
     limitRefusals: 0,
     droppedQueued: 0,
     traffic: {
-      wamp: { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 },
-      mqtt: { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 },
+      wamp: { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, deliveries: 0 },
+      mqtt: { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, deliveries: 0 },
     },
+    dropped: {
+      wamp: { slowConsumer: 0, queueFull: 0, expired: 0, tooLarge: 0 },
+      mqtt: { slowConsumer: 0, queueFull: 0, expired: 0, tooLarge: 0 },
+    },
+    publications: 0,
+    calls: 0,
+    errors: new BoundedErrorCounts(),
   };
   readonly limits: Limits;
   private closed = false;

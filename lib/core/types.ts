@@ -26,13 +26,46 @@ export interface RouterStats {
   droppedQueued: number;
   /** Messages and bytes through the gates, per protocol, counted where each gate reads and writes frames. */
   traffic: Record<'wamp' | 'mqtt', TrafficCounters>;
+  /** Deliveries a gate did not send, per protocol and reason (droppedEvents / droppedQueued are the older totals). */
+  dropped: Record<'wamp' | 'mqtt', DropCounters>;
+  /** Publications clients made (any protocol; router-originated ones such as meta events and $SYS are not counted). */
+  publications: number;
+  /** Calls clients made (any protocol; the continuation of a progressive call is not a new call). */
+  calls: number;
+  /** ERRORs sent to WAMP clients, by error URI (label set bounded: see ErrorCounts). */
+  errors: ErrorCounts;
 }
 
+/**
+ * One gate's traffic. Messages are the protocol's own (WAMP messages, MQTT packets); bytes are those
+ * messages' encoded bytes, without the WebSocket or RawSocket framing around them.
+ */
 export interface TrafficCounters {
   messagesIn: number;
   messagesOut: number;
   bytesIn: number;
   bytesOut: number;
+  /** Of messagesOut, the publications delivered to a subscriber (WAMP EVENT, MQTT PUBLISH). */
+  deliveries: number;
+}
+
+/** Deliveries a gate dropped instead of sending, by reason. */
+export interface DropCounters {
+  /** The peer's send buffer was past the soft limit (WAMP events, MQTT QoS 0). */
+  slowConsumer: number;
+  /** A persistent session's queue was full: its oldest message went (MQTT QoS 1/2). */
+  queueFull: number;
+  /** The message's expiry interval ran out before it could be sent (MQTT 5). */
+  expired: number;
+  /** Larger than the client's Maximum Packet Size (MQTT 5). */
+  tooLarge: number;
+}
+
+/** A counter by URI whose label set a client cannot grow without bound (lib/core/error-counts.ts). */
+export interface ErrorCounts {
+  count(uri: string): void;
+  /** Every URI counted so far and its count. */
+  entries(): IterableIterator<[string, number]>;
 }
 
 /** How a subscription or registration URI is matched against a topic or procedure. */

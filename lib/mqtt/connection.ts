@@ -91,6 +91,7 @@ class ConnectionSink implements TransportEvents, FrameSink {
     return this.conn.state === 'connecting' ? Math.min(max, MQTT_MAX_PACKET) : max;
   }
   frame(frame: Buffer): void {
+    this.conn.gate.traffic.messagesIn++;
     this.conn.onFrame(frame);
   }
   frameError(kind: FrameError, message: string): void {
@@ -206,6 +207,7 @@ export class Connection implements Link, Closable, WheelEntry {
 
   /** Bytes from the transport (ConnectionSink). */
   onData(chunk: Buffer): void {
+    this.gate.traffic.bytesIn += chunk.length;
     if (this.state === 'closing' || this.state === 'closed') return;
     this.heardSlot = this.gate.wheel.now;
     try {
@@ -460,9 +462,17 @@ export class Connection implements Link, Closable, WheelEntry {
     if (conn.corked) conn.flush();
   }
 
-  /** Queues bytes for this tick's batch. */
+  /** Queues one packet for this tick's batch. */
   write(buf: Buffer): void {
     if (this.state === 'closed') return;
+    this.gate.traffic.messagesOut++;
+    this.enqueue(buf);
+  }
+
+  /** Queues bytes for this tick's batch (a packet, or the payload after a PUBLISH's head). */
+  private enqueue(buf: Buffer): void {
+    if (this.state === 'closed') return;
+    this.gate.traffic.bytesOut += buf.length;
     if (!this.corked) {
       this.corked = true;
       this.transport.cork();
@@ -559,6 +569,7 @@ export class Connection implements Link, Closable, WheelEntry {
       if (verdict === DISCONNECT && this.state !== 'closing') this.disconnectSlow();
       if (verdict !== SEND) {
         gate.stats.droppedQos0++;
+        if (verdict !== DISCONNECT) gate.dropped.slowConsumer++;
         return false;
       }
     }
@@ -578,10 +589,12 @@ export class Connection implements Link, Closable, WheelEntry {
     const frame = publishFrame(out, this.version, alias, aliasOnly, Date.now(), dup);
     if (!frame) {
       gate.stats.expired++;
+      gate.dropped.expired++;
       return false;
     }
     if (frame.size > this.maxPacketOut) {
       gate.stats.droppedTooLarge++;
+      gate.dropped.tooLarge++;
       return false;
     }
     if (newAlias !== undefined) this.outAliases?.set(newAlias, alias as number);
@@ -594,7 +607,8 @@ export class Connection implements Link, Closable, WheelEntry {
       if (dup) head[0] = (head[0] as number) | 0x08;
       this.write(head);
     }
-    if (frame.payload.length > 0) this.write(frame.payload);
+    if (frame.payload.length > 0) this.enqueue(frame.payload);
+    gate.traffic.deliveries++;
     return true;
   }
 }

@@ -1,6 +1,7 @@
 // What connections and packet handlers share: the router, the gate's options, its logger, the
 // session registry and the counters. Implemented by the gate in index.ts.
 import type { Router } from '../core/router.ts';
+import type { DropCounters, TrafficCounters } from '../core/types.ts';
 import type { TimerWheel, WheelEntry } from '../transport/timer-wheel.ts';
 import type { MqttSession, SessionEnv, SessionPersistence, SessionRegistry } from './session-state.ts';
 
@@ -131,6 +132,9 @@ export interface GateContext {
   readonly logger: Logger;
   readonly registry: SessionRegistry;
   readonly stats: GateStats;
+  /** router.stats.traffic.mqtt and router.stats.dropped.mqtt, one property away on the hot path. */
+  readonly traffic: TrafficCounters;
+  readonly dropped: DropCounters;
   readonly connections: Set<Closable>;
   /** Connect deadlines and keep-alive checks of the gate's connections, on one timer. */
   readonly wheel: TimerWheel<WheelEntry>;

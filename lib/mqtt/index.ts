@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { MessageSocket } from '../transport/message-socket.ts';
 import type { WebSocketHandler } from '../transport/websocket-connection.ts';
 import type { Router } from '../core/router.ts';
+import type { DropCounters, TrafficCounters } from '../core/types.ts';
 import { Connection } from './connection.ts';
 import { type Closable, DEFAULT_MAX_QUEUED_BYTES, DEFAULT_RECEIVE_MAXIMUM, DEFAULT_V3_SESSION_EXPIRY, type GateContext, type GateStats, type Logger, logError, type MqttGateOptions, type ResolvedOptions } from './context.ts';
 import { MQTT_MAX_PACKET } from './frame.ts';
@@ -56,6 +57,8 @@ class Gate implements MqttGate, GateContext {
     badInput: 0,
     slowConsumers: 0,
   };
+  readonly traffic: TrafficCounters;
+  readonly dropped: DropCounters;
   readonly sessionEnv: SessionEnv;
   readonly persistence: SessionStore | undefined;
   readonly ready: Promise<void>;
@@ -70,6 +73,8 @@ class Gate implements MqttGate, GateContext {
     options: MqttGateOptions,
   ) {
     this.logger = options.logger ?? router.logger ?? silent;
+    this.traffic = router.stats.traffic.mqtt;
+    this.dropped = router.stats.dropped.mqtt;
     this.trace = this.logger.isLevelEnabled?.('debug') === true;
     this.options = {
       defaultRealm: options.defaultRealm ?? 'realm1',
@@ -86,6 +91,7 @@ class Gate implements MqttGate, GateContext {
       maxPacketSize: clamp(options.maxPacketSize ?? router.limits.maxMessageBytes, 64, MQTT_MAX_PACKET),
     };
     const stats = this.stats;
+    const dropped = this.dropped;
     this.sessionEnv = {
       maxQueued: this.options.maxQueuedMessages,
       maxQueuedBytes: this.options.maxQueuedBytes,
@@ -96,6 +102,7 @@ class Gate implements MqttGate, GateContext {
       dropped: (kind) => {
         if (kind === 'queueFull') {
           stats.droppedQueueFull++;
+          dropped.queueFull++;
           router.stats.droppedQueued++;
         } else stats.droppedOfflineQos0++;
       },

@@ -282,6 +282,8 @@ export class SessionStore implements SessionPersistence {
     if (excess > 0) {
       queue.splice(0, excess);
       gate.stats.droppedQueueFull += excess;
+      gate.dropped.queueFull += excess;
+      gate.router.stats.droppedQueued += excess;
     }
     const inboundIds = inbound.map((f) => f.packetId);
 

@@ -6,7 +6,7 @@ import { headersAsAttribute, MQTT_ATTRIBUTE } from '../core/mqtt-attribute.ts';
 import { Payload } from '../core/payload.ts';
 import type { Router } from '../core/router.ts';
 import type { Session } from '../core/session.ts';
-import type { Dict, EventDelivery, InterruptMode, InvocationDetails, Peer, ResultDetails } from '../core/types.ts';
+import type { Dict, EventDelivery, InterruptMode, InvocationDetails, Peer, ResultDetails, TrafficCounters } from '../core/types.ts';
 import type { AuthResult } from './auth.ts';
 import type { Conn, PendingAuth } from './conn.ts';
 import { DeferredArgs } from './deferred-args.ts';
@@ -20,6 +20,8 @@ import { isTooDeep, isUnsupportedType } from './wire-values.ts';
 export interface WampGateContext {
   router: Router;
   logger: Logger;
+  /** router.stats.traffic.wamp, one property away on the hot path. */
+  traffic: TrafficCounters;
   /** Debug level: one line per message received. */
   trace?: boolean;
 }
@@ -79,7 +81,10 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
 
   // --- transport events ---
 
-  onMessage(msg: unknown[]): void {
+  onMessage(msg: unknown[], bytes: number): void {
+    const traffic = this.ctx.traffic;
+    traffic.messagesIn++;
+    traffic.bytesIn += bytes;
     if (this.ctx.trace) this.log.debug({ event: 'wamp.message', session: this.session?.id, type: msg[0], address: this.transport.remoteAddress }, 'WAMP message in');
     try {
       this.dispatch(msg);
@@ -177,12 +182,20 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   // --- sending ---
 
   send(msg: unknown[]): void {
-    if (this.state !== 'closed') this.transport.send(msg);
+    if (this.state !== 'closed') this.sent(this.transport.send(msg));
   }
 
   /** Sends `head` followed by the payload's arguments (see encodeWithPayload). */
   private sendWithPayload(head: unknown[], payload: Payload): void {
-    if (this.state !== 'closed') this.transport.sendEncoded(this.encodeWithPayload(head, payload));
+    if (this.state !== 'closed') this.sent(this.transport.sendEncoded(this.encodeWithPayload(head, payload)));
+  }
+
+  /** Counts a message the transport took (`bytes` > 0; 0: dropped, the connection is closing). */
+  private sent(bytes: number): void {
+    if (bytes === 0) return;
+    const traffic = this.ctx.traffic;
+    traffic.messagesOut++;
+    traffic.bytesOut += bytes;
   }
 
   /** Encodes `head` + arguments, copying the arguments' bytes when they arrived in this serializer. */
@@ -197,6 +210,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     if (err instanceof ProtocolViolation) throw err;
     const e = err instanceof RouterError ? err : new RouterError('kitsune.error.internal', err instanceof Error ? err.message : String(err));
     if (!(err instanceof RouterError)) this.log.error({ err }, 'unexpected error answering a request');
+    this.ctx.router.stats.errors.count(e.uri);
     this.send(withPayload([MessageType.ERROR, requestType, requestId, {}, e.uri], Payload.fromArgs(e.errorArgs, e.kwargs)));
   }
 
@@ -231,6 +245,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
     const verdict = droppableVerdict(t.bufferedBytes(), limits, this.ctx.router.stats);
     if (verdict !== SEND) {
       if (verdict === DISCONNECT) this.disconnectSlow();
+      else this.ctx.router.stats.dropped.wamp.slowConsumer++;
       return;
     }
     // Every subscriber of one subscription gets the same EVENT: encoded once per serializer, kept
@@ -243,7 +258,12 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
       frame = this.encodeWithPayload(this.eventHead(d), d.publication.payload);
       encoded[slot] = frame;
     }
-    t.sendEncoded(frame);
+    const bytes = t.sendEncoded(frame);
+    if (bytes === 0) return;
+    const traffic = this.ctx.traffic;
+    traffic.messagesOut++;
+    traffic.bytesOut += bytes;
+    traffic.deliveries++;
   }
 
   private eventHead(d: EventDelivery): unknown[] {
@@ -286,6 +306,7 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
   }
 
   callError(requestId: number, error: string, payload: Payload, details: Dict): void {
+    this.ctx.router.stats.errors.count(error);
     this.sendWithPayload([MessageType.ERROR, MessageType.CALL, requestId, details, error], payload);
   }
 

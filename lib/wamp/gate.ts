@@ -8,6 +8,6 @@ import { setMaxNestingDepth } from './wire-values.ts';
 /** Also sets the WAMP codecs' nesting limit to the router's (one per process: see Limits.maxNestingDepth). */
 export function createWampGate(router: Router, logger: Logger): AcceptWampTransport {
   setMaxNestingDepth(router.limits.maxNestingDepth);
-  const ctx = { router, logger, trace: tracing(logger) };
+  const ctx = { router, logger, traffic: router.stats.traffic.wamp, trace: tracing(logger) };
   return (transport) => new WampConnection(ctx, transport);
 }

@@ -162,21 +162,22 @@ class RawSocketConnection implements WampTransport, KeptAlive {
 
   // --- WampTransport ---
 
-  send(msg: unknown[]): void {
-    if (this.state !== 'open') return;
-    this.sendEncoded(this.serializer.encode(msg));
+  send(msg: unknown[]): number {
+    if (this.state !== 'open') return 0;
+    return this.sendEncoded(this.serializer.encode(msg));
   }
 
-  sendEncoded(frame: Buffer): void {
-    if (this.state !== 'open') return;
+  sendEncoded(frame: Buffer): number {
+    if (this.state !== 'open') return 0;
     if (frame.length > this.txMax) {
       // The peer announced it cannot take this; report it like any other fatal protocol problem, but
       // not from inside the caller's send.
       const message = `outgoing message of ${frame.length} bytes exceeds the peer's limit of ${this.txMax}`;
       queueMicrotask(() => this.protocolError(message));
-      return;
+      return 0;
     }
     this.writeFrame(FRAME_MESSAGE, frame);
+    return frame.length;
   }
 
   bufferedBytes(): number {
@@ -333,7 +334,7 @@ class RawSocketConnection implements WampTransport, KeptAlive {
         return false;
       }
       try {
-        this.handler?.onMessage(msg);
+        this.handler?.onMessage(msg, payload.length);
       } catch (err) {
         this.fail(err);
       }

@@ -5,10 +5,13 @@ export interface WampTransport {
   readonly serializer: Serializer;
   readonly kind: 'websocket' | 'rawsocket';
   readonly remoteAddress: string | undefined;
-  /** Encodes and sends. Throws WireError only if `msg` cannot be encoded (a caller bug, not peer input). */
-  send(msg: unknown[]): void;
-  /** Sends a frame already encoded with this.serializer (fan-out encodes once per serializer). */
-  sendEncoded(frame: Buffer): void;
+  /**
+   * Encodes and sends; returns the message's encoded bytes, 0 when it was dropped (connection closing).
+   * Throws WireError only if `msg` cannot be encoded (a caller bug, not peer input).
+   */
+  send(msg: unknown[]): number;
+  /** Sends a frame already encoded with this.serializer (fan-out encodes once per serializer); returns its bytes, 0 when dropped. */
+  sendEncoded(frame: Buffer): number;
   /** Bytes queued but not yet written to the kernel. */
   bufferedBytes(): number;
   /**
@@ -21,8 +24,8 @@ export interface WampTransport {
 }
 
 export interface WampTransportHandler {
-  /** A decoded message (see Serializer.decodeDeferringArgs). */
-  onMessage(msg: unknown[]): void;
+  /** A decoded message (see Serializer.decodeDeferringArgs) and its encoded size in bytes (for traffic metrics). */
+  onMessage(msg: unknown[], bytes: number): void;
   /** Undecodable frame or oversized message: the session layer ABORTs and closes. */
   onProtocolError(message: string): void;
   /** Called exactly once, however the connection ended. */

@@ -75,12 +75,14 @@ class WampWebSocket implements WampTransport, WebSocketHandler {
     this.handler = accept(this);
   }
 
-  send(msg: unknown[]): void {
-    if (this.socket.isOpen) this.socket.send(this.serializer.encode(msg), this.binary);
+  send(msg: unknown[]): number {
+    return this.socket.isOpen ? this.sendEncoded(this.serializer.encode(msg)) : 0;
   }
 
-  sendEncoded(frame: Buffer): void {
+  sendEncoded(frame: Buffer): number {
+    if (!this.socket.isOpen) return 0;
     this.socket.send(frame, this.binary);
+    return frame.length;
   }
 
   bufferedBytes(): number {
@@ -112,7 +114,7 @@ class WampWebSocket implements WampTransport, WebSocketHandler {
       this.socket.close(1002, (err as Error).message); // no-op if the session layer already closed
       return;
     }
-    this.handler.onMessage(msg);
+    this.handler.onMessage(msg, data.length);
   }
 
   /** The WebSocket was failed below us (its close frame is out): the session hears why. */
