@@ -271,9 +271,17 @@ export interface StoreOptions {
   maxQueues?: number;
 }
 
+/** Where an engine reports durations, in seconds (the server records them in a Prometheus histogram). */
+export interface DurationSink {
+  observe(seconds: number): void;
+}
+
 export interface Store {
   /** 'memory' | 'sqlite' | 'redis' — for logs and metrics only. */
   readonly kind: string;
+
+  /** Engines that commit transactions report each one's duration here (memory has none to report). */
+  observeCommits?(sink: DurationSink): void;
 
   // --- retained ---
   /** The live record, or null when absent or expired. */

@@ -3,6 +3,7 @@
 // that COMMIT returned. A read with nothing queued ahead of it runs at once (it cannot miss a
 // write: all queued writes of earlier ticks are committed before any later callback runs).
 import type Database from 'better-sqlite3';
+import type { DurationSink } from '../core/store.ts';
 import { closedError } from './common.ts';
 
 /** Per-transaction state an operation may change; discarded if the transaction rolls back. */
@@ -51,6 +52,8 @@ export class GroupCommit {
   private readonly hooks: TxHook[] = [];
   /** Transactions committed, for metrics and tests. */
   commits = 0;
+  /** Told how long each committed transaction took, BEGIN to COMMIT (store.observeCommits). */
+  commitTimes: DurationSink | undefined;
 
   constructor(private readonly db: Database.Database) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
@@ -113,6 +116,7 @@ export class GroupCommit {
       const results: unknown[] = new Array(batch.length);
       let failed = -1;
       let failure: unknown;
+      const started = performance.now();
       try {
         this.begin.run();
       } catch (err) {
@@ -139,6 +143,7 @@ export class GroupCommit {
           return;
         }
         this.commits++;
+        this.commitTimes?.observe((performance.now() - started) / 1000);
         this.rev = tx.rev;
         this.historyId = tx.historyId;
         for (let i = 0; i < batch.length; i++) batch[i].resolve(results[i]);

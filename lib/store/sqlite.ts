@@ -7,6 +7,7 @@ import type {
   CollectionOutcome,
   CollectionRange,
   CollectionTableStat,
+  DurationSink,
   CollectionWrite,
   HistoryEntry,
   HistoryPrune,
@@ -383,6 +384,10 @@ export class SqliteStore implements Store {
       replies: this.replies.sweep(now),
       workers: this.queues.workers.sweep(now),
     }));
+  }
+
+  observeCommits(sink: DurationSink): void {
+    this.batch.commitTimes = sink;
   }
 
   close(): Promise<void> {
