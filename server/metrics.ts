@@ -1,9 +1,14 @@
 // Prometheus metrics at /metrics: sessions, subscriptions, registrations per realm, and the
-// router's counters (dropped events, slow consumers, protocol errors), read at scrape time.
+// router's counters (dropped events, slow consumers, protocol errors), read at scrape time; the
+// traffic metrics are in metrics-traffic.ts.
+//
+// With Redis (not yet), node and Redis health belong here too: gauges read at scrape time from the
+// Cluster port's liveness, registered beside the per-realm ones.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Router } from '../lib/core/router.ts';
 import type { Admission } from './admission.ts';
+import { type QueuedByRealm, registerTrafficMetrics } from './metrics-traffic.ts';
 
 /** A labelled counter's rows, read at scrape time. */
 export type LabelledRows = () => { labels: Record<string, string>; value: number }[];
@@ -13,11 +18,18 @@ export type BridgeRefusals = Record<string, ReadonlyMap<number, number>>;
 
 /**
  * `upgradesRefused`: WebSocket upgrades the shared listener refused itself, by reason (upgrade-routes.ts);
- * `bridges`: each HTTP bridge's refusals by status.
+ * `bridges`: each HTTP bridge's refusals by status; `mqttQueued`: the MQTT gate's queued messages by realm.
  */
-export function createMetricsHandler(router: Router, admission?: Admission, upgradesRefused?: LabelledRows, bridges: BridgeRefusals = {}): (req: IncomingMessage, res: ServerResponse) => void {
+export function createMetricsHandler(
+  router: Router,
+  admission?: Admission,
+  upgradesRefused?: LabelledRows,
+  bridges: BridgeRefusals = {},
+  mqttQueued?: QueuedByRealm,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kitsune_process_' });
+  registerTrafficMetrics(registry, router, mqttQueued);
   const perRealm = (name: string, help: string, read: (realm: import('../lib/core/realm.ts').Realm) => number): void => {
     new Gauge({
       name,

@@ -74,7 +74,6 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const hustdb = createHustdbBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustdb });
   mounts.mount(HTTP_ENDPOINTS.hustdb, withCors(hustdb.callback, config.cors), true);
   const upgradeRows = (): ReturnType<LabelledRows> => [...upgradesRefused].map(([reason, value]) => ({ labels: { reason }, value }));
-  mounts.mount(HTTP_ENDPOINTS.metrics, createMetricsHandler(router, admission, upgradeRows, { hustmq: hustmq.refused, hustdb: hustdb.refused }));
   // esub: at /esub on the shared port, and at the root of --esub-port (ESUB_* env vars override).
   const esub = createEsubBridge(router, {
     realm: config.router.realms[0]?.name ?? 'realm1',
@@ -86,6 +85,12 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const esubShared = esub.at(HTTP_ENDPOINTS.esub);
   mounts.mount(HTTP_ENDPOINTS.esub, withCors(esubShared.callback, config.cors), true, (req, socket, head) => esubShared.handleUpgrade(req, socket, head));
   const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, config.mqtt, websocket, admission);
+  const mqttQueued = (): Map<string, number> => {
+    const byRealm = new Map<string, number>();
+    for (const s of mqtt.gate.sessions.all()) byRealm.set(s.realm, (byRealm.get(s.realm) ?? 0) + s.queued);
+    return byRealm;
+  };
+  mounts.mount(HTTP_ENDPOINTS.metrics, createMetricsHandler(router, admission, upgradeRows, { hustmq: hustmq.refused, hustdb: hustdb.refused }, mqttQueued));
   const httpServer = http.createServer(mounts.handler);
   // One options object for every RawSocket connection (each keeps a reference to it).
   const rawSocketOptions = { maxMessageBytes, maxBufferedBytes: router.limits.sendBufferHardBytes, onError: (err: unknown) => logger.error({ err }, 'WAMP RawSocket handler error') };
