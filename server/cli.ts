@@ -1,6 +1,6 @@
 // The command line (commander): flags and KITSUNE_* variables for every scalar key of the schema,
 // `--print-config-schema`, and `kitsune check-config FILE`. Exit codes: 0 done, 2 bad input.
-import { readFileSync } from 'node:fs';
+import { packageVersion } from './version.ts';
 import { Command, CommanderError, Option } from 'commander';
 import { esubOptionsFromEnv, esubPortFromEnv } from '../bridge/esub/index.ts';
 import { applyFile, checkConfigFile, checkScalars, ConfigError, defaultConfig, parseConfigFile, scalarFromText, type ServerConfig, withRealm } from './config.ts';
@@ -19,15 +19,10 @@ const envName = (key: string): string => `KITSUNE_${key.replace(/[A-Z]/g, (c) =>
 
 const PLACEHOLDER: Partial<Record<ServerScalarKey, string>> = { host: 'host', dataDir: 'dir', redis: 'url', logLevel: 'level' };
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 function program(output: Output): Command {
   const cmd = new Command('kitsune')
     .description('A message router: WAMP v2 and MQTT in shared realms, with the hustmq, hustdb and esub HTTP APIs.')
-    .version(version(), '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({ writeOut: output.out, writeErr: output.err })
     .showHelpAfterError('(kitsune --help lists every flag)')
