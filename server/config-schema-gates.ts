@@ -3,6 +3,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_RECEIVE_MAXIMUM, DEFAULT_V3_SESSION_EXPIRY } from '../lib/mqtt/context.ts';
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_FRAGMENTS } from '../lib/transport/websocket-limits.ts';
 import type { ConnectionSettings } from './admission.ts';
+import { DEFAULT_SYS_INTERVAL_SECONDS } from './sys-topics.ts';
 import { type Assignable, type Covers, Int, OneOf, Section } from './config-schema-types.ts';
 import type { WebSocketSettings } from '../lib/transport/websocket-limits.ts';
 import type { MqttGateOptions } from '../lib/mqtt/index.ts';
@@ -20,6 +21,9 @@ export const MqttSchema = Section(
     sessionSweepMs: Type.Optional(Int(1, { description: 'How often stored sessions are checked for expiry.', default: 600_000 })),
     connectTimeoutMs: Type.Optional(Int(1, { description: 'Time a new connection has to send CONNECT.', default: 10_000 })),
     maxPacketSize: Type.Optional(Int(1, { description: 'Largest packet accepted from clients (default: limits.maxMessageBytes).' })),
+    sysInterval: Type.Optional(
+      Int(0, { description: 'Seconds between updates of the retained $SYS/broker/... topics (version, uptime, clients, messages, bytes, subscriptions, retained) in every realm; 0 = none.', default: DEFAULT_SYS_INTERVAL_SECONDS }),
+    ),
   },
   { description: 'MQTT gate options.' },
 );

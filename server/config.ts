@@ -26,8 +26,11 @@ export interface WebSocketConfig extends Omit<WebSocketSettings, 'handshakeTimeo
   paths?: Record<string, WebSocketProtocol>;
 }
 
-/** The MQTT gate options a config file may set (all numbers; see MqttGateOptions). */
-export type MqttSettings = Omit<MqttGateOptions, 'defaultRealm' | 'logger'>;
+/** The MQTT gate options a config file may set (all numbers; see MqttGateOptions), and the server's $SYS interval. */
+export type MqttSettings = Omit<MqttGateOptions, 'defaultRealm' | 'logger'> & {
+  /** Seconds between $SYS/broker/... updates (sys-topics.ts); 0 = none. */
+  sysInterval?: number;
+};
 
 /** The running configuration: the schema's scalar keys (host, ports, store, log level) plus the sections. */
 export interface ServerConfig extends ServerScalars {

@@ -19,6 +19,8 @@ import { withCors } from './cors.ts';
 import { createHealthHandler } from './healthz.ts';
 import { createMetricsHandler, type LabelledRows } from './metrics.ts';
 import { createMqttListeners } from './mqtt-listeners.ts';
+import { DEFAULT_SYS_INTERVAL_SECONDS, startSysTopics } from './sys-topics.ts';
+import { packageVersion } from './version.ts';
 import { DEFAULT_WEBSOCKET_PATHS, type UpgradeRefusalReason, type WebSocketProtocol } from './upgrade-routes.ts';
 import { createEsubBridge, esubOptionsFromEnv, esubPortFromEnv } from '../bridge/esub/index.ts';
 
@@ -84,7 +86,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   });
   const esubShared = esub.at(HTTP_ENDPOINTS.esub);
   mounts.mount(HTTP_ENDPOINTS.esub, withCors(esubShared.callback, config.cors), true, (req, socket, head) => esubShared.handleUpgrade(req, socket, head));
-  const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, config.mqtt, websocket, admission);
+  const { sysInterval = DEFAULT_SYS_INTERVAL_SECONDS, ...mqttSettings } = config.mqtt ?? {};
+  const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, mqttSettings, websocket, admission);
   const mqttQueued = (): Map<string, number> => {
     const byRealm = new Map<string, number>();
     for (const s of mqtt.gate.sessions.all()) byRealm.set(s.realm, (byRealm.get(s.realm) ?? 0) + s.queued);
@@ -153,6 +156,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const listenerUrls: Record<string, string | undefined> = { shared: urls.http, mqtt: urls.mqtt, hustmqPort: urls.hustmqPort, hustdbPort: urls.hustdbPort, esubPort: urls.esubPort };
   for (const [name, url] of Object.entries(listenerUrls)) if (url) listeners.set(name, { url, up: true });
 
+  const sys = startSysTopics(router, { intervalSeconds: sysInterval, version: packageVersion(), logger });
   const upkeep = setInterval(() => {
     router.maintain().catch((err: unknown) => logger.error({ err }, 'store maintenance failed'));
   }, MAINTENANCE_INTERVAL_MS);
@@ -168,6 +172,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       closed = true;
       for (const l of listeners.values()) l.up = false;
       clearInterval(upkeep);
+      sys?.stop();
       await hustmq.close();
       await hustmqServer?.close();
       await hustdb.close();

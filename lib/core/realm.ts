@@ -245,7 +245,7 @@ export class Realm {
     if (topic.length > this.limits.maxTopicLevels) this.checkSize(topic.join('/'), topic.length);
     const permission = this.permission(session, 'publish', topic);
     if (options.force) this.authorize(session, 'force', topic);
-    if (topic[0] === 'wamp') throw new RouterError(ErrorUri.invalidUri, `topic '${topic.join('.')}' is reserved for the router`);
+    if (topic[0] === 'wamp' || topic[0] === '$SYS') throw new RouterError(ErrorUri.invalidUri, `topic '${topic.join('.')}' is reserved for the router`);
     this.stats.publications++;
     return publishBound(this, topic, payload, options, session) ?? this.route(topic, payload, options, session, permission.disclose?.publisher === true);
   }
