@@ -9,19 +9,21 @@ import { startTestServer } from '../helpers/server.ts';
 import { httpGet, metric } from '../helpers/sockets.ts';
 import { sleep, until } from '../helpers/wait.ts';
 
-/** Anonymous clients may use `app/...` only; `monitor` may subscribe to everything, $SYS included. */
+/** Anonymous clients may use `app/...` only; `reader` may read $SYS (the README's permission); `monitor` may use everything. */
 const realm: RealmConfig = {
   name: 'realm1',
   roles: [
     { name: 'anonymous', permissions: [{ uri: 'app.', match: 'prefix', allow: { publish: true, subscribe: true } }] },
+    { name: 'reader', permissions: [{ uri: '$SYS.', match: 'prefix', allow: { subscribe: true } }] },
     { name: 'monitor', permissions: [{ uri: '', match: 'prefix', allow: { publish: true, subscribe: true } }] },
   ],
-  auth: { anonymous: { role: 'anonymous' }, ticket: { monitor: { ticket: 'pw', role: 'monitor' } } },
+  auth: { anonymous: { role: 'anonymous' }, ticket: { monitor: { ticket: 'pw', role: 'monitor' }, reader: { ticket: 'pw', role: 'reader' } } },
   // keeps every topic a wildcard rule can name: $SYS must still stay out of history
   history: [{ uri: '', match: 'prefix' }],
 };
 
 const MONITOR: IClientOptions = { username: 'monitor', password: 'pw' };
+const READER: IClientOptions = { username: 'reader', password: 'pw' };
 
 async function start(t: ExecutionContext, sysInterval = 1) {
   return startTestServer(t, { realms: [realm] }, { mqttPort: 0, mqtt: { sysInterval } });
@@ -42,7 +44,7 @@ function latest(c: MqttClient): Map<string, string> {
 
 test('a subscriber with permission reads the mosquitto subset of $SYS/broker/..., kept up to date', async (t) => {
   const server = await start(t);
-  const monitor = await client(t, server.urls.mqtt!, MONITOR);
+  const monitor = await client(t, server.urls.mqtt!, READER);
   const seen = latest(monitor);
   const granted = await monitor.subscribeAsync('$SYS/broker/#', { qos: 0 });
   t.is(granted[0]?.qos, 0);
