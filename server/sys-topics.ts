@@ -58,6 +58,8 @@ export function startSysTopics(router: Router, opts: SysTopicsOptions): SysTopic
   const startedAt = opts.startedAt ?? Date.now();
   /** What each realm last had written, by topic. */
   const written = new Map<Realm, Map<string, string>>();
+  /** Topics whose last write failed (logged once until one succeeds). */
+  const failing = new Set<string>();
   const update = (): void => {
     const uptime = Math.floor((Date.now() - startedAt) / 1000);
     for (const realm of router.realms.values()) {
@@ -66,10 +68,16 @@ export function startSysTopics(router: Router, opts: SysTopicsOptions): SysTopic
       for (const [topic, value] of values(router, realm, opts.version, uptime)) {
         if (last.get(topic) === value) continue;
         last.set(topic, value);
-        realm.routePublication(topic.split('/'), Payload.fromBytes(Buffer.from(value)), { retain: true, qos: 0 }, undefined).catch((err: unknown) => {
-          last.delete(topic); // written again at the next update
-          opts.logger.warn({ err, realm: realm.name, topic }, '$SYS topic could not be written');
-        });
+        realm.routePublication(topic.split('/'), Payload.fromBytes(Buffer.from(value)), { retain: true, qos: 0 }, undefined).then(
+          () => failing.delete(topic),
+          (err: unknown) => {
+            last.delete(topic); // written again at the next update
+            // once per topic while it keeps failing (a realm at its retained limit, a store down)
+            if (failing.has(topic)) return;
+            failing.add(topic);
+            opts.logger.warn({ err, realm: realm.name, topic }, '$SYS topic could not be written');
+          },
+        );
       }
     }
   };
