@@ -58,7 +58,7 @@ export function startSysTopics(router: Router, opts: SysTopicsOptions): SysTopic
   const startedAt = opts.startedAt ?? Date.now();
   /** What each realm last had written, by topic. */
   const written = new Map<Realm, Map<string, string>>();
-  /** Topics whose last write failed (logged once until one succeeds). */
+  /** Realm + topic of the writes that failed last time (logged once until one succeeds). */
   const failing = new Set<string>();
   const update = (): void => {
     const uptime = Math.floor((Date.now() - startedAt) / 1000);
@@ -67,14 +67,15 @@ export function startSysTopics(router: Router, opts: SysTopicsOptions): SysTopic
       if (!last) written.set(realm, (last = new Map()));
       for (const [topic, value] of values(router, realm, opts.version, uptime)) {
         if (last.get(topic) === value) continue;
+        const key = `${realm.name}\u0000${topic}`;
         last.set(topic, value);
         realm.routePublication(topic.split('/'), Payload.fromBytes(Buffer.from(value)), { retain: true, qos: 0 }, undefined).then(
-          () => failing.delete(topic),
+          () => failing.delete(key),
           (err: unknown) => {
             last.delete(topic); // written again at the next update
             // once per topic while it keeps failing (a realm at its retained limit, a store down)
-            if (failing.has(topic)) return;
-            failing.add(topic);
+            if (failing.has(key)) return;
+            failing.add(key);
             opts.logger.warn({ err, realm: realm.name, topic }, '$SYS topic could not be written');
           },
         );
