@@ -55,14 +55,16 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
   if (!req) return;
   const gate = conn.gate;
   const auth = authenticate(gate.router, gate.options.defaultRealm, req.clientId, req.packet.username, req.packet.password);
-  if (!(auth instanceof Promise)) return admit(conn, req, auth);
+  if (!(auth instanceof Promise)) {
+    admit(conn, req, auth);
+    return;
+  }
   // A password being checked (on the thread pool): the packets that follow wait for the verdict.
   conn.hold();
   auth.then(
     conn.guard((verdict: Authenticated | Refused) => {
       if (conn.state !== 'connecting') return;
-      admit(conn, req, verdict);
-      conn.release();
+      if (!admit(conn, req, verdict)) conn.release();
     }),
     conn.guard((err: unknown) => {
       logError(gate.logger, { err, ...conn.log }, 'checking an MQTT password failed');
@@ -71,14 +73,19 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
   );
 }
 
-/** The steps after authentication: the will's right, stored sessions, take over, resume, CONNACK. */
-function admit(conn: Connection, req: ConnectRequest, verdict: Authenticated | Refused): void {
+/**
+ * The steps after authentication: the will's right, stored sessions, take over, resume, CONNACK.
+ * True while stored sessions are being restored (the connection stays held until that is done).
+ */
+function admit(conn: Connection, req: ConnectRequest, verdict: Authenticated | Refused): boolean {
   const auth = authorizeConnect(conn, req, verdict);
-  if (!auth || waitForStoredSessions(conn, req, auth)) return;
+  if (!auth) return false;
+  if (waitForStoredSessions(conn, req, auth)) return true;
   const existing = takeOver(conn, req, auth);
-  if (existing === false) return;
+  if (existing === false) return false;
   const resumed = resumeOrCreate(conn, req, auth, existing);
   if (resumed) acknowledge(conn, req, resumed.session, resumed.present);
+  return false;
 }
 
 // --- validate ------------------------------------------------------------------------------------
@@ -186,7 +193,7 @@ function authorizeConnect(conn: Connection, req: ConnectRequest, auth: Authentic
 
 /**
  * A realm created after the gate started (autoCreateRealms): its stored sessions are restored
- * first, and the CONNECT is handled again after that. True while that is under way.
+ * first, and the CONNECT is admitted after that. True while that is under way.
  */
 function waitForStoredSessions(conn: Connection, req: ConnectRequest, auth: Authenticated): boolean {
   const persistence = conn.gate.persistence;
@@ -195,8 +202,7 @@ function waitForStoredSessions(conn: Connection, req: ConnectRequest, auth: Auth
   persistence.restoreRealm(auth.realm.name).then(
     conn.guard(() => {
       if (conn.state !== 'connecting') return;
-      admit(conn, req, auth);
-      conn.release();
+      if (!admit(conn, req, auth)) conn.release();
     }),
     conn.guard(() => refuse(conn, RC.serverUnavailable, V3.serverUnavailable, 'stored sessions could not be read')),
   );
