@@ -1,10 +1,11 @@
 // The command line (commander): flags and KITSUNE_* variables for every scalar key of the schema,
 // `--print-config-schema`, and `kitsune check-config FILE`. Exit codes: 0 done, 2 bad input.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { packageVersion } from './version.ts';
-import { Command, CommanderError, Option } from 'commander';
 import { esubOptionsFromEnv, esubPortFromEnv } from '../bridge/esub/index.ts';
 import { applyFile, checkConfigFile, checkScalars, ConfigError, defaultConfig, parseConfigFile, scalarFromText, type ServerConfig, withRealm } from './config.ts';
 import { ConfigFileSchema, type ServerScalarKey, ServerScalarsSchema } from './config-schema.ts';
+import { PASSWD_DEFAULTS, type PasswdOptions } from './passwd.ts';
 
 export interface Output {
   out(text: string): void;
@@ -12,7 +13,10 @@ export interface Output {
 }
 
 /** What the command line asks: run the server (with a loader that re-reads the same sources), or exit. */
-export type CliOutcome = { kind: 'run'; config: ServerConfig; configFile: string | undefined; load: () => ServerConfig } | { kind: 'exit'; code: number };
+export type CliOutcome =
+  | { kind: 'run'; config: ServerConfig; configFile: string | undefined; load: () => ServerConfig }
+  | { kind: 'passwd'; options: PasswdOptions }
+  | { kind: 'exit'; code: number };
 
 const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const envName = (key: string): string => `KITSUNE_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
@@ -100,6 +104,11 @@ function checkConfig(file: string, output: Output): number {
   }
 }
 
+function costArg(text: string): number {
+  if (!/^\d{1,9}$/.test(text)) throw new InvalidArgumentError('not a positive integer');
+  return Number(text);
+}
+
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, output: Output): CliOutcome {
   const cmd = program(output);
   let outcome: CliOutcome | undefined;
@@ -109,6 +118,14 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, output:
     .argument('<file>', 'the JSON configuration file')
     .action((file: string) => {
       outcome = { kind: 'exit', code: checkConfig(file, output) };
+    });
+  cmd
+    .command('passwd')
+    .description('read a password (stdin, or a prompt without echo) and print its hashed form for a ticket in the config file')
+    .addOption(new Option('--algorithm <name>', 'the hash').choices(['scrypt', 'pbkdf2-sha256']).default('scrypt'))
+    .addOption(new Option('--cost <n>', `scrypt: log2 of N; pbkdf2-sha256: iterations (defaults: ${PASSWD_DEFAULTS})`).argParser(costArg))
+    .action((opts: { algorithm: PasswdOptions['algorithm']; cost?: number }) => {
+      outcome = { kind: 'passwd', options: { algorithm: opts.algorithm, cost: opts.cost } };
     });
   cmd.action(() => {
     const flags = Object.fromEntries(Object.entries(cmd.opts()).filter(([key]) => cmd.getOptionValueSource(key) === 'cli'));

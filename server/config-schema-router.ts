@@ -34,7 +34,22 @@ const RoleRef = Type.String({ minLength: 1, description: 'A role of this realm.'
 const Auth = Section(
   {
     anonymous: Type.Optional(Section({ role: RoleRef }, { description: 'Anonymous access and the role it gets; absent = anonymous clients are refused.' })),
-    ticket: Type.Optional(Type.Record(Type.String(), Section({ ticket: Type.String(), role: RoleRef }), { description: 'Ticket principals by authid (also MQTT username/password).' })),
+    unknownUsers: Type.Optional(
+      OneOf(['refuse', 'anonymous'] as const, {
+        description: 'A password login (MQTT user name, HTTP Basic) naming no principal of the realm: refused (MQTT CONNACK 0x05 / 0x86), or admitted with the anonymous role (needs `anonymous`).',
+        default: 'refuse',
+      }),
+    ),
+    ticket: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Section({
+          ticket: Type.String({ description: 'The password: plain text, or hashed as `kitsune passwd` prints it ($scrypt$... or $pbkdf2-sha256$...).' }),
+          role: RoleRef,
+        }),
+        { description: 'Ticket principals by authid (also MQTT username/password).' },
+      ),
+    ),
     wampcra: Type.Optional(
       Type.Record(
         Type.String(),
@@ -45,7 +60,17 @@ const Auth = Section(
           iterations: Type.Optional(Int(1)),
           keylen: Type.Optional(Int(1)),
         }),
-        { description: 'WAMP-CRA principals by authid.' },
+        { description: 'WAMP-CRA principals by authid (the router needs the secret itself: it is not stored hashed).' },
+      ),
+    ),
+    cryptosign: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Section({
+          authorized_keys: Type.Array(Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'An Ed25519 public key, 64 hex digits.' }), { minItems: 1, description: 'The public keys this principal may log in with.' }),
+          role: RoleRef,
+        }),
+        { description: 'WAMP-cryptosign (Ed25519) principals by authid.' },
       ),
     ),
   },

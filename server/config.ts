@@ -6,7 +6,9 @@ import { Type } from '@sinclair/typebox';
 import type { HustmqOptions } from '../bridge/hustmq/index.ts';
 import type { HustdbOptions } from '../bridge/hustdb/index.ts';
 import type { EsubOptions } from '../bridge/esub/index.ts';
-import { openRealm, type RealmConfig, type RouterConfig } from '../lib/core/config.ts';
+import { isReservedAuthid, principalNames, RESERVED_AUTHID_PREFIXES } from '../lib/core/auth/principals.ts';
+import { parseSecret } from '../lib/core/auth/secret.ts';
+import { openRealm, type RealmAuthConfig, type RealmConfig, type RouterConfig } from '../lib/core/config.ts';
 import { TRUSTED_ROLE } from '../lib/core/permissions.ts';
 import type { MqttGateOptions } from '../lib/mqtt/index.ts';
 import type { ConnectionSettings } from './admission.ts';
@@ -98,6 +100,23 @@ export function applyFile(file: ConfigFile, base: ServerConfig): ServerConfig {
   return cfg;
 }
 
+/** Principal names the router reserves, hashed tickets that do not parse, unknown users without anonymous. */
+function authProblems(auth: RealmAuthConfig): string[] {
+  const problems: string[] = [];
+  for (const { method, authid } of principalNames(auth)) {
+    if (isReservedAuthid(authid)) problems.push(`${join(method, authid)}: principal names may not start with ${RESERVED_AUTHID_PREFIXES.map((p) => `"${p}"`).join(' or ')} (reserved for anonymous clients)`);
+  }
+  for (const [id, p] of Object.entries(auth.ticket ?? {})) {
+    try {
+      parseSecret(p.ticket);
+    } catch (err) {
+      problems.push(`${join('ticket', id)}.ticket: not a valid hashed secret: ${(err as Error).message}`);
+    }
+  }
+  if (auth.unknownUsers === 'anonymous' && !auth.anonymous) problems.push('unknownUsers: "anonymous" needs auth.anonymous (the role unknown users get)');
+  return problems;
+}
+
 /** What ties keys together: unique realm names, roles and principals that exist, bridge realms that are configured. */
 function crossChecks(file: ConfigFile): string[] {
   const problems: string[] = [];
@@ -113,6 +132,8 @@ function crossChecks(file: ConfigFile): string[] {
     if (realm.auth.anonymous) roleRef('anonymous', realm.auth.anonymous.role);
     for (const [id, p] of Object.entries(realm.auth.ticket ?? {})) roleRef(join('ticket', id), p.role);
     for (const [id, p] of Object.entries(realm.auth.wampcra ?? {})) roleRef(join('wampcra', id), p.role);
+    for (const [id, p] of Object.entries(realm.auth.cryptosign ?? {})) roleRef(join('cryptosign', id), p.role);
+    problems.push(...authProblems(realm.auth).map((p) => `realms[${i}].auth.${p}`));
   });
   if (!file.autoCreateRealms && file.realms) {
     for (const bridge of ['hustmq', 'hustdb', 'esub'] as const) {

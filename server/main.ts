@@ -3,6 +3,7 @@
 // apply what can change live (realms, roles, principals), or keep the running one and log why not.
 import { parseCommandLine } from './cli.ts';
 import { createLogger } from './log.ts';
+import { runPasswd } from './passwd.ts';
 import { reloadConfig } from './reload.ts';
 import { startServer } from './server.ts';
 
@@ -13,6 +14,10 @@ async function main(): Promise<void> {
   });
   if (cli.kind === 'exit') {
     process.exitCode = cli.code;
+    return;
+  }
+  if (cli.kind === 'passwd') {
+    process.exitCode = await runPasswd(cli.options, process.stdin, { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) });
     return;
   }
   const config = cli.config;

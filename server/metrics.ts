@@ -55,6 +55,7 @@ export function createMetricsHandler(
   counter('kitsune_store_failures_total', 'Client requests refused because the store failed them', () => router.stats.storeFailures);
   counter('kitsune_limit_refusals_total', 'Requests refused at a configured limit', () => router.stats.limitRefusals);
   counter('kitsune_dropped_queued_total', 'QoS 1/2 messages dropped from a full persistent-session queue', () => router.stats.droppedQueued);
+  counter('kitsune_auth_refusals_total', 'Logins refused (unknown user, wrong secret, no usable method, anonymous not allowed)', () => router.stats.authRefusals);
   counter('kitsune_wamp_too_deep_total', 'WAMP messages refused for nesting past maxNestingDepth', () => router.stats.wampTooDeep);
   counter('kitsune_wamp_unsupported_types_total', 'WAMP messages refused for a CBOR tag or MessagePack extension', () => router.stats.wampUnsupportedTypes);
   const labelled = (name: string, help: string, labelNames: string[], read: LabelledRows): void => {

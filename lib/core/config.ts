@@ -19,6 +19,7 @@ export interface RoleConfig {
 }
 
 export interface TicketPrincipal {
+  /** The password: plain text or hashed (see lib/core/auth/secret.ts; `kitsune passwd` writes it). */
   ticket: string;
   role: string;
 }
@@ -32,11 +33,23 @@ export interface CraPrincipal {
   keylen?: number;
 }
 
+/** WAMP-cryptosign: the Ed25519 public keys (64 hex digits each) this principal may log in with. */
+export interface CryptosignPrincipal {
+  authorized_keys: string[];
+  role: string;
+}
+
 export interface RealmAuthConfig {
   /** Anonymous access and the role it gets; absent = anonymous refused. */
   anonymous?: { role: string };
+  /**
+   * A password login (MQTT user name, HTTP Basic) naming no principal of the realm: refused (the
+   * default), or admitted with the anonymous role (only when `anonymous` is set).
+   */
+  unknownUsers?: 'refuse' | 'anonymous';
   ticket?: Record<string, TicketPrincipal>;
   wampcra?: Record<string, CraPrincipal>;
+  cryptosign?: Record<string, CryptosignPrincipal>;
 }
 
 export interface RealmConfig {
@@ -117,6 +130,7 @@ export function openRealm(name: string): RealmConfig {
   return {
     name,
     roles: [{ name: 'anonymous', permissions: [{ uri: '', match: 'prefix', allow: { publish: true, subscribe: true, call: true, register: true, force: true } }] }],
-    auth: { anonymous: { role: 'anonymous' } },
+    // It has no principals, so every MQTT user name is unknown: such clients are anonymous here.
+    auth: { anonymous: { role: 'anonymous' }, unknownUsers: 'anonymous' },
   };
 }

@@ -24,6 +24,8 @@ export interface RouterStats {
   limitRefusals: number;
   /** QoS 1/2 messages dropped from a persistent session's full queue (count or bytes). */
   droppedQueued: number;
+  /** Logins refused: unknown user, wrong secret, no usable method, anonymous not allowed (WAMP, MQTT). */
+  authRefusals: number;
   /** Messages and bytes through the gates, per protocol, counted where each gate reads and writes frames. */
   traffic: Record<'wamp' | 'mqtt', TrafficCounters>;
   /** Deliveries a gate did not send, per protocol and reason (droppedEvents / droppedQueued are the older totals). */

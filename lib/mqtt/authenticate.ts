@@ -1,5 +1,10 @@
-// CONNECT authentication: `user@realm` picks the realm; ticket principals of the realm check the
-// password; anonymous access applies to clients without a (known) username when the realm allows it.
+// CONNECT authentication: `user@realm` picks the realm; the user name must be a principal of the
+// realm (its password checked through the realm's authentication methods), or absent for anonymous
+// access; an unknown user name is refused unless the realm maps unknown users to anonymous. An
+// anonymous client's authid is derived from its client id (stable across reconnects, never a
+// principal's name).
+import { type PasswordOutcome, passwordLogin } from '../core/auth/index.ts';
+import { anonymousMqttAuthid } from '../core/auth/principals.ts';
 import type { Realm } from '../core/realm.ts';
 import type { Router } from '../core/router.ts';
 import { RC, V3 } from './codes.ts';
@@ -8,7 +13,7 @@ export interface Authenticated {
   realm: Realm;
   authid: string;
   authrole: string;
-  authmethod: 'ticket' | 'anonymous';
+  authmethod: string;
 }
 
 export interface Refused {
@@ -16,6 +21,8 @@ export interface Refused {
   v5: number;
   v3: number;
   message: string;
+  /** Refused for load (too many password checks under way), not for the credentials. */
+  busy?: boolean;
 }
 
 export function splitUsername(username: string | undefined, defaultRealm: string): { user: string | undefined; realm: string } {
@@ -25,7 +32,8 @@ export function splitUsername(username: string | undefined, defaultRealm: string
   return { user: username.slice(0, at) || undefined, realm: username.slice(at + 1) || defaultRealm };
 }
 
-export function authenticate(router: Router, defaultRealm: string, clientId: string, username: string | undefined, password: Buffer | undefined): Authenticated | Refused {
+/** Settles at once unless a password needs checking. */
+export function authenticate(router: Router, defaultRealm: string, clientId: string, username: string | undefined, password: Buffer | undefined): Authenticated | Refused | Promise<Authenticated | Refused> {
   const { user, realm: realmName } = splitUsername(username, defaultRealm);
   let realm: Realm;
   try {
@@ -33,18 +41,21 @@ export function authenticate(router: Router, defaultRealm: string, clientId: str
   } catch {
     return { v5: RC.badUserNameOrPassword, v3: V3.notAuthorized, message: `no realm '${realmName}'` };
   }
-  const auth = realm.config.auth;
-  const principal = user !== undefined ? auth.ticket?.[user] : undefined;
-  if (principal) {
-    if (password === undefined || password.toString('utf8') !== principal.ticket) {
-      return { v5: RC.badUserNameOrPassword, v3: V3.badUserNameOrPassword, message: 'bad user name or password' };
-    }
-    return { realm, authid: user as string, authrole: principal.role, authmethod: 'ticket' };
+  const outcome = passwordLogin({ realm: realmName, auth: realm.config.auth, authid: user, authextra: {}, sessionId: 0 }, password, anonymousMqttAuthid(clientId));
+  return outcome instanceof Promise ? outcome.then((o) => answer(realm, o)) : answer(realm, outcome);
+}
+
+function answer(realm: Realm, o: PasswordOutcome): Authenticated | Refused {
+  if (o.kind === 'ok') return { realm, authid: o.result.authid, authrole: o.result.authrole, authmethod: o.result.authmethod };
+  switch (o.why) {
+    case 'bad-password':
+      return { v5: RC.badUserNameOrPassword, v3: V3.badUserNameOrPassword, message: o.message };
+    case 'unknown-user':
+      return { v5: RC.badUserNameOrPassword, v3: V3.notAuthorized, message: o.message };
+    case 'busy':
+      return { v5: RC.serverBusy, v3: V3.serverUnavailable, message: o.message, busy: true };
+    case 'anonymous-refused':
+    case 'no-password-method':
+      return { v5: RC.notAuthorized, v3: V3.notAuthorized, message: o.message };
   }
-  if (auth.anonymous) return { realm, authid: clientId, authrole: auth.anonymous.role, authmethod: 'anonymous' };
-  return {
-    v5: user !== undefined ? RC.badUserNameOrPassword : RC.notAuthorized,
-    v3: V3.notAuthorized,
-    message: user !== undefined ? `unknown user '${user}'` : 'anonymous access is not allowed',
-  };
 }

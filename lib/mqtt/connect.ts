@@ -8,10 +8,10 @@ import { isUtf8 } from 'node:buffer';
 import type { IConnectPacket } from 'mqtt-packet';
 import { Payload } from '../core/payload.ts';
 import { mqttLevels } from '../core/topic.ts';
-import { type Authenticated, authenticate } from './authenticate.ts';
+import { type Authenticated, authenticate, type Refused } from './authenticate.ts';
 import { attachErrorCode, connackV3, MqttError, RC, V3, type ProtocolVersion } from './codes.ts';
 import type { Connection } from './connection.ts';
-import type { ResolvedOptions } from './context.ts';
+import { logError, type ResolvedOptions } from './context.ts';
 import { MQTT_MAX_PACKET } from './frame.ts';
 import { attachSession } from './peer.ts';
 import { headersFrom, ownBytes, responseTopicProblem } from './props.ts';
@@ -53,12 +53,39 @@ function refuse(conn: Connection, v5: number, v3: number | undefined, message: s
 export function handleConnect(conn: Connection, packet: IConnectPacket): void {
   const req = validate(conn, packet);
   if (!req) return;
-  const auth = authenticateConnect(conn, req);
-  if (!auth || waitForStoredSessions(conn, packet, auth)) return;
+  const gate = conn.gate;
+  const auth = authenticate(gate.router, gate.options.defaultRealm, req.clientId, req.packet.username, req.packet.password);
+  if (!(auth instanceof Promise)) {
+    admit(conn, req, auth);
+    return;
+  }
+  // A password being checked (on the thread pool): the packets that follow wait for the verdict.
+  conn.hold();
+  auth.then(
+    conn.guard((verdict: Authenticated | Refused) => {
+      if (conn.state !== 'connecting') return;
+      if (!admit(conn, req, verdict)) conn.release();
+    }),
+    conn.guard((err: unknown) => {
+      logError(gate.logger, { err, ...conn.log }, 'checking an MQTT password failed');
+      refuse(conn, RC.unspecified, V3.serverUnavailable, 'the password could not be checked', false);
+    }),
+  );
+}
+
+/**
+ * The steps after authentication: the will's right, stored sessions, take over, resume, CONNACK.
+ * True while stored sessions are being restored (the connection stays held until that is done).
+ */
+function admit(conn: Connection, req: ConnectRequest, verdict: Authenticated | Refused): boolean {
+  const auth = authorizeConnect(conn, req, verdict);
+  if (!auth) return false;
+  if (waitForStoredSessions(conn, req, auth)) return true;
   const existing = takeOver(conn, req, auth);
-  if (existing === false) return;
+  if (existing === false) return false;
   const resumed = resumeOrCreate(conn, req, auth, existing);
   if (resumed) acknowledge(conn, req, resumed.session, resumed.present);
+  return false;
 }
 
 // --- validate ------------------------------------------------------------------------------------
@@ -147,10 +174,13 @@ function buildWill(conn: Connection, w: NonNullable<IConnectPacket['will']>): Wi
 // --- authenticate --------------------------------------------------------------------------------
 
 /** Realm and identity, with the right to publish the will; undefined when refused. */
-function authenticateConnect(conn: Connection, req: ConnectRequest): Authenticated | undefined {
-  const gate = conn.gate;
-  const auth = authenticate(gate.router, gate.options.defaultRealm, req.clientId, req.packet.username, req.packet.password);
-  if (!('realm' in auth)) return refuse(conn, auth.v5, auth.v3, auth.message);
+function authorizeConnect(conn: Connection, req: ConnectRequest, auth: Authenticated | Refused): Authenticated | undefined {
+  const stats = conn.gate.router.stats;
+  if (!('realm' in auth)) {
+    if (auth.busy) stats.limitRefusals++;
+    else stats.authRefusals++;
+    return refuse(conn, auth.v5, auth.v3, auth.message, !auth.busy);
+  }
   const will = req.will;
   if (will) {
     const role = auth.realm.roles.get(auth.authrole);
@@ -163,17 +193,16 @@ function authenticateConnect(conn: Connection, req: ConnectRequest): Authenticat
 
 /**
  * A realm created after the gate started (autoCreateRealms): its stored sessions are restored
- * first, and the CONNECT is handled again after that. True while that is under way.
+ * first, and the CONNECT is admitted after that. True while that is under way.
  */
-function waitForStoredSessions(conn: Connection, packet: IConnectPacket, auth: Authenticated): boolean {
+function waitForStoredSessions(conn: Connection, req: ConnectRequest, auth: Authenticated): boolean {
   const persistence = conn.gate.persistence;
   if (!persistence || persistence.restored(auth.realm.name)) return false;
   conn.hold();
   persistence.restoreRealm(auth.realm.name).then(
     conn.guard(() => {
       if (conn.state !== 'connecting') return;
-      handleConnect(conn, packet);
-      conn.release();
+      if (!admit(conn, req, auth)) conn.release();
     }),
     conn.guard(() => refuse(conn, RC.serverUnavailable, V3.serverUnavailable, 'stored sessions could not be read')),
   );

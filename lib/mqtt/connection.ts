@@ -143,8 +143,9 @@ export class Connection implements Link, Closable, WheelEntry {
   private heardSlot: number;
   /** The slot the connect deadline or the keep-alive check waits in (the gate's wheel). */
   wheelSlot = -1;
-  /** Frames held while stored sessions are restored (CONNECT must find them). */
+  /** Frames held while stored sessions are restored (CONNECT must find them) or a password is checked. */
   private held: Buffer[] | undefined;
+  private heldBytes = 0;
   private closeTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -193,6 +194,7 @@ export class Connection implements Link, Closable, WheelEntry {
   release(): void {
     const held = this.held;
     this.held = undefined;
+    this.heldBytes = 0;
     if (!held) return;
     for (let i = 0; i < held.length; i++) {
       const again = this.held as Buffer[] | undefined;
@@ -221,6 +223,10 @@ export class Connection implements Link, Closable, WheelEntry {
   onFrame(frame: Buffer): void {
     if (this.state !== 'connecting' && this.state !== 'open') return;
     if (this.held) {
+      // A client that has not been let in yet may not make us keep more than one largest packet.
+      this.heldBytes += frame.length;
+      const max = this.gate.options.maxPacketSize;
+      if (this.heldBytes > max) return this.abort(`more than ${max} bytes sent while the CONNECT waits`);
       this.held.push(frame);
       return;
     }

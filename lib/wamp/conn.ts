@@ -2,17 +2,22 @@
 import type { Logger } from '../core/log.ts';
 import type { Router } from '../core/router.ts';
 import type { Session } from '../core/session.ts';
-import type { AuthResult } from './auth.ts';
+import type { AuthResult, Verify } from '../core/auth/types.ts';
+import type { Dict } from '../core/types.ts';
 import type { WampTransport } from './transport.ts';
 
 export interface PendingAuth {
   realm: string;
   sessionId: number;
-  verify(signature: string): AuthResult | undefined;
+  verify: Verify;
+  helloDetails: Dict;
 }
 
+/** 'authenticating': the answer to a CHALLENGE is being checked. */
+export type ConnState = 'hello' | 'challenge' | 'authenticating' | 'open' | 'closing' | 'closed';
+
 export interface Conn {
-  state: 'hello' | 'challenge' | 'open' | 'closing' | 'closed';
+  state: ConnState;
   session: Session | undefined;
   pendingAuth: PendingAuth | undefined;
   readonly ctx: { router: Router; logger: Logger };

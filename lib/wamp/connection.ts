@@ -7,8 +7,8 @@ import { Payload } from '../core/payload.ts';
 import type { Router } from '../core/router.ts';
 import type { Session } from '../core/session.ts';
 import type { Dict, EventDelivery, InterruptMode, InvocationDetails, Peer, ResultDetails, TrafficCounters } from '../core/types.ts';
-import type { AuthResult } from './auth.ts';
-import type { Conn, PendingAuth } from './conn.ts';
+import type { AuthResult } from '../core/auth/types.ts';
+import type { Conn, ConnState, PendingAuth } from './conn.ts';
 import { DeferredArgs } from './deferred-args.ts';
 import { establishedHandlers, handleAuthenticate, handleHello } from './handlers/index.ts';
 import { MessageType, routerRoles } from './message-types.ts';
@@ -25,8 +25,6 @@ export interface WampGateContext {
   /** Debug level: one line per message received. */
   trace?: boolean;
 }
-
-type State = 'hello' | 'challenge' | 'open' | 'closing' | 'closed';
 
 /** How long to wait for the client's GOODBYE answer before closing the transport. */
 const GOODBYE_TIMEOUT_MS = 2000;
@@ -52,7 +50,7 @@ function helloTimedOut(conn: WampConnection): void {
 }
 
 export class WampConnection implements WampTransportHandler, Peer, Conn {
-  state: State = 'hello';
+  state: ConnState = 'hello';
   session: Session | undefined;
   /** Set while a CHALLENGE waits for AUTHENTICATE. */
   pendingAuth: PendingAuth | undefined;
@@ -134,6 +132,8 @@ export class WampConnection implements WampTransportHandler, Peer, Conn {
         if (type !== MessageType.AUTHENTICATE) throw new ProtocolViolation(`expected AUTHENTICATE, got message type ${String(type)}`);
         handleAuthenticate(this, msg);
         return;
+      case 'authenticating':
+        throw new ProtocolViolation(`message type ${String(type)} before WELCOME`);
       case 'closing':
         // Waiting for the client's GOODBYE after ours; anything else is dropped.
         if (type === MessageType.GOODBYE) this.transport.close(1000, 'goodbye');

@@ -35,6 +35,7 @@ export function openAutobahn(t: ExecutionContext, urls: Record<string, string>, 
     max_retries: 0,
     authid: opts.authid,
     authmethods: opts.authmethods,
+    authextra: opts.authextra,
     onchallenge: opts.onchallenge,
   } as unknown as autobahn.IConnectionOptions);
   let markClosed!: (c: CloseInfo) => void;

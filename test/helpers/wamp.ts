@@ -11,6 +11,8 @@ export interface AutobahnOptions {
   realm?: string;
   authid?: string;
   authmethods?: string[];
+  /** HELLO.Details.authextra (cryptosign: the public key). */
+  authextra?: Record<string, unknown>;
   onchallenge?: (session: autobahn.Session, method: string, extra: unknown) => string;
 }
 

@@ -108,7 +108,7 @@ test('flags and KITSUNE_* variables go through the schema, naming the flag or th
 test('defaults < file < variables < flags', (t) => {
   const path = configFile({ port: 1000, host: '127.0.0.2', logLevel: 'warn', mqttPort: 1884 });
   const { outcome } = cli(['--config', path, '--port', '3000', '--mqtt-port', 'none'], { KITSUNE_PORT: '2000', KITSUNE_HOST: '127.0.0.3', LOG_LEVEL: 'error', KITSUNE_MEMORY: 'true' });
-  if (outcome.kind !== 'run') return t.fail(`exited ${outcome.code}`);
+  if (outcome.kind !== 'run') return t.fail(`not run: ${JSON.stringify(outcome)}`);
   t.like(outcome.config, { port: 3000, host: '127.0.0.3', logLevel: 'error', mqttPort: null, memory: true, dataDir: './data' });
   t.is(outcome.configFile, path);
   const viaEnv = cli([], { KITSUNE_CONFIG: path, KITSUNE_REALM: 'other' });
