@@ -20,6 +20,7 @@ export class Router {
     storeFailures: 0,
     limitRefusals: 0,
     droppedQueued: 0,
+    mqttForbiddenPublishes: 0,
     traffic: {
       wamp: { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 },
       mqtt: { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 },

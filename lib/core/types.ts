@@ -24,6 +24,8 @@ export interface RouterStats {
   limitRefusals: number;
   /** QoS 1/2 messages dropped from a persistent session's full queue (count or bytes). */
   droppedQueued: number;
+  /** MQTT publishes (any version) the client's role may not make: refused (v5), dropped or disconnected (3.1.1). */
+  mqttForbiddenPublishes: number;
   /** Messages and bytes through the gates, per protocol, counted where each gate reads and writes frames. */
   traffic: Record<'wamp' | 'mqtt', TrafficCounters>;
 }
