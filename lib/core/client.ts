@@ -228,7 +228,7 @@ export class Client implements Peer {
    * check by itself (queues, streams, stored replies).
    */
   authorize(action: Action, uri: string): void {
-    this.session.realm.authorize(this.session, action, wampLevels(uri), uri);
+    this.session.realm.authorize(this.session, action, wampLevels(uri, this.session.realm.limits), uri);
   }
 
   /** Keeps `value` under `key` for `ttlMs` in the realm's store (esub stored replies). */
