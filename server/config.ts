@@ -124,6 +124,13 @@ function crossChecks(file: ConfigFile): string[] {
     const problem = addressProblem(entry);
     if (problem) problems.push(`http.access.addresses[${i}]: ${problem}`);
   });
+  const hustmqRealm = byName.get(file.hustmq?.realm ?? realms[0]?.name ?? '');
+  for (const [user, u] of Object.entries(file.hustmq?.auth?.users ?? {})) {
+    if (typeof u === 'string' || u.principal === undefined || !hustmqRealm) continue;
+    if (!hustmqRealm.auth.ticket?.[u.principal] && !hustmqRealm.auth.wampcra?.[u.principal]) {
+      problems.push(`${join('hustmq.auth.users', user)}.principal: "${u.principal}" is not a ticket or wampcra principal of realm "${hustmqRealm.name}"`);
+    }
+  }
   const hustdbRealm = byName.get(file.hustdb?.realm ?? realms[0]?.name ?? '');
   for (const [user, u] of Object.entries(file.hustdb?.auth ?? {})) {
     if (hustdbRealm && !hustdbRealm.auth.ticket?.[u.principal] && !hustdbRealm.auth.wampcra?.[u.principal]) {

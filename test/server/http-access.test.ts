@@ -55,6 +55,11 @@ test('the guard is exported for other endpoints (the dashboard mounts behind it)
   t.is(await ok.text(), 'inside');
 });
 
+test('the config check names a hustmq user acting as a principal that does not exist', (t) => {
+  const err = t.throws(() => checkConfigFile({ realms: [realm], hustmq: { auth: { users: { feeder: { password: 'x', principal: 'ghost' } } } } }, 'k.json'));
+  t.regex(err.message, /hustmq\.auth\.users\.feeder\.principal: "ghost" is not a ticket or wampcra principal of realm "realm1"/);
+});
+
 test('the config check names a bad address', (t) => {
   const err = t.throws(() => checkConfigFile({ http: { access: { addresses: ['127.0.0.1', 'localhost', '10.0.0.0/33'] } } }, 'k.json'));
   t.regex(err.message, /http\.access\.addresses\[1\]: "localhost" is not an IP address/);
