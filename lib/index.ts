@@ -2,6 +2,7 @@
 import type { RouterConfig } from './core/config.ts';
 import { Client, type ConnectOptions } from './core/client.ts';
 import type { Logger } from './core/log.ts';
+import { checkPassword, type Principal } from './core/password-check.ts';
 import { Router } from './core/router.ts';
 import type { Store } from './core/store.ts';
 
@@ -17,6 +18,9 @@ export type { CollectionKind, CollectionMember, CollectionOutcome, CollectionRan
 export type { RetainedValue, RetainedPutOptions, RetainedListOptions } from './core/retained-api.ts';
 export { CollectionApi } from './core/collections.ts';
 export type { Logger } from './core/log.ts';
+export type { Principal } from './core/password-check.ts';
+export { sameSecret } from './core/password-check.ts';
+export type { Action } from './core/config.ts';
 export type { HistoryRule } from './core/history.ts';
 export { QueueApi, QueueErrorUri, readyTotal } from './core/queues.ts';
 export type { QueueBindOptions, QueueWaitOptions, QueueWaitOutcome } from './core/queues.ts';
@@ -37,6 +41,16 @@ export class KitsuneRouter extends Router {
   /** An in-process client session on `realm` (no socket). */
   connect(realm: string, options?: ConnectOptions): Client {
     return new Client(this, realm, options);
+  }
+
+  /**
+   * The principal of `realm` whose secret (ticket, or wampcra secret) is `secret`, checked in
+   * constant time; undefined when the realm, the principal or the secret is wrong. For logins that
+   * carry a user and a password (HTTP Basic, bearer tickets).
+   */
+  authenticate(realm: string, authid: string, secret: string): Principal | undefined {
+    const r = this.realms.get(realm);
+    return r ? checkPassword(r.config.auth, authid, secret) : undefined;
   }
 }
 

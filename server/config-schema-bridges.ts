@@ -21,8 +21,8 @@ const ms = (n: number, description: string) => Type.Optional(Int(1, { descriptio
 export const HustmqSchema = Section(
   {
     realm: Type.Optional(Type.String({ minLength: 1, ...REALM })),
-    authid: Type.Optional(Type.String({ description: "authid of the bridge's sessions.", default: hustmq.authid })),
-    authrole: Type.Optional(Type.String({ description: "authrole of the bridge's sessions (the in-process role every realm has).", default: hustmq.authrole })),
+    authid: Type.Optional(Type.String({ description: 'authid of the sessions of requests without credentials.', default: hustmq.authid })),
+    authrole: Type.Optional(Type.String({ description: "Role of requests without credentials (default: the realm's anonymous role; none = 401). Requests with Basic or bearer credentials act as their principal." })),
     topicPrefix: Type.Optional(Type.String({ description: 'Items of queue Q are published on `<prefix>.Q`, pushes on `<prefix>.push.Q`, RPC on `<prefix>.do.Q`.', default: hustmq.topicPrefix })),
     longPollingTimeoutMs: ms(hustmq.longPollingTimeoutMs, 'evget parking time (long_polling_timeout).'),
     subscribeTimeoutMs: ms(hustmq.subscribeTimeoutMs, 'evsub parking time (subscribe_timeout).'),
@@ -43,10 +43,17 @@ export const HustmqSchema = Section(
     auth: Type.Optional(
       Section(
         {
-          users: Type.Record(Type.String(), Type.String(), { description: 'user → password.' }),
+          users: Type.Record(
+            Type.String(),
+            Type.Union([
+              Type.String(),
+              Section({ password: Type.String(), principal: Type.Optional(Type.String({ minLength: 1, description: 'A ticket or wampcra principal of the realm: the user acts with its role.' })) }),
+            ]),
+            { description: "user → password (acting with `authrole`), or → {password, principal} (acting as that principal)." },
+          ),
           exempt: Type.Optional(Type.Array(Type.String(), { description: 'Routes served without auth (auth_filter).', default: ['get', 'sub', 'version'] })),
         },
-        { description: 'Basic auth; absent = open.' },
+        { description: "The bridge's own Basic users (hustmq ha's); realm principals may always log in too." },
       ),
     ),
   },
@@ -58,7 +65,7 @@ export const HustdbSchema = Section(
     realm: Type.Optional(Type.String({ minLength: 1, ...REALM })),
     auth: Type.Optional(
       Type.Record(Type.String(), Section({ password: Type.String(), principal: Type.String({ minLength: 1, description: "A ticket or wampcra principal of the realm: requests act with its role." }) }), {
-        description: "Basic auth users; absent = open, requests act with the realm's anonymous role.",
+        description: "The bridge's own Basic users; when set, requests without credentials get 401. Realm principals may always log in too.",
       }),
     ),
     maxValueBytes: ms(hustdb.maxValueBytes, 'Largest value (query `val` or body), bytes; beyond it 413.'),
@@ -70,7 +77,7 @@ export const HustdbSchema = Section(
 export const EsubSchema = Section(
   {
     realm: Type.Optional(Type.String({ minLength: 1, ...REALM })),
-    authrole: Type.Optional(Type.String({ description: "Role of the bridge's sessions; it needs call and register on `esub.`.", default: esub.authrole })),
+    authrole: Type.Optional(Type.String({ description: "Role of requests without credentials (default: the realm's anonymous role; none = 401); it needs call and register on `esub.`." })),
     nodeName: Type.Optional(Type.String({ description: '`name` in /info (default: the host name).' })),
     nodeIp: Type.Optional(Type.String({ description: '`ip` in /info (ESUB_NODE_IP; default: the first non-loopback IPv4 address).' })),
     nodeUrl: Type.Optional(Type.String({ description: "This node's advertised base URL (ESUB_NODE_URL; default: from the Host header)." })),

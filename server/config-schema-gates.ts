@@ -1,4 +1,4 @@
-// The gates' and transports' parts of the configuration file: mqtt, connections, websocket, cors.
+// The gates' and transports' parts of the configuration file: mqtt, connections, websocket, cors, http.
 import { type Static, Type } from '@sinclair/typebox';
 import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_RECEIVE_MAXIMUM, DEFAULT_V3_SESSION_EXPIRY } from '../lib/mqtt/context.ts';
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_FRAGMENTS } from '../lib/transport/websocket-limits.ts';
@@ -7,6 +7,7 @@ import { DEFAULT_SYS_INTERVAL_SECONDS } from './sys-topics.ts';
 import { type Assignable, type Covers, Int, OneOf, Section } from './config-schema-types.ts';
 import type { WebSocketSettings } from '../lib/transport/websocket-limits.ts';
 import type { MqttGateOptions } from '../lib/mqtt/index.ts';
+import { DEFAULT_ACCESS_ADDRESSES, type HttpAccessConfig } from './http-access.ts';
 
 export const MqttSchema = Section(
   {
@@ -21,6 +22,7 @@ export const MqttSchema = Section(
     sessionSweepMs: Type.Optional(Int(1, { description: 'How often stored sessions are checked for expiry.', default: 600_000 })),
     connectTimeoutMs: Type.Optional(Int(1, { description: 'Time a new connection has to send CONNECT.', default: 10_000 })),
     maxPacketSize: Type.Optional(Int(1, { description: 'Largest packet accepted from clients (default: limits.maxMessageBytes).' })),
+    forbiddenPublish: Type.Optional(OneOf(['drop', 'disconnect'] as const, { description: "A 3.1/3.1.1 publish the client's role forbids (3.1.1 PUBACK cannot refuse): drop acknowledges it per its QoS without routing it, disconnect closes the connection. Counted in kitsune_mqtt_forbidden_publishes_total; v5 gets PUBACK 0x87.", default: 'drop' })),
     sysInterval: Type.Optional(
       Int(0, { description: 'Seconds between updates of the retained $SYS/broker/... topics (version, uptime, clients, messages, bytes, subscriptions, retained) in every realm; 0 = none.', default: DEFAULT_SYS_INTERVAL_SECONDS }),
     ),
@@ -75,6 +77,29 @@ export const CorsSchema = Section(
   },
   { description: 'CORS for the HTTP bridges (/hustmq, /hustdb, /esub and their ports). Off when absent.' },
 );
+
+export const HttpSchema = Section(
+  {
+    access: Type.Optional(
+      Section(
+        {
+          addresses: Type.Optional(
+            Type.Array(Type.String({ minLength: 1 }), { description: 'IP addresses or CIDR ranges let in without credentials ([] = none).', default: DEFAULT_ACCESS_ADDRESSES }),
+          ),
+          principals: Type.Optional(
+            Type.Array(Type.String({ minLength: 1 }), { description: "authids of the first realm's principals (ticket or wampcra) let in from any address by HTTP Basic auth (password: the ticket or secret).", default: [] }),
+          ),
+        },
+        { description: "Who may read /metrics, /healthz, /esub/metrics, /hustmq/stat_all and the dashboard: the listed addresses, or the listed principals with Basic auth." },
+      ),
+    ),
+  },
+  { description: "The server's own HTTP endpoints." },
+);
+
+export type HttpConfig = Static<typeof HttpSchema>;
+export type HttpAccessFromSchema = Assignable<NonNullable<HttpConfig['access']>, HttpAccessConfig>;
+export type HttpAccessKeysCovered = Covers<keyof NonNullable<HttpConfig['access']>, keyof HttpAccessConfig>;
 
 export type MqttFromSchema = Assignable<Static<typeof MqttSchema>, Omit<MqttGateOptions, 'defaultRealm' | 'logger'>>;
 export type ConnectionsFromSchema = Assignable<Static<typeof ConnectionsSchema>, Partial<ConnectionSettings>>;

@@ -6,7 +6,7 @@
 // interface has its entry), and test/server/config-docs.test.ts fails until the docs have its row.
 import { type Static, Type } from '@sinclair/typebox';
 import { EsubSchema, HustdbSchema, HustmqSchema } from './config-schema-bridges.ts';
-import { ConnectionsSchema, CorsSchema, MqttSchema, WebSocketSchema } from './config-schema-gates.ts';
+import { ConnectionsSchema, CorsSchema, HttpSchema, MqttSchema, WebSocketSchema } from './config-schema-gates.ts';
 import { RouterSchemaProperties } from './config-schema-router.ts';
 import { NullableString, OneOf, OptionalPort, Port, Section } from './config-schema-types.ts';
 
@@ -41,6 +41,7 @@ export const ConfigFileSchema = Section(
     connections: Type.Optional(ConnectionsSchema),
     websocket: Type.Optional(WebSocketSchema),
     cors: Type.Optional(CorsSchema),
+    http: Type.Optional(HttpSchema),
     hustmq: Type.Optional(HustmqSchema),
     hustdb: Type.Optional(HustdbSchema),
     esub: Type.Optional(EsubSchema),

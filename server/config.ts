@@ -15,8 +15,9 @@ import type { ConnectionSettings } from './admission.ts';
 import type { WebSocketSettings } from '../lib/transport/websocket-limits.ts';
 import type { WebSocketProtocol } from './upgrade-routes.ts';
 import { ConfigFileSchema, type ConfigFile, scalarDefaults, type ServerScalars, ServerScalarsSchema } from './config-schema.ts';
-import type { CorsConfig } from './config-schema-gates.ts';
+import type { CorsConfig, HttpConfig } from './config-schema-gates.ts';
 import { ConfigError, join, validate } from './config-validate.ts';
+import { addressProblem } from './http-access.ts';
 
 export { ConfigError } from './config-validate.ts';
 
@@ -51,6 +52,8 @@ export interface ServerConfig extends ServerScalars {
   websocket?: WebSocketConfig;
   /** CORS for the HTTP bridges; absent = off. */
   cors?: CorsConfig;
+  /** Who may read the server's own endpoints (/metrics, /healthz...); absent = loopback only. */
+  http?: HttpConfig;
 }
 
 export function defaultConfig(): ServerConfig {
@@ -139,6 +142,17 @@ function crossChecks(file: ConfigFile): string[] {
     for (const bridge of ['hustmq', 'hustdb', 'esub'] as const) {
       const realm = file[bridge]?.realm;
       if (realm !== undefined && !byName.has(realm)) problems.push(`${bridge}.realm: "${realm}" is not a configured realm (realms: ${[...byName.keys()].join(', ')})`);
+    }
+  }
+  (file.http?.access?.addresses ?? []).forEach((entry, i) => {
+    const problem = addressProblem(entry);
+    if (problem) problems.push(`http.access.addresses[${i}]: ${problem}`);
+  });
+  const hustmqRealm = byName.get(file.hustmq?.realm ?? realms[0]?.name ?? '');
+  for (const [user, u] of Object.entries(file.hustmq?.auth?.users ?? {})) {
+    if (typeof u === 'string' || u.principal === undefined || !hustmqRealm) continue;
+    if (!hustmqRealm.auth.ticket?.[u.principal] && !hustmqRealm.auth.wampcra?.[u.principal]) {
+      problems.push(`${join('hustmq.auth.users', user)}.principal: "${u.principal}" is not a ticket or wampcra principal of realm "${hustmqRealm.name}"`);
     }
   }
   const hustdbRealm = byName.get(file.hustdb?.realm ?? realms[0]?.name ?? '');

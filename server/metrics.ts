@@ -54,6 +54,7 @@ export function createMetricsHandler(
   counter('kitsune_handler_errors_total', 'Connections ended by an internal error in a message handler', () => router.stats.handlerErrors);
   counter('kitsune_store_failures_total', 'Client requests refused because the store failed them', () => router.stats.storeFailures);
   counter('kitsune_limit_refusals_total', 'Requests refused at a configured limit', () => router.stats.limitRefusals);
+  counter('kitsune_mqtt_forbidden_publishes_total', 'MQTT publishes the client\'s role forbids (v5 refused with 0x87; 3.1.1 dropped or disconnected, per mqtt.forbiddenPublish)', () => router.stats.mqttForbiddenPublishes);
   counter('kitsune_dropped_queued_total', 'QoS 1/2 messages dropped from a full persistent-session queue', () => router.stats.droppedQueued);
   counter('kitsune_auth_refusals_total', 'Logins refused (unknown user, wrong secret, no usable method, anonymous not allowed)', () => router.stats.authRefusals);
   counter('kitsune_wamp_too_deep_total', 'WAMP messages refused for nesting past maxNestingDepth', () => router.stats.wampTooDeep);

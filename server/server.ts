@@ -17,6 +17,7 @@ import { listenHttpPort, type HttpPort, type HttpPortOptions } from './http-port
 import { createSharedListener } from './listener.ts';
 import { withCors } from './cors.ts';
 import { createHealthHandler } from './healthz.ts';
+import { createHttpAccess, guarded, type HttpAccess } from './http-access.ts';
 import { createMetricsHandler, type LabelledRows } from './metrics.ts';
 import { createMqttListeners } from './mqtt-listeners.ts';
 import { DEFAULT_SYS_INTERVAL_SECONDS, startSysTopics } from './sys-topics.ts';
@@ -29,6 +30,8 @@ export interface RunningServer {
   /** The URL of every listener, by name. */
   urls: Record<string, string>;
   http: HttpMounts;
+  /** The guard of the server's own endpoints (http.access): wrap a handler with guarded() to use it. */
+  httpAccess: HttpAccess;
   close(): Promise<void>;
 }
 
@@ -69,31 +72,37 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   });
   const mounts = new HttpMounts();
   const listeners = new Map<string, { url: string; up: boolean }>();
-  mounts.mount(HTTP_ENDPOINTS.health, createHealthHandler({ router, store, storeEngine: config.memory ? 'memory' : 'sqlite', listeners }));
+  const firstRealm = config.router.realms[0]?.name ?? 'realm1';
+  const httpAccess = createHttpAccess(router, firstRealm, config.http?.access);
+  mounts.mount(HTTP_ENDPOINTS.health, guarded(httpAccess, '/healthz', createHealthHandler({ router, store, storeEngine: config.memory ? 'memory' : 'sqlite', listeners })));
   const upgradesRefused = new Map<UpgradeRefusalReason, number>();
-  const hustmq = createHustmqBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustmq });
+  const hustmq = createHustmqBridge(router, { realm: firstRealm, ...config.hustmq }, { access: httpAccess });
   mounts.mount(HTTP_ENDPOINTS.hustmq, withCors(hustmq.callback, config.cors), true);
-  const hustdb = createHustdbBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustdb });
+  const hustdb = createHustdbBridge(router, { realm: firstRealm, ...config.hustdb });
   mounts.mount(HTTP_ENDPOINTS.hustdb, withCors(hustdb.callback, config.cors), true);
   const upgradeRows = (): ReturnType<LabelledRows> => [...upgradesRefused].map(([reason, value]) => ({ labels: { reason }, value }));
   // esub: at /esub on the shared port, and at the root of --esub-port (ESUB_* env vars override).
-  const esub = createEsubBridge(router, {
-    realm: config.router.realms[0]?.name ?? 'realm1',
-    ...config.esub,
-    ...esubOptionsFromEnv(),
-    logger,
-    websocket: { ...websocket, ...config.esub?.websocket },
-  });
+  const esub = createEsubBridge(
+    router,
+    {
+      realm: firstRealm,
+      ...config.esub,
+      ...esubOptionsFromEnv(),
+      logger,
+      websocket: { ...websocket, ...config.esub?.websocket },
+    },
+    { access: httpAccess },
+  );
   const esubShared = esub.at(HTTP_ENDPOINTS.esub);
   mounts.mount(HTTP_ENDPOINTS.esub, withCors(esubShared.callback, config.cors), true, (req, socket, head) => esubShared.handleUpgrade(req, socket, head));
   const { sysInterval = DEFAULT_SYS_INTERVAL_SECONDS, ...mqttSettings } = config.mqtt ?? {};
-  const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, mqttSettings, websocket, admission);
+  const mqtt = createMqttListeners(router, firstRealm, logger, mqttSettings, websocket, admission);
   const mqttQueued = (): Map<string, number> => {
     const byRealm = new Map<string, number>();
     for (const s of mqtt.gate.sessions.all()) byRealm.set(s.realm, (byRealm.get(s.realm) ?? 0) + s.queued);
     return byRealm;
   };
-  mounts.mount(HTTP_ENDPOINTS.metrics, createMetricsHandler(router, admission, upgradeRows, { hustmq: hustmq.refused, hustdb: hustdb.refused }, mqttQueued));
+  mounts.mount(HTTP_ENDPOINTS.metrics, guarded(httpAccess, '/metrics', createMetricsHandler(router, admission, upgradeRows, { hustmq: hustmq.refused, hustdb: hustdb.refused }, mqttQueued)));
   const httpServer = http.createServer(mounts.handler);
   // One options object for every RawSocket connection (each keeps a reference to it).
   const rawSocketOptions = { maxMessageBytes, maxBufferedBytes: router.limits.sendBufferHardBytes, onError: (err: unknown) => logger.error({ err }, 'WAMP RawSocket handler error') };
@@ -167,6 +176,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     router,
     urls,
     http: mounts,
+    httpAccess,
     async close() {
       if (closed) return;
       closed = true;

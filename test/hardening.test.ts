@@ -15,7 +15,9 @@ async function rejection(p: PromiseLike<unknown> | undefined): Promise<{ error?:
 }
 
 test('a remote client cannot kill the router\'s in-process sessions (bridges)', async (t) => {
-  const server = await startTestServer(t);
+  // anonymous may call everything here, the kill procedures included (the default realm forbids them)
+  const everything = { uri: '', match: 'prefix' as const, allow: { publish: true, subscribe: true, call: true, register: true } };
+  const server = await startTestServer(t, { realms: [{ name: 'realm1', roles: [{ name: 'anonymous', permissions: [everything] }], auth: { anonymous: { role: 'anonymous' } } }] });
   const remote = await connectAutobahn(t, server.urls);
   const before = server.router.realm('realm1').sessions.size;
   const killed = (await remote.call('wamp.session.kill_all')) as number[];

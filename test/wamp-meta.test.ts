@@ -57,23 +57,56 @@ test('wamp.session.on_join and on_leave events', async (t) => {
 });
 
 test('wamp.session.kill: the killed client gets GOODBYE with the reason and message; the caller may not kill itself', async (t) => {
-  const { urls, router } = await startTestServer(t);
-  const base = router.sessionCount;
-  const admin = await connectAutobahn(t, urls);
-  const victim = await RawWamp.session(t, urls);
-  const bystander = await RawWamp.session(t, urls);
+  // a realm whose anonymous role may kill (the default realm's may not: see the next test)
+  const { urls, router } = await startTestServer(t, { realms: [openRealm('realm1'), twoRoles] });
+  const realm = 'roles';
+  const base = router.realms.get(realm)!.sessions.size;
+  const admin = await connectAutobahn(t, urls, { realm });
+  const victim = await RawWamp.session(t, urls, { realm });
+  const bystander = await RawWamp.session(t, urls, { realm });
   await admin.call('wamp.session.kill', [victim.sessionId], { reason: 'com.myapp.close.banned', message: 'go away' });
   const g = await victim.nextOf(T.GOODBYE);
   t.deepEqual(g, [T.GOODBYE, { message: 'go away' }, 'com.myapp.close.banned']);
   victim.goodbye('wamp.close.goodbye_and_out');
   await victim.closed;
-  t.false(router.realms.get('realm1')!.sessions.has(victim.sessionId));
+  t.false(router.realms.get(realm)!.sessions.has(victim.sessionId));
   // default reason
   await admin.call('wamp.session.kill', [bystander.sessionId]);
   t.is((await bystander.nextOf(T.GOODBYE))[2], 'wamp.close.killed');
   t.is((await callError(admin.call('wamp.session.kill', [admin.id]))).error, 'wamp.error.no_such_session');
   t.is((await callError(admin.call('wamp.session.kill', [424242]))).error, 'wamp.error.no_such_session');
   t.is(await admin.call('wamp.session.count'), base + 1);
+});
+
+test('the default realm: anonymous may list sessions but not kill them; a role granted kill_all may', async (t) => {
+  const killers: RealmConfig = {
+    name: 'killers',
+    roles: [
+      { name: 'anonymous', permissions: [{ uri: '', match: 'prefix', allow: all }, { uri: 'wamp.session.kill', match: 'prefix', allow: {} }] },
+      { name: 'admin', permissions: [{ uri: 'wamp.session.kill_all', match: 'exact', allow: { call: true } }] },
+    ],
+    auth: { anonymous: { role: 'anonymous' }, ticket: { root: { ticket: 'r00t', role: 'admin' } } },
+  };
+  const { urls, router } = await startTestServer(t, { realms: [openRealm('realm1'), killers] });
+  const anon = await connectAutobahn(t, urls);
+  const victim = await RawWamp.session(t, urls);
+  for (const proc of ['wamp.session.kill_all', 'wamp.session.kill_by_authrole', 'wamp.session.kill_by_authid', 'wamp.session.kill']) {
+    t.is((await callError(anon.call(proc, proc === 'wamp.session.kill_all' ? [] : [victim.sessionId]))).error, 'wamp.error.not_authorized', proc);
+  }
+  t.true(((await anon.call('wamp.session.list')) as number[]).includes(victim.sessionId), 'listing stays open in the default realm');
+  t.true(router.realms.get('realm1')!.sessions.has(victim.sessionId));
+  t.true(await victim.quiet(50, (m) => m[0] === T.GOODBYE));
+
+  const realm = 'killers';
+  const bystander = await RawWamp.session(t, urls, { realm });
+  const anonThere = await connectAutobahn(t, urls, { realm });
+  t.is((await callError(anonThere.call('wamp.session.kill_all'))).error, 'wamp.error.not_authorized');
+  const anonThereId = anonThere.id;
+  const admin = await connectAutobahn(t, urls, { realm, authid: 'root', authmethods: ['ticket'], onchallenge: () => 'r00t' });
+  t.is((await callError(admin.call('wamp.session.list'))).error, 'wamp.error.not_authorized', 'kill_all does not grant listing');
+  const killed = (await admin.call('wamp.session.kill_all', [], { reason: 'com.x.all' })) as number[];
+  t.deepEqual(killed.sort(), [bystander.sessionId, anonThereId].sort());
+  t.is((await bystander.nextOf(T.GOODBYE))[2], 'com.x.all');
 });
 
 test('wamp.session.kill_by_authid and kill_by_authrole kill the matching sessions only (not the caller)', async (t) => {

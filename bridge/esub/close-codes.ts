@@ -7,6 +7,8 @@ export const CloseCode = {
   sharedMismatch: { code: 1008, reason: 'shared mismatch' },
   /** Registration refused: a WAMP callee holds the key with another invoke policy. */
   keyInUse: { code: 1008, reason: 'key in use' },
+  /** Registration refused: the role of the socket's identity may not register the key (checked before the upgrade too). */
+  notAuthorized: { code: 1008, reason: 'not authorized' },
   /** Registration refused: a limit (sessions, registrations) is reached. */
   overloaded: { code: 1013, reason: 'try again later' },
   /** An exclusive psub displaced by a newer one for the same key. */

@@ -4,7 +4,7 @@
 // the psub pool's wildcard registration, round robin within a shared pool; a once-registration
 // serves one call, so two racing reps cannot both reach a sub. A member that fails its delivery
 // leaves the pool before the call fails, and the call is made again: the next member gets it.
-import { ErrorUri, RouterError } from '../../lib/index.ts';
+import { type Client, ErrorUri, RouterError } from '../../lib/index.ts';
 import { procedureOf } from './keys.ts';
 import type { ReplayStore } from './replay.ts';
 import type { EsubState } from './state.ts';
@@ -42,8 +42,10 @@ async function registered(state: EsubState, procedure: string): Promise<boolean>
 }
 
 export interface DeliverOptions {
-  /** Skip the token check (the bridge re-delivering a dead member's message). */
+  /** Skip the token and permission checks (the bridge re-delivering a dead member's message). */
   trusted?: boolean;
+  /** The session of the request's identity: the call is made as it (default: the bridge's own, with `trusted`). */
+  caller?: Client;
 }
 
 export class Deliverer {
@@ -56,6 +58,16 @@ export class Deliverer {
     const state = this.state;
     if (state.closing) return { status: 503, body: 'Shutting down' };
     const procedure = procedureOf(key);
+    const caller = options.caller ?? state.caller;
+    if (!options.trusted) {
+      // before anything else: a forbidden rep must not learn whether the key is held, nor be stored
+      try {
+        caller.authorize('call', procedure);
+      } catch (err) {
+        if (err instanceof RouterError && err.uri === ErrorUri.notAuthorized) return { status: 403, body: err.message };
+        throw err;
+      }
+    }
     const deadline = Date.now() + state.opts.repTimeoutMs;
     let failedKind: 'sub' | 'pool' | undefined;
     for (let attempt = 0; ; attempt++) {
@@ -76,7 +88,7 @@ export class Deliverer {
       if (remaining <= 0) return { status: 504, body: 'Delivery timed out' };
       // No await between the token check above and this call: it reaches the target just checked.
       try {
-        await state.caller.callBytes(procedure, body, { timeout: remaining });
+        await caller.callBytes(procedure, body, { timeout: remaining });
         if (state.opts.storeMode === 'all') await this.replay.store(key, token, body);
         return OK;
       } catch (err) {

@@ -6,10 +6,13 @@
 // See keys.ts for how a key becomes a URI component, and README.md ("esub bridge") for the API.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { refuseUpgrade, type Router } from '../../lib/index.ts';
+import { ErrorUri, type KitsuneRouter, refuseUpgrade, RouterError } from '../../lib/index.ts';
+import type { AccessGuard } from '../http/access.ts';
+import { HttpFail } from '../http/fail.ts';
+import type { Identity } from '../http/sessions.ts';
 import { Deliverer } from './deliver.ts';
 import { requestBase } from './http.ts';
-import { keyProblem } from './keys.ts';
+import { keyProblem, procedureOf } from './keys.ts';
 import { type EsubOptions, resolveEsubOptions } from './options.ts';
 import { PrepServer } from './prep.ts';
 import { PsubServer } from './psub.ts';
@@ -40,21 +43,27 @@ export interface EsubBridge extends EsubEndpoint {
   close(): Promise<void>;
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
 
 /** esub's answer to an upgrade it refuses: plain text, as its HTTP routes answer. */
-function refuse(socket: Duplex, status: number, body: string): void {
-  refuseUpgrade(socket, { status: `${status} ${STATUS_TEXT[status] ?? 'Error'}`, message: body, headers: 'X-Content-Type-Options: nosniff\r\n' });
+function refuse(socket: Duplex, status: number, body: string, headers: Record<string, string> = {}): void {
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  refuseUpgrade(socket, { status: `${status} ${STATUS_TEXT[status] ?? 'Error'}`, message: body, headers: `X-Content-Type-Options: nosniff\r\n${extra}` });
 }
 
-export function createEsubBridge(router: Router, options: EsubOptions = {}): EsubBridge {
+/** What the embedding server lends the bridge: the guard of its /metrics (the server's http.access). */
+export interface EsubHooks {
+  access?: AccessGuard;
+}
+
+export function createEsubBridge(router: KitsuneRouter, options: EsubOptions = {}, hooks: EsubHooks = {}): EsubBridge {
   const opts = resolveEsubOptions(options);
   const state = new EsubState(router, opts);
   const replay = new ReplayStore(state);
   const deliverer = new Deliverer(state, replay);
   const psub = new PsubServer(state, deliverer);
   const prep = new PrepServer(state, deliverer);
-  const handler = buildApp(state, deliverer, replay).callback();
+  const handler = buildApp(state, deliverer, replay, hooks.access).callback();
 
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, base: string): void => {
     let url = req.url ?? '/';
@@ -69,9 +78,17 @@ export function createEsubBridge(router: Router, options: EsubOptions = {}): Esu
     } catch {
       return refuse(socket, 400, 'Bad Request\n');
     }
-    if (u.pathname === '/prep') return prep.handleUpgrade(req, socket, head);
     const m = /^\/psub\/([^/]+)$/.exec(u.pathname);
-    if (!m) return refuse(socket, 404, '404 page not found\n');
+    if (u.pathname !== '/prep' && !m) return refuse(socket, 404, '404 page not found\n');
+    // who the socket acts as, decided before the 101: a refusal is a plain HTTP answer
+    try {
+      state.upgrades.set(req, state.sessions.identify(req.headers));
+    } catch (err) {
+      if (err instanceof HttpFail) return refuse(socket, err.status, err.message, err.headers);
+      throw err;
+    }
+    if (u.pathname === '/prep') return prep.handleUpgrade(req, socket, head);
+    if (!m) return;
     let key: string;
     try {
       key = decodeURIComponent(m[1] as string);
@@ -80,6 +97,12 @@ export function createEsubBridge(router: Router, options: EsubOptions = {}): Esu
     }
     const problem = keyProblem(key, opts.maxKeyBytes);
     if (problem) return refuse(socket, 400, problem);
+    try {
+      state.sessions.client(state.upgrades.get(req) as Identity).authorize('register', procedureOf(key));
+    } catch (err) {
+      if (err instanceof RouterError && err.uri === ErrorUri.notAuthorized) return refuse(socket, 403, err.message);
+      throw err;
+    }
     psub.handleUpgrade(req, socket, head, key, u.searchParams.get('token') ?? '', u.searchParams.get('shared') === '1');
   };
 

@@ -7,7 +7,10 @@ export type StoreMode = 'none' | 'unclaimed' | 'all';
 export interface EsubOptions {
   /** Realm the bridge's sessions join (default 'realm1'). */
   realm?: string;
-  /** Role of the bridge's sessions; it needs call and register on `esub.` (default: the router's 'trusted' in-process role). */
+  /**
+   * Role of requests without credentials (default: the realm's anonymous role; none = such requests
+   * get 401). Requests with credentials (Basic, or a bearer ticket) act as their principal.
+   */
   authrole?: string;
   /** Path the app is served under (e.g. '/esub'), for redirects and Location headers. Default ''. */
   basePath?: string;
@@ -61,7 +64,7 @@ const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 export function resolveEsubOptions(o: EsubOptions = {}): ResolvedEsubOptions {
   const r: ResolvedEsubOptions = {
     realm: o.realm ?? 'realm1',
-    authrole: o.authrole ?? 'trusted',
+    authrole: o.authrole,
     basePath: (o.basePath ?? '').replace(/\/+$/, ''),
     nodeName: o.nodeName,
     nodeIp: o.nodeIp,

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createWebSocketServer, type MessageSocket, type WebSocketHandler, type WebSocketServer } from '../../lib/index.ts';
+import type { Identity } from '../http/sessions.ts';
 import { CloseCode } from './close-codes.ts';
 import type { Deliverer, Outcome } from './deliver.ts';
 import { keyProblem } from './keys.ts';
@@ -58,7 +59,7 @@ export class PrepServer {
     this.wss = createWebSocketServer({
       limits: { maxMessageBytes: maxPayload, ...state.opts.websocket },
       subprotocol: () => undefined,
-      accept: (ws) => this.serve(ws),
+      accept: (ws, req) => this.serve(ws, req),
       onError: (err) => state.opts.logger.error({ err }, 'esub: prep handler failed'),
     });
   }
@@ -67,8 +68,10 @@ export class PrepServer {
     this.wss.handleUpgrade(req, socket, head);
   }
 
-  private serve(ws: MessageSocket): WebSocketHandler {
+  private serve(ws: MessageSocket, req: IncomingMessage): WebSocketHandler {
     const state = this.state;
+    // the socket's reps are calls made as its identity (found before the upgrade)
+    const identity = state.upgrades.get(req) as Identity;
     if (state.closing) {
       queueMicrotask(() => ws.close(CloseCode.shutdown.code, CloseCode.shutdown.reason));
       return { onMessage() {}, onProtocolError() {}, onClose() {} };
@@ -99,7 +102,7 @@ export class PrepServer {
       let outcome: Outcome;
       if (problem) outcome = { status: 400, body: problem };
       else if (data.length > state.opts.maxBodyBytes) outcome = { status: 413, body: 'Body too large' };
-      else outcome = await this.deliverer.deliver(msg.key, msg.token, msg.psub, data);
+      else outcome = await this.deliverer.deliver(msg.key, msg.token, msg.psub, data, { caller: state.sessions.client(identity) });
       const confirmed = answer(outcome.status === 200 ? 'ok' : outcome.body);
       state.metrics.observe('prep', 'GET', started, outcome.status === 200, msg.token !== '', confirmed);
     };

@@ -12,6 +12,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type Client, createWebSocketServer, ErrorUri, type MessageSocket, RouterError, type WebSocketHandler, type WebSocketServer } from '../../lib/index.ts';
+import type { Identity } from '../http/sessions.ts';
 import { CloseCode, type CloseFrame } from './close-codes.ts';
 import type { Deliverer } from './deliver.ts';
 import { procedureOf } from './keys.ts';
@@ -186,7 +187,7 @@ export class PsubServer {
     }
     let client: Client;
     try {
-      client = this.state.connect();
+      client = this.state.connect(this.state.upgrades.get(req) as Identity);
     } catch {
       return refuse(CloseCode.overloaded);
     }
@@ -201,7 +202,7 @@ export class PsubServer {
       if (this.state.pools.get(key) === pool && pool.members.length === 1 && existing && !shared && existing.members.length > 0) {
         this.state.pools.set(key, existing); // the takeover did not happen: the old pool stays
       }
-      member.kill(uri === ErrorUri.procedureAlreadyExists ? CloseCode.keyInUse : CloseCode.overloaded, false);
+      member.kill(uri === ErrorUri.procedureAlreadyExists ? CloseCode.keyInUse : uri === ErrorUri.notAuthorized ? CloseCode.notAuthorized : CloseCode.overloaded, false);
     });
     return member;
   }

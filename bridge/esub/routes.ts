@@ -4,10 +4,12 @@ import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { announce, headHeld, headRep, join, members, nodeId } from './cluster.ts';
 import type { Deliverer } from './deliver.ts';
+import { ErrorUri, RouterError } from '../../lib/index.ts';
+import { type AccessGuard, checkAccess } from '../http/access.ts';
 import { readBody } from '../http/body.ts';
 import { HttpFail } from '../http/fail.ts';
 import { fallback, goError, param, reply } from './http.ts';
-import { keyProblem } from './keys.ts';
+import { keyProblem, procedureOf } from './keys.ts';
 import type { RouteLabel } from './metrics.ts';
 import type { ReplayStore } from './replay.ts';
 import { sniffContentType } from './sniff.ts';
@@ -33,7 +35,7 @@ function notWebSocket(ctx: Context): void {
   ctx.set('Sec-Websocket-Version', '13');
 }
 
-export function buildApp(state: EsubState, deliverer: Deliverer, replay: ReplayStore): Koa {
+export function buildApp(state: EsubState, deliverer: Deliverer, replay: ReplayStore, access?: AccessGuard): Koa {
   const app = new Koa();
   app.silent = true;
   const router = new Router({ strict: true, sensitive: true });
@@ -66,7 +68,9 @@ export function buildApp(state: EsubState, deliverer: Deliverer, replay: ReplayS
       ctx.set('Content-Type', 'application/json');
     }),
   );
+  // the bridge's state (keys, traffic): the same access as the server's /metrics
   router.get('/metrics', async (ctx) => {
+    checkAccess(access, ctx.req, '/metrics');
     ctx.body = await state.metrics.text();
     ctx.set('Content-Type', state.metrics.contentType);
   });
@@ -93,6 +97,7 @@ export function buildApp(state: EsubState, deliverer: Deliverer, replay: ReplayS
       const key = keyOf(state, ctx);
       if (key === undefined) return;
       const token = param(ctx, 'token');
+      const caller = state.sessions.of(ctx);
       let body: Buffer;
       try {
         body = await readBody(ctx, state.opts.maxBodyBytes);
@@ -105,7 +110,7 @@ export function buildApp(state: EsubState, deliverer: Deliverer, replay: ReplayS
         }
         return;
       }
-      const outcome = await deliverer.deliver(key, token, param(ctx, 'psub') === '1', body);
+      const outcome = await deliverer.deliver(key, token, param(ctx, 'psub') === '1', body, { caller });
       reply(ctx, outcome.status, outcome.body);
       if (outcome.stored) ctx.set('X-Esub-Stored', '1');
     }),
@@ -130,6 +135,8 @@ export function buildApp(state: EsubState, deliverer: Deliverer, replay: ReplayS
       const key = keyOf(state, ctx);
       if (key === undefined) return;
       const token = param(ctx, 'token');
+      // taking stored reps is serving the key: the right to register it
+      state.sessions.of(ctx).authorize('register', procedureOf(key));
       const got = await replay.take(key, token);
       if (got.kind === 'none') return reply(ctx, 404, 'Unknown key');
       if (got.kind === 'token') return reply(ctx, 403, 'Invalid token');
@@ -154,6 +161,13 @@ export function buildApp(state: EsubState, deliverer: Deliverer, replay: ReplayS
     try {
       await next();
     } catch (err) {
+      // refusals: 401 (credentials) or 403 (the role forbids it), with a body naming why
+      if (err instanceof HttpFail) {
+        goError(ctx, err.status, err.message);
+        for (const [k, v] of Object.entries(err.headers ?? {})) ctx.set(k, v);
+        return;
+      }
+      if (err instanceof RouterError && err.uri === ErrorUri.notAuthorized) return goError(ctx, 403, err.message);
       state.opts.logger.error({ err, path: ctx.path }, 'esub: request failed');
       reply(ctx, 500, 'Internal error');
     }

@@ -2,7 +2,9 @@
 // holds (keyed by esub key), its /prep sockets and its metrics. The router holds the registrations;
 // these tables only add what the router does not know: tokens, pool membership, sockets.
 import os from 'node:os';
-import { Client, type ConnectOptions, type Router } from '../../lib/index.ts';
+import type { IncomingMessage } from 'node:http';
+import type { Client, KitsuneRouter } from '../../lib/index.ts';
+import { BridgeSessions, type Identity } from '../http/sessions.ts';
 import { EsubMetrics } from './metrics.ts';
 import type { ResolvedEsubOptions } from './options.ts';
 
@@ -36,14 +38,19 @@ export class EsubState {
   readonly preps = new Set<unknown>();
   readonly metrics: EsubMetrics;
   readonly info: { name: string; ip: string };
-  /** The session reps are called from (and meta lookups made through). */
+  /** The bridge's own (trusted) session: meta lookups, stored reps, redirects of a dead member's message. */
   private callerClient: Client | undefined;
+  /** The sessions requests act as: their role decides what they may register (sub, psub) and call (rep). */
+  readonly sessions: BridgeSessions;
+  /** Who a WebSocket upgrade request (psub, prep) acts as, identified before the upgrade. */
+  readonly upgrades = new WeakMap<IncomingMessage, Identity>();
   closing = false;
 
   constructor(
-    readonly router: Router,
+    readonly router: KitsuneRouter,
     readonly opts: ResolvedEsubOptions,
   ) {
+    this.sessions = new BridgeSessions(router, { realm: opts.realm, name: 'esub', anonymousRole: opts.authrole });
     this.info = { name: opts.nodeName ?? hostname(), ip: opts.nodeIp ?? firstIpv4() };
     this.metrics = new EsubMetrics(opts.metricPrefix, {
       subs: () => this.subs.size,
@@ -56,15 +63,13 @@ export class EsubState {
     });
   }
 
-  /** A new session for the bridge (one per sub and per psub member, so the router can tell them apart). */
-  connect(): Client {
-    const options: ConnectOptions = { authid: 'esub', protocol: 'http', transport: { type: 'esub' } };
-    if (this.opts.authrole !== undefined) options.authrole = this.opts.authrole;
-    return new Client(this.router, this.opts.realm, options);
+  /** A new session acting as `identity` (one per sub and per psub member, so the router can tell them apart). */
+  connect(identity: Identity): Client {
+    return this.sessions.connect(identity, { type: 'esub' });
   }
 
   get caller(): Client {
-    if (!this.callerClient || !this.callerClient.session.isOpen) this.callerClient = this.connect();
+    if (!this.callerClient || !this.callerClient.session.isOpen) this.callerClient = this.router.connect(this.opts.realm, { authid: 'esub', protocol: 'http', transport: { type: 'esub' } });
     return this.callerClient;
   }
 
@@ -76,6 +81,7 @@ export class EsubState {
   close(): void {
     this.closing = true;
     this.callerClient?.close();
+    this.sessions.close();
   }
 }
 

@@ -4,6 +4,7 @@
 // the table entry removes it, so the displaced sub's cleanup never orphans the new one.
 import type { Context } from 'koa';
 import { type Client, ErrorUri, RouterError } from '../../lib/index.ts';
+import { HttpFail } from '../http/fail.ts';
 import { reply } from './http.ts';
 import { procedureOf } from './keys.ts';
 import { sniffContentType } from './sniff.ts';
@@ -16,10 +17,13 @@ export function handleSub(state: EsubState, ctx: Context, key: string, token: st
   const existing = state.subs.get(key);
   if (existing && existing.token !== '' && existing.token !== token) return reply(ctx, 403, 'Sub already exists, token mismatch');
   if (state.closing) return reply(ctx, 503, 'Shutting down');
+  // 401 for missing or wrong credentials (thrown: the app's error handler answers it)
+  const identity = state.sessions.identify(ctx.headers);
   let client: Client;
   try {
-    client = state.connect();
+    client = state.connect(identity);
   } catch (err) {
+    if (err instanceof HttpFail) throw err;
     return reply(ctx, 503, `Cannot take more subs: ${(err as Error).message}`);
   }
   const entry: SubEntry = { key, token, client, cancel: () => {} };
@@ -78,7 +82,9 @@ export function handleSub(state: EsubState, ctx: Context, key: string, token: st
     client.register(procedureOf(key), (inv) => deliver(inv.payload.bytes), { once: true, force_reregister: true }).catch((err: unknown) => {
       const uri = err instanceof RouterError ? err.uri : '';
       const answer =
-        uri === ErrorUri.procedureAlreadyExists
+        uri === ErrorUri.notAuthorized
+          ? () => reply(ctx, 403, (err as Error).message)
+          : uri === ErrorUri.procedureAlreadyExists
           ? () => reply(ctx, 409, 'Key is served by a shared registration')
           : uri === ErrorUri.limitExceeded
             ? () => reply(ctx, 503, `Cannot take more subs: ${(err as Error).message}`)

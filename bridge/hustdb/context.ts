@@ -6,11 +6,11 @@ import { reply } from '../http/reply.ts';
 import type { HustdbArgs } from './args.ts';
 import type { LruCache } from './cache.ts';
 import type { ResolvedOptions } from './options.ts';
-import type { Sessions } from './sessions.ts';
+import type { BridgeSessions } from '../http/sessions.ts';
 
 export interface Hustdb {
   opts: ResolvedOptions;
-  sessions: Sessions;
+  sessions: BridgeSessions;
   cache: LruCache;
 }
 

@@ -7,6 +7,7 @@ import Koa from 'koa';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KitsuneRouter } from '../../lib/index.ts';
 import { errorBoundary, noRoute } from '../http/boundary.ts';
+import { BridgeSessions } from '../http/sessions.ts';
 import { RouteTable } from '../http/route-table.ts';
 import { LruCache } from './cache.ts';
 import type { Hustdb } from './context.ts';
@@ -15,7 +16,6 @@ import { hashRoutes } from './hash-routes.ts';
 import { kvRoutes } from './kv-routes.ts';
 import { metaRoutes } from './meta-routes.ts';
 import { type HustdbOptions, resolveOptions } from './options.ts';
-import { Sessions } from './sessions.ts';
 import { setRoutes } from './set-routes.ts';
 import { statRoutes } from './stat-routes.ts';
 import { zsetRoutes } from './zset-routes.ts';
@@ -32,7 +32,7 @@ export interface HustdbBridge {
 
 export function createHustdbBridge(router: KitsuneRouter, options: HustdbOptions): HustdbBridge {
   const opts = resolveOptions(options);
-  const h: Hustdb = { opts, sessions: new Sessions(router, opts), cache: new LruCache(opts.cacheMaxBytes) };
+  const h: Hustdb = { opts, sessions: new BridgeSessions(router, { realm: opts.realm, name: 'hustdb', users: opts.auth, anonymous: opts.auth === undefined }), cache: new LruCache(opts.cacheMaxBytes) };
   const refused = new Map<number, number>();
   const app = new Koa();
   app.silent = true;

@@ -9,7 +9,11 @@ export interface HustdbUser {
 export interface HustdbOptions {
   /** Realm whose store and topics the bridge serves (default realm1). */
   realm: string;
-  /** Basic auth users; absent = open, requests act with the realm's anonymous role. */
+  /**
+   * The bridge's own Basic auth users (checked before the realm's principals, which may always log
+   * in with their ticket); when set, requests without credentials are refused. Absent: requests
+   * without credentials act with the realm's anonymous role.
+   */
   auth?: Record<string, HustdbUser>;
   /** Largest value (query `val` or body), bytes; beyond it 413. Default 8 MiB. */
   maxValueBytes?: number;

@@ -1,10 +1,15 @@
-// Basic auth for the hustmq bridge, as hustmq ha's http_basic_auth_file: 401 with
-// WWW-Authenticate on a missing or wrong credential (a refusal the error boundary answers and
-// counts), except on the routes of auth_filter.
-import type { Middleware } from 'koa';
-import { BASIC_CHALLENGE, basicCredentials, samePassword } from '../http/basic-auth.ts';
-import { fail } from '../http/fail.ts';
-import type { HustmqAuth } from './options.ts';
+// Who a hustmq request acts as, and what it may do. Every route that touches a queue checks the
+// request's identity (bridge/http/sessions.ts) against the realm's permissions on the URI the route
+// works on, as a WAMP client doing the same would be checked:
+//   put, lock, max, purge, timeout            publish    <prefix>.<Q>
+//   get, evget, ack, worker, stat of Q        subscribe  <prefix>.<Q>
+//   pub / sub, evsub, stat of a push queue    publish / subscribe  <prefix>.push.<Q>
+//   do_get / do_post                          call / register      <prefix>.do.<Q> (do_post without a queue: <prefix>.do)
+// The bridge's own Basic users (hustmq ha's http_basic_auth_file, option `auth`) still gate every
+// route but the exempt ones (auth_filter), as before.
+import type { Context, Middleware } from 'koa';
+import type { Action } from '../../lib/index.ts';
+import type { Hustmq } from './context.ts';
 
 const DEFAULT_EXEMPT = ['get', 'sub', 'version'];
 
@@ -13,14 +18,16 @@ function routeOf(path: string): string {
   return path.replace(/^\/+/, '').replace(/\/+$/, '');
 }
 
-export function basicAuth(auth: HustmqAuth): Middleware {
-  const exempt = new Set(auth.exempt ?? DEFAULT_EXEMPT);
-  const users = new Map(Object.entries(auth.users));
-  return async (ctx, next) => {
-    if (exempt.has(routeOf(ctx.path))) return next();
-    const given = basicCredentials(ctx.get('Authorization'));
-    const password = given && users.get(given.user);
-    if (given && password !== undefined && samePassword(password, given.password)) return next();
-    throw fail('authentication required', 401, BASIC_CHALLENGE);
+/** With the bridge's own users configured: 401 on every route but the exempt ones without valid credentials. */
+export function basicAuth(h: Hustmq): Middleware {
+  const exempt = new Set(h.opts.auth?.exempt ?? DEFAULT_EXEMPT);
+  return (ctx, next) => {
+    if (!exempt.has(routeOf(ctx.path))) h.sessions.identify(ctx.headers, false);
+    return next();
   };
+}
+
+/** Throws 401 (no or wrong credentials) or 403 (the role forbids it, body naming the URI) unless the request may. */
+export function allow(ctx: Context, h: Hustmq, action: Action, uri: string): void {
+  h.sessions.of(ctx).authorize(action, uri);
 }

@@ -6,7 +6,9 @@ import Koa from 'koa';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KitsuneRouter } from '../../lib/index.ts';
 import { errorBoundary, noRoute } from '../http/boundary.ts';
+import type { AccessGuard } from '../http/access.ts';
 import { RouteTable } from '../http/route-table.ts';
+import { BridgeSessions } from '../http/sessions.ts';
 import { validQueueName } from './args.ts';
 import { basicAuth } from './auth.ts';
 import type { Hustmq } from './context.ts';
@@ -28,9 +30,16 @@ export interface HustmqBridge {
   close(): Promise<void>;
 }
 
-export function createHustmqBridge(router: KitsuneRouter, options: HustmqOptions): HustmqBridge {
+/** What the embedding server lends the bridge: the guard of routes that reveal its state (stat_all). */
+export interface BridgeHooks {
+  access?: AccessGuard;
+}
+
+export function createHustmqBridge(router: KitsuneRouter, options: HustmqOptions, hooks: BridgeHooks = {}): HustmqBridge {
   const opts = resolveOptions(options);
-  const client = router.connect(opts.realm, { authid: opts.authid, authrole: opts.authrole, protocol: 'http' });
+  // The bridge's own session (trusted): it binds the queues and streams and runs them; each request
+  // is authorized as its own identity first (auth.ts).
+  const client = router.connect(opts.realm, { authid: opts.authid, protocol: 'http' });
   client.queues.bind(opts.topicPrefix, { validName: validQueueName, recheckMs: opts.autostIntervalMs });
   const ready = client.streams.bind(`${opts.topicPrefix}.push`, {
     defaultTtlMs: opts.pushDefaultTtlSec * 1000,
@@ -45,7 +54,9 @@ export function createHustmqBridge(router: KitsuneRouter, options: HustmqOptions
     () => (isReady = true),
     () => undefined,
   );
-  const h: Hustmq = { client, opts, rpc: new RpcHub(router, client, opts), parked: { evget: 0, evsub: 0 } };
+  const users = Object.fromEntries(Object.entries(opts.auth?.users ?? {}).map(([user, u]) => [user, typeof u === 'string' ? { password: u } : u]));
+  const sessions = new BridgeSessions(router, { realm: opts.realm, name: opts.authid, anonymousRole: opts.authrole, users });
+  const h: Hustmq = { client, opts, rpc: new RpcHub(router, client, opts), parked: { evget: 0, evsub: 0 }, sessions, access: hooks.access };
 
   const refused = new Map<number, number>();
   const app = new Koa();
@@ -54,7 +65,7 @@ export function createHustmqBridge(router: KitsuneRouter, options: HustmqOptions
   app.use(errorBoundary({ otherStatus: 404, refused }));
   // not an async function: a put or get is a handful of promises, and one more per request showed
   app.use((_ctx, next) => (isReady ? next() : ready.then(() => next())));
-  if (opts.auth) app.use(basicAuth(opts.auth));
+  if (opts.auth) app.use(basicAuth(h));
   const routes = new RouteTable();
   queueRoutes(routes, h);
   pushRoutes(routes, h);
@@ -75,6 +86,7 @@ export function createHustmqBridge(router: KitsuneRouter, options: HustmqOptions
       client.queues.unbind();
       client.streams.close();
       client.close();
+      sessions.close();
     },
   };
 }

@@ -1,8 +1,12 @@
 // hustmq bridge options: the knobs of hustmq ha's nginx.json and of its nodes, with their defaults.
+import type { BridgeUser } from '../http/sessions.ts';
 
 export interface HustmqAuth {
-  /** user → password (the http_basic_auth_file). */
-  users: Record<string, string>;
+  /**
+   * user → password (the http_basic_auth_file), or → { password, principal }: the user acts with
+   * that realm principal's role (a bare password: with the bridge's anonymous role, authid = user).
+   */
+  users: Record<string, string | BridgeUser>;
   /** Routes served without auth (nginx.json auth_filter): default get, sub, version. */
   exempt?: string[];
 }
@@ -10,8 +14,12 @@ export interface HustmqAuth {
 export interface HustmqOptions {
   /** Realm whose queues and topics the bridge serves. */
   realm: string;
-  /** authid/authrole of the bridge's sessions (default 'hustmq' / 'trusted', the in-process role every realm has). */
+  /** authid of the sessions of requests without credentials (default 'hustmq'). */
   authid?: string;
+  /**
+   * Role of requests without credentials (default: the realm's anonymous role; none = such
+   * requests get 401). Requests with credentials act as their principal.
+   */
   authrole?: string;
   /** Topic prefix: items of queue Q are published on `<prefix>.Q`, pushes on `<prefix>.push.Q`, RPC on `<prefix>.do.Q`. */
   topicPrefix?: string;
@@ -45,17 +53,17 @@ export interface HustmqOptions {
   maxQueues?: number;
   /** Invoke policy of the HTTP workers' registrations on `<prefix>.do.` ('last': the most recently parked worker first, as hustmq does). */
   doInvokePolicy?: 'single' | 'roundrobin' | 'random' | 'first' | 'last';
-  /** Basic auth; absent = open. */
+  /** The bridge's own Basic users (hustmq ha's); absent = requests without credentials act with `authrole`. */
   auth?: HustmqAuth;
 }
 
-export type ResolvedOptions = Required<Omit<HustmqOptions, 'auth'>> & { auth?: HustmqAuth };
+export type ResolvedOptions = Required<Omit<HustmqOptions, 'auth' | 'authrole'>> & { auth?: HustmqAuth; authrole?: string };
 
 export function resolveOptions(o: HustmqOptions): ResolvedOptions {
   return {
     realm: o.realm,
     authid: o.authid ?? 'hustmq',
-    authrole: o.authrole ?? 'trusted',
+    authrole: o.authrole,
     topicPrefix: o.topicPrefix ?? 'hustmq',
     longPollingTimeoutMs: o.longPollingTimeoutMs ?? 180_000,
     subscribeTimeoutMs: o.subscribeTimeoutMs ?? 180_000,

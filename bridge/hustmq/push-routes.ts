@@ -1,7 +1,8 @@
 // Push queue routes: pub, sub, evsub — an indexed stream on `<prefix>.push.<Q>` kept in history.
 import { Payload } from '../../lib/index.ts';
 import { fail, intArg, optionalIntArg, queueArg } from './args.ts';
-import { argsOf, type Hustmq } from './context.ts';
+import { allow } from './auth.ts';
+import { argsOf, type Hustmq, uriOf } from './context.ts';
 import { reply } from '../http/reply.ts';
 import type { RouteTable } from '../http/route-table.ts';
 import { clientGone, locationOf } from './http.ts';
@@ -20,6 +21,7 @@ export function pushRoutes(r: RouteTable, h: Hustmq): void {
     const queue = queueArg(args);
     const ttl = optionalIntArg(args, 'ttl', 1, h.opts.pushMaxTtlSec) ?? h.opts.pushDefaultTtlSec;
     const idx = optionalIntArg(args, 'idx', 0, INDEX_WRAP - 1);
+    allow(ctx, h, 'publish', uriOf.push(h, queue));
     const item = await itemOf(ctx, args, h.opts.maxBodyBytes);
     if (!streams.has(queue) && (await queues.stat(queue))) throw fail(`'${queue}' is a normal queue (use put/get)`);
     try {
@@ -34,6 +36,7 @@ export function pushRoutes(r: RouteTable, h: Hustmq): void {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const idx = intArg(args, 'idx', 0, MAX_IDX);
+    allow(ctx, h, 'subscribe', uriOf.push(h, queue));
     const got = await streams.read(queue, idx);
     if ('missing' in got) throw fail(got.missing);
     reply(ctx, 200, got.payload.bytes);
@@ -43,6 +46,7 @@ export function pushRoutes(r: RouteTable, h: Hustmq): void {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const idx = intArg(args, 'idx', 0, MAX_IDX);
+    allow(ctx, h, 'subscribe', uriOf.push(h, queue));
     if (!streams.has(queue)) {
       const stat = await queues.stat(queue);
       // a normal queue is never a push window: answer as hustmq does for a non-push queue

@@ -2,7 +2,8 @@
 import type { Context } from 'koa';
 import { parseQueueToken } from '../../lib/index.ts';
 import { type Args, ackArg, fail, intArg, prioriArg, queueArg, workerArg } from './args.ts';
-import { argsOf, type Hustmq } from './context.ts';
+import { allow } from './auth.ts';
+import { argsOf, type Hustmq, uriOf } from './context.ts';
 import { readBody } from '../http/body.ts';
 import { reply } from '../http/reply.ts';
 import type { RouteTable } from '../http/route-table.ts';
@@ -40,6 +41,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const priori = prioriArg(args, 0);
+    allow(ctx, h, 'publish', uriOf.queue(h, queue));
     return itemOf(ctx, args, h.opts.maxBodyBytes)
       .then((item) => {
         notPush(h, queue);
@@ -56,6 +58,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const queue = queueArg(args);
     const worker = workerArg(args);
     const ack = ackArg(args);
+    allow(ctx, h, 'subscribe', uriOf.queue(h, queue));
     notPush(h, queue);
     return queues.get(queue, { ack, worker }).then((item) => {
       if (!item) throw fail(`no message ready in '${queue}'`);
@@ -73,6 +76,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const token = args.get('token');
     if (token === undefined) throw fail("missing argument 'token'", 400);
     if (!parseQueueToken(token)) throw fail("bad argument 'token': <priori>:<seq>", 400);
+    allow(ctx, h, 'subscribe', uriOf.queue(h, queue));
     if (!(await queues.ack(queue, token))) throw fail(`token ${token} is not unacked in '${queue}'`, 412);
     reply(ctx, 200);
   });
@@ -81,6 +85,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const minute = intArg(args, 'minute', 1, 255);
+    allow(ctx, h, 'publish', uriOf.queue(h, queue));
     notPush(h, queue);
     if (!(await queues.setTimeout(queue, minute * h.opts.minuteMs))) throw fail(`no queue '${queue}'`);
     reply(ctx, 200);
@@ -91,6 +96,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const queue = queueArg(args);
     const on = args.required('on');
     if (on !== '0' && on !== '1') throw fail("bad argument 'on': 0 or 1");
+    allow(ctx, h, 'publish', uriOf.queue(h, queue));
     notPush(h, queue);
     if (!(await queues.setLock(queue, on === '1'))) throw fail(`no queue '${queue}'`);
     reply(ctx, 200);
@@ -100,6 +106,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const num = intArg(args, 'num', 0, MAX_ITEMS);
+    allow(ctx, h, 'publish', uriOf.queue(h, queue));
     notPush(h, queue);
     const stat = await queues.stat(queue);
     if (!stat) throw fail(`no queue '${queue}'`);
@@ -113,6 +120,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const priori = prioriArg(args);
+    allow(ctx, h, 'publish', uriOf.queue(h, queue));
     notPush(h, queue);
     if (!(await queues.purge(queue, priori))) throw fail(`no queue '${queue}'`);
     reply(ctx, 200);
@@ -121,6 +129,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
   r.add('/worker', async (ctx) => {
     const args = argsOf(ctx);
     const queue = queueArg(args);
+    allow(ctx, h, 'subscribe', uriOf.queue(h, queue));
     notPush(h, queue);
     const workers = await queues.listWorkers(queue);
     if (!workers) throw fail(`no queue '${queue}'`);
@@ -132,6 +141,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const queue = queueArg(args);
     workerArg(args);
     ackArg(args);
+    allow(ctx, h, 'subscribe', uriOf.queue(h, queue));
     notPush(h, queue);
     if (h.parked.evget >= h.opts.maxTimerCount) throw fail(`too many parked evget requests (${h.opts.maxTimerCount})`);
     h.parked.evget++;

@@ -3,7 +3,8 @@
 import type { Context } from 'koa';
 import { fail as httpFail } from '../http/fail.ts';
 import { fail, queueArg } from './args.ts';
-import { argsOf, type Hustmq } from './context.ts';
+import { allow } from './auth.ts';
+import { argsOf, type Hustmq, uriOf } from './context.ts';
 import { readBody } from '../http/body.ts';
 import { reply } from '../http/reply.ts';
 import type { RouteTable } from '../http/route-table.ts';
@@ -25,6 +26,7 @@ export function rpcRoutes(r: RouteTable, h: Hustmq): void {
   r.add('/do_get', async (ctx) => {
     postOnly(ctx);
     const queue = queueArg(argsOf(ctx));
+    allow(ctx, h, 'call', uriOf.task(h, queue));
     const body = await readBody(ctx, limit, 404);
     if (body.length === 0) throw fail('empty task: the body holds the task arguments');
     send(ctx, await h.rpc.doGet(queue, body, hangup(ctx)));
@@ -36,6 +38,7 @@ export function rpcRoutes(r: RouteTable, h: Hustmq): void {
     const token = args.get('token');
     if (token === undefined) {
       const queue = args.has('queue') ? queueArg(args) : undefined;
+      allow(ctx, h, 'register', uriOf.task(h, queue));
       await readBody(ctx, limit, 404);
       send(ctx, await h.rpc.claim(queue, hangup(ctx)));
       return;

@@ -175,7 +175,8 @@ export class RpcHub {
   }
 
   private newWorkerClient(): Client {
-    const client = this.router.connect(this.opts.realm, { authid: this.opts.authid, authrole: this.opts.authrole, protocol: 'http' });
+    // the bridge's own (trusted) session: do_post checked the request's right to register first
+    const client = this.router.connect(this.opts.realm, { authid: this.opts.authid, protocol: 'http' });
     this.workerSessions.add(client.id);
     return client;
   }

@@ -1,5 +1,6 @@
 // The in-process client: the same operations and options as a WAMP client, with no socket.
 // Bridges and embedding applications use it through lib/index.ts.
+import type { Action } from './config.ts';
 import { ErrorUri, RouterError } from './errors.ts';
 import { asDict, callOptions, publishOptions, registerOptions, subscribeOptions } from './options.ts';
 import { Payload } from './payload.ts';
@@ -219,6 +220,15 @@ export class Client implements Peer {
       released = true;
       await this.publish(name, [null], undefined, { acknowledge: true, retain: true });
     };
+  }
+
+  /**
+   * Throws wamp.error.not_authorized (counted and logged as any refusal) unless this session's role
+   * may `action` on `uri`: for a bridge about to act for this session through an API that does not
+   * check by itself (queues, streams, stored replies).
+   */
+  authorize(action: Action, uri: string): void {
+    this.session.realm.authorize(this.session, action, wampLevels(uri, this.session.realm.limits), uri);
   }
 
   /** Keeps `value` under `key` for `ttlMs` in the realm's store (esub stored replies). */

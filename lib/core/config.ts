@@ -125,11 +125,25 @@ export const defaultLimits: Limits = {
   maxRetainedPerRealm: 1_000_000,
 };
 
-/** The realm `npm start` serves: anonymous clients may do everything. */
+/**
+ * The realm `npm start` serves: anonymous clients may do everything except kill sessions (the
+ * wamp.session.kill* meta procedures: a stranger must not disconnect everyone). The meta API's
+ * listing procedures stay open: this realm is for development on localhost, where seeing every
+ * session is the point (the dashboard reads them), and a realm facing a network has roles of its own.
+ */
 export function openRealm(name: string): RealmConfig {
   return {
     name,
-    roles: [{ name: 'anonymous', permissions: [{ uri: '', match: 'prefix', allow: { publish: true, subscribe: true, call: true, register: true, force: true } }] }],
+    roles: [
+      {
+        name: 'anonymous',
+        permissions: [
+          { uri: '', match: 'prefix', allow: { publish: true, subscribe: true, call: true, register: true, force: true } },
+          // a WAMP string prefix: kill, kill_by_authid, kill_by_authrole and kill_all
+          { uri: 'wamp.session.kill', match: 'prefix', allow: {} },
+        ],
+      },
+    ],
     // It has no principals, so every MQTT user name is unknown: such clients are anonymous here.
     auth: { anonymous: { role: 'anonymous' }, unknownUsers: 'anonymous' },
   };

@@ -22,6 +22,7 @@ export class Router {
     limitRefusals: 0,
     droppedQueued: 0,
     authRefusals: 0,
+    mqttForbiddenPublishes: 0,
     traffic: {
       wamp: { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, deliveries: 0 },
       mqtt: { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, deliveries: 0 },

@@ -26,6 +26,8 @@ export interface RouterStats {
   droppedQueued: number;
   /** Logins refused: unknown user, wrong secret, no usable method, anonymous not allowed (WAMP, MQTT). */
   authRefusals: number;
+  /** MQTT publishes (any version) the client's role may not make: refused (v5), dropped or disconnected (3.1.1). */
+  mqttForbiddenPublishes: number;
   /** Messages and bytes through the gates, per protocol, counted where each gate reads and writes frames. */
   traffic: Record<'wamp' | 'mqtt', TrafficCounters>;
   /** Deliveries a gate did not send, per protocol and reason (droppedEvents / droppedQueued are the older totals). */

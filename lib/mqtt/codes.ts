@@ -104,6 +104,11 @@ export function isLimitRefusal(err: unknown): boolean {
   return err instanceof RouterError && err.uri === ErrorUri.limitExceeded;
 }
 
+/** The realm refused the operation for the session's role. */
+export function isNotAuthorized(err: unknown): boolean {
+  return err instanceof RouterError && err.uri === ErrorUri.notAuthorized;
+}
+
 /** Reason code for a core error raised while subscribing (SUBACK entry). */
 export function subscribeErrorCode(err: unknown): number {
   if (!(err instanceof RouterError)) return RC.unspecified;

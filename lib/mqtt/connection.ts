@@ -344,6 +344,11 @@ export class Connection implements Link, Closable, WheelEntry {
     this.disconnect(RC.quotaExceeded, `${what} refused: ${String((err as Error)?.message ?? err)}`);
   }
 
+  /** A request the client's role forbids, where 3.1.1 has no negative answer and the gate is set to disconnect. */
+  refused(what: string, err: unknown): void {
+    this.disconnect(RC.notAuthorized, `${what} refused: ${String((err as Error)?.message ?? err)}`);
+  }
+
   /** A bug or an unexpected failure in a handler: this connection ends (v5: DISCONNECT 0x83), nothing else. */
   internalError(err: unknown): void {
     this.gate.router.stats.handlerErrors++;

@@ -78,7 +78,15 @@ export interface MqttGateOptions {
   connectTimeoutMs?: number;
   /** Largest packet accepted from clients; default router.limits.maxMessageBytes. */
   maxPacketSize?: number;
+  /**
+   * A 3.1/3.1.1 publish the client's role may not make (3.1.1 has no refusal in PUBACK): 'drop'
+   * (default) acknowledges it per its QoS without routing it, 'disconnect' closes the connection.
+   * Either way it is counted (RouterStats.mqttForbiddenPublishes) and logged. v5 answers PUBACK 0x87.
+   */
+  forbiddenPublish?: ForbiddenPublish;
 }
+
+export type ForbiddenPublish = 'drop' | 'disconnect';
 
 export interface ResolvedOptions {
   defaultRealm: string;
@@ -94,6 +102,7 @@ export interface ResolvedOptions {
   sessionSweepMs: number;
   connectTimeoutMs: number;
   maxPacketSize: number;
+  forbiddenPublish: ForbiddenPublish;
 }
 
 /** Counters the server may export as metrics. */

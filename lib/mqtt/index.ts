@@ -89,6 +89,7 @@ class Gate implements MqttGate, GateContext {
       sessionSweepMs: Math.max(1_000, options.sessionSweepMs ?? 600_000),
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       maxPacketSize: clamp(options.maxPacketSize ?? router.limits.maxMessageBytes, 64, MQTT_MAX_PACKET),
+      forbiddenPublish: options.forbiddenPublish ?? 'drop',
     };
     const stats = this.stats;
     const dropped = this.dropped;

@@ -4,11 +4,13 @@
 // waits for everything the publish made durable: retained and history writes, offline-queue and
 // in-flight writes of persistent subscribers (core's publish promise covers those), and for a
 // persistent publisher's QoS 2 the stored packet id, so exactly once holds across a restart.
+// A publish the role forbids: v5 PUBACK/PUBREC 0x87; 3.1.1, which cannot refuse, acknowledges it
+// unrouted or disconnects, as `forbiddenPublish` says (the realm logs each refusal, within a budget).
 import { isUtf8 } from 'node:buffer';
 import type { IPublishPacket } from 'mqtt-packet';
 import { Payload } from '../core/payload.ts';
 import { mqttLevels, TopicSizeError } from '../core/topic.ts';
-import { isLimitRefusal, isStoreFailure, MqttError, publishErrorCode, RC } from './codes.ts';
+import { isLimitRefusal, isNotAuthorized, isStoreFailure, MqttError, publishErrorCode, RC } from './codes.ts';
 import type { Connection } from './connection.ts';
 import { headersFrom, ownBytes, responseTopicProblem } from './props.ts';
 
@@ -78,6 +80,14 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
       headers: headersFrom(props, Date.now()),
     });
   } catch (err) {
+    // authorization is decided synchronously: a forbidden publish is known here
+    if (isNotAuthorized(err)) {
+      conn.gate.router.stats.mqttForbiddenPublishes++;
+      if (!v5 && conn.gate.options.forbiddenPublish === 'disconnect') {
+        conn.refused('a publish', err);
+        return;
+      }
+    }
     outcome = Promise.reject(err);
   }
   if (qos === 0) {

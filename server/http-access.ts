@@ -1,0 +1,77 @@
+// Who may read the server's own endpoints (/metrics, /healthz, the bridges' metrics and stat_all,
+// the dashboard): the addresses listed (default loopback only) or, from anywhere, the listed
+// principals of the first realm by HTTP Basic auth (password: the principal's ticket or wampcra
+// secret, checked in constant time by KitsuneRouter.authenticate).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BlockList, isIP } from 'node:net';
+import { basicCredentials, BASIC_CHALLENGE } from '../bridge/http/basic-auth.ts';
+import type { KitsuneRouter } from '../lib/index.ts';
+
+export interface HttpAccessConfig {
+  /** IP addresses or CIDR ranges (v4 or v6) let in without credentials (default loopback). */
+  addresses?: string[];
+  /** authids of the first realm's principals let in, from any address, by Basic auth. */
+  principals?: string[];
+}
+
+export const DEFAULT_ACCESS_ADDRESSES = ['127.0.0.1', '::1'];
+
+/** 'ok', or 401 (credentials needed or wrong) / 403 (neither the address nor the principal is listed). */
+export type HttpAccess = (req: IncomingMessage) => 'ok' | 401 | 403;
+
+/** A problem with one address entry, or undefined (the config check names the entry). */
+export function addressProblem(entry: string): string | undefined {
+  const [ip, bits, extra] = entry.split('/');
+  if (extra !== undefined || !ip || !isIP(ip)) return `"${entry}" is not an IP address or CIDR range`;
+  if (bits === undefined) return undefined;
+  const max = isIP(ip) === 4 ? 32 : 128;
+  if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) return `"${entry}": the prefix length must be 0..${max}`;
+  return undefined;
+}
+
+function blockList(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    if (addressProblem(entry)) throw new Error(`http.access.addresses: ${addressProblem(entry)}`);
+    const [ip, bits] = entry.split('/') as [string, string | undefined];
+    const type = isIP(ip) === 4 ? 'ipv4' : 'ipv6';
+    if (bits === undefined) list.addAddress(ip, type);
+    else list.addSubnet(ip, Number(bits), type);
+  }
+  return list;
+}
+
+/** The remote address as the lists write it: an IPv4-mapped IPv6 address is its IPv4 address. */
+function remoteOf(req: IncomingMessage): { ip: string; type: 'ipv4' | 'ipv6' } | undefined {
+  let ip = req.socket.remoteAddress;
+  if (!ip) return undefined;
+  if (ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4) ip = ip.slice(7);
+  const v = isIP(ip);
+  return v === 0 ? undefined : { ip, type: v === 4 ? 'ipv4' : 'ipv6' };
+}
+
+export function createHttpAccess(router: KitsuneRouter, realm: string, config: HttpAccessConfig = {}): HttpAccess {
+  const addresses = blockList(config.addresses ?? DEFAULT_ACCESS_ADDRESSES);
+  const principals = new Set(config.principals ?? []);
+  return (req) => {
+    const remote = remoteOf(req);
+    if (remote && addresses.check(remote.ip, remote.type)) return 'ok';
+    const cred = basicCredentials(req.headers.authorization);
+    if (!cred) return principals.size > 0 ? 401 : 403;
+    const who = router.authenticate(realm, cred.user, cred.password);
+    if (!who) return 401;
+    return principals.has(who.authid) ? 'ok' : 403;
+  };
+}
+
+/** `handler` behind `access`: refusals are plain text naming the endpoint (401 with a Basic challenge). */
+export function guarded(access: HttpAccess, name: string, handler: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const verdict = access(req);
+    if (verdict === 'ok') return handler(req, res);
+    const body =
+      verdict === 401 ? `${name} needs the credentials of a principal listed in http.access.principals\n` : `${name} is not open to this address or principal (see http.access)\n`;
+    res.writeHead(verdict, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...(verdict === 401 ? BASIC_CHALLENGE : {}) });
+    res.end(body);
+  };
+}
