@@ -4,6 +4,7 @@ import type { Context } from 'koa';
 import type { Client, KitsuneRouter } from '../../lib/index.ts';
 import { BASIC_CHALLENGE, basicCredentials, samePassword } from '../http/basic-auth.ts';
 import { fail } from '../http/fail.ts';
+import { indexListings } from './names.ts';
 import type { ResolvedOptions } from './options.ts';
 
 export class Sessions {
@@ -30,6 +31,8 @@ export class Sessions {
       c = this.router.connect(this.opts.realm, { authid, authrole, protocol: 'http' });
       c.onClose = () => this.clients.delete(authid);
       this.clients.set(authid, c);
+      // from the first request on, every write keeps the listing indexes (existing values are indexed in slices)
+      indexListings(c).catch(() => undefined);
     }
     return c;
   }
