@@ -16,6 +16,7 @@ export { openRealm, defaultLimits } from './core/config.ts';
 export type { Store } from './core/store.ts';
 export type { CollectionKind, CollectionMember, CollectionOutcome, CollectionRange, CollectionTableStat, CollectionWrite } from './core/store.ts';
 export type { RetainedValue, RetainedPutOptions, RetainedListOptions } from './core/retained-api.ts';
+export type { LevelRank } from './core/retained.ts';
 export { CollectionApi } from './core/collections.ts';
 export type { Logger } from './core/log.ts';
 export type { Principal } from './core/password-check.ts';

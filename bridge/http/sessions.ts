@@ -27,6 +27,8 @@ export interface BridgeSessionsOptions {
   users?: Record<string, BridgeUser>;
   /** False: requests without credentials are refused (401) even when the realm has an anonymous role. */
   anonymous?: boolean;
+  /** Called with each session the bridge makes for an identity, once, before its first request. */
+  onSession?: (client: Client) => void;
 }
 
 export interface Identity {
@@ -115,6 +117,7 @@ export class BridgeSessions {
         if (this.clients.get(key) === made) this.clients.delete(key);
       };
       this.clients.set(key, c);
+      this.opts.onSession?.(c);
     }
     return c;
   }

@@ -1,12 +1,11 @@
-// What the set and sorted-set routes share: the member (request body, or `key` for zsets), type
-// checks against hash tables, and the pages they list.
+// What the set and sorted-set routes share: the member (request body, or `key` for zsets), the
+// outcomes of their writes and the pages they list.
 import type { Context } from 'koa';
-import type { Client, CollectionMember, CollectionOutcome } from '../../lib/index.ts';
+import type { CollectionMember, CollectionOutcome } from '../../lib/index.ts';
 import { readBody } from '../http/body.ts';
 import type { HustdbArgs } from './args.ts';
 import { MAX_KEY_BYTES } from './args.ts';
 import { b64, notFound } from './context.ts';
-import { hashPrefix } from './names.ts';
 
 /** Longest member, bytes: members are index keys. */
 export const MAX_MEMBER_BYTES = 4 * MAX_KEY_BYTES;
@@ -23,19 +22,10 @@ export async function memberOf(ctx: Context, args: HustdbArgs, keyArg: boolean):
   throw notFound(keyArg ? 'empty member: send it as the body or as `key`' : 'empty member: send it as the body');
 }
 
-/** True when `tb` is in use as a hash (a role that may not read hashes sees none). */
-export function isHashTable(client: Client, tb: string): boolean {
-  try {
-    return client.listRetained(hashPrefix(tb), { limit: 1 }).length > 0;
-  } catch {
-    return false;
-  }
-}
-
 /** The version of a successful write, else 404 saying why. */
 export function versionOf(out: CollectionOutcome, tb: string): number {
   if (typeof out === 'object') return out.version;
-  if (out === 'wrong_type') throw notFound(`table '${tb}' holds another type`);
+  if (out === 'wrong_type') throw notFound(`table '${tb}' holds another type (a hash, a set or a sorted set)`);
   if (out === 'version_mismatch') throw notFound('version mismatch');
   throw notFound('not found');
 }

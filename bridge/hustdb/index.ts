@@ -15,6 +15,7 @@ import { cacheRoutes } from './cache-routes.ts';
 import { hashRoutes } from './hash-routes.ts';
 import { kvRoutes } from './kv-routes.ts';
 import { metaRoutes } from './meta-routes.ts';
+import { indexListings } from './names.ts';
 import { type HustdbOptions, resolveOptions } from './options.ts';
 import { setRoutes } from './set-routes.ts';
 import { statRoutes } from './stat-routes.ts';
@@ -32,7 +33,14 @@ export interface HustdbBridge {
 
 export function createHustdbBridge(router: KitsuneRouter, options: HustdbOptions): HustdbBridge {
   const opts = resolveOptions(options);
-  const h: Hustdb = { opts, sessions: new BridgeSessions(router, { realm: opts.realm, name: 'hustdb', users: opts.auth, anonymous: opts.auth === undefined }), cache: new LruCache(opts.cacheMaxBytes) };
+  const h: Hustdb = { opts, sessions: new BridgeSessions(router, {
+      realm: opts.realm,
+      name: 'hustdb',
+      users: opts.auth,
+      anonymous: opts.auth === undefined,
+      // from the first request on, every write keeps the listing indexes (existing values are indexed in slices)
+      onSession: (c) => void indexListings(c).catch(() => undefined),
+    }), cache: new LruCache(opts.cacheMaxBytes) };
   const refused = new Map<number, number>();
   const app = new Koa();
   app.silent = true;

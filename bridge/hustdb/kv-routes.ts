@@ -3,8 +3,8 @@ import type { Context } from 'koa';
 import type { RouteTable } from '../http/route-table.ts';
 import { HustdbArgs } from './args.ts';
 import { b64, FILE_COUNT, type Hustdb, listing, notFound, ok, requiredValue } from './context.ts';
-import { BUCKETS, bucketOf, fromComponent, KV_PREFIX, kvTopic } from './names.ts';
-import type { Client, RetainedValue } from '../../lib/index.ts';
+import { BUCKETS, fromComponent, indexListings, KV_PREFIX, kvTopic, levelBucket } from './names.ts';
+import { type Client, ErrorUri, type RetainedValue, RouterError } from '../../lib/index.ts';
 
 /** get/get2/hget/hget2: the value with its version (one copy: get2 never answers 409). */
 export function readValue(ctx: Context, client: Client, topic: string, withBody: boolean): void {
@@ -13,14 +13,26 @@ export function readValue(ctx: Context, client: Client, topic: string, withBody:
   ok(ctx, v.revision, withBody ? v.payload.bytes : '');
 }
 
-export async function writeValue(ctx: Context, h: Hustdb, args: HustdbArgs, topic: string): Promise<void> {
+/**
+ * put/hset. `hashTable`: the hash table the field belongs to; the store refuses the write when a
+ * set or sorted set of that name exists, in the same operation as the write (no race with a sadd).
+ */
+export async function writeValue(ctx: Context, h: Hustdb, args: HustdbArgs, topic: string, hashTable?: string): Promise<void> {
   const client = h.sessions.of(ctx);
   const value = await requiredValue(ctx, args, h);
   const ttlMs = args.ttlMs();
   const ver = args.ver();
-  const revision = await client.putRetained(topic, value, { ifRevision: ver, ttlMs });
+  const revision = await client.putRetained(topic, value, { ifRevision: ver, ttlMs, excludesCollection: hashTable }).catch(wrongType(hashTable));
   if (revision === null) throw notFound(`version mismatch: 'ver' is ${ver}`);
   ok(ctx, revision);
+}
+
+/** Turns the store's refusal of a hash field in a set or sorted set table into hustdb's 404. */
+export function wrongType(table: string | undefined): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof RouterError && err.uri === ErrorUri.wrongType) throw notFound(`table '${table}' is a set or sorted set, not a hash`);
+    throw err;
+  };
 }
 
 export async function deleteValue(ctx: Context, client: Client, args: HustdbArgs, topic: string): Promise<void> {
@@ -30,23 +42,18 @@ export async function deleteValue(ctx: Context, client: Client, args: HustdbArgs
   ok(ctx, revision);
 }
 
-/** A level's §1 bucket, by the name it encodes; a level that is no component of ours ranks -1 (never listed). */
-function levelBucket(level: string): number {
-  const name = fromComponent(level);
-  return name === undefined ? -1 : bucketOf(name);
-}
-
 /**
  * keys/hkeys: one page of the values one level below `prefix`. The whole bucket range pages in
  * creation order; a narrower one pages the tree's (bucket, name) index: O(log n + offset + size).
  */
-export function listValues(ctx: Context, client: Client, args: HustdbArgs, prefix: string, extra?: Record<string, string>): void {
+export async function listValues(ctx: Context, client: Client, args: HustdbArgs, prefix: string, extra?: Record<string, string>): Promise<void> {
   args.peer();
   const offset = args.offset();
   const size = args.size();
   const { start, end } = args.buckets();
   const noval = args.noval();
   const whole = start === 0 && end === BUCKETS;
+  if (!whole) await indexListings(client);
   const page = client.listRetained(prefix, {
     offset,
     limit: size,
@@ -87,6 +94,6 @@ export function kvRoutes(routes: RouteTable, h: Hustdb): void {
   routes.add('/keys', (ctx) => {
     const args = new HustdbArgs(ctx);
     args.file(FILE_COUNT);
-    listValues(ctx, h.sessions.of(ctx), args, KV_PREFIX);
+    return listValues(ctx, h.sessions.of(ctx), args, KV_PREFIX);
   });
 }

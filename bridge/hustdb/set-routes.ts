@@ -3,9 +3,9 @@
 import type { Context } from 'koa';
 import type { RouteTable } from '../http/route-table.ts';
 import { HustdbArgs } from './args.ts';
-import { isHashTable, memberItem, memberOf, members, versionOf } from './collection-args.ts';
+import { memberItem, memberOf, members, versionOf } from './collection-args.ts';
 import { type Hustdb, listing, notFound, ok } from './context.ts';
-import { BUCKETS, setTopic } from './names.ts';
+import { BUCKETS, hashPrefix, setTopic } from './names.ts';
 
 const POST = ['POST'];
 
@@ -28,8 +28,8 @@ export function setRoutes(routes: RouteTable, h: Hustdb): void {
       const ver = args.ver();
       const client = h.sessions.of(ctx);
       const member = await memberOf(ctx, args, false);
-      if (isHashTable(client, tb)) throw notFound(`table '${tb}' is a hash, not a set`);
-      ok(ctx, versionOf(await client.collections.put(setTopic(tb), { kind: 'set', table: tb, member, expectVersion: ver }), tb));
+      // the store refuses the table's first write while it is a hash, in the same operation
+      ok(ctx, versionOf(await client.collections.put(setTopic(tb), { kind: 'set', table: tb, member, expectVersion: ver }, { excludesRetained: hashPrefix(tb) }), tb));
     },
     POST,
   );

@@ -4,9 +4,9 @@
 import type { Context } from 'koa';
 import type { RouteTable } from '../http/route-table.ts';
 import { HustdbArgs } from './args.ts';
-import { isHashTable, memberItem, memberOf, members, versionOf } from './collection-args.ts';
+import { memberItem, memberOf, members, versionOf } from './collection-args.ts';
 import { type Hustdb, listing, notFound, ok } from './context.ts';
-import { bucketOf, zsetTopic } from './names.ts';
+import { bucketOf, hashPrefix, zsetTopic } from './names.ts';
 import { fail } from '../http/fail.ts';
 
 async function zread(ctx: Context, h: Hustdb, withScore: boolean): Promise<void> {
@@ -49,9 +49,9 @@ export function zsetRoutes(routes: RouteTable, h: Hustdb): void {
     const ttlMs = args.ttlMs();
     const client = h.sessions.of(ctx);
     const member = await memberOf(ctx, args, true);
-    if (isHashTable(client, tb)) throw notFound(`table '${tb}' is a hash, not a sorted set`);
     const write = { kind: 'zset' as const, table: tb, member, score, scoreMode, expectVersion: ver, expiresAt: ttlMs === undefined ? undefined : Date.now() + ttlMs };
-    ok(ctx, versionOf(await client.collections.put(zsetTopic(tb), write), tb));
+    // the store refuses the table's first write while it is a hash, in the same operation
+    ok(ctx, versionOf(await client.collections.put(zsetTopic(tb), write, { excludesRetained: hashPrefix(tb) }), tb));
   });
   routes.add('/zrem', async (ctx) => {
     const args = new HustdbArgs(ctx);

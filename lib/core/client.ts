@@ -10,7 +10,8 @@ import type { QueueApi } from './queues.ts';
 import type { StreamApi } from './streams.ts';
 import { storeReply, takeReplies } from './replies.ts';
 import { CollectionApi } from './collections.ts';
-import { deleteRetained, getRetained, listRetained, putRetained, retainedBranches, type RetainedListOptions, type RetainedPutOptions, type RetainedValue } from './retained-api.ts';
+import { deleteRetained, getRetained, indexRetained, listRetained, putRetained, retainedBranches, type RetainedListOptions, type RetainedPutOptions, type RetainedValue } from './retained-api.ts';
+import type { LevelRank } from './retained.ts';
 import type { Router } from './router.ts';
 import type { Session } from './session.ts';
 import { wampLevels, wampPattern } from './topic.ts';
@@ -249,6 +250,15 @@ export class Client implements Peer {
   /** A page of the live retained values one level below `topic` (needs 'subscribe' on `topic.`). */
   listRetained(topic: string, options?: RetainedListOptions): { level: string; value: RetainedValue }[] {
     return listRetained(this.session, topic, options);
+  }
+
+  /** Keeps the retained values below `topic` ordered by `rank` for ranked listings (see retained-api.ts); resolves when ready. */
+  indexRetained(topic: string, rank: LevelRank, match: 'exact' | 'wildcard' = 'exact'): Promise<void> {
+    try {
+      return indexRetained(this.session, topic, rank, match);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** The levels one below `topic` that have retained values further down (needs 'subscribe' on `topic.`). */

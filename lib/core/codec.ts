@@ -72,3 +72,8 @@ export function decodePublication(blob: Uint8Array): DecodedPublication {
 export function topicKey(topic: readonly string[]): string {
   return JSON.stringify(topic);
 }
+
+/** What the topicKey() of every topic strictly below `topic` starts with (and no other key does). */
+export function topicKeyPrefix(topic: readonly string[]): string {
+  return topic.length === 0 ? '[' : `${topicKey(topic).slice(0, -1)},`;
+}

@@ -3,6 +3,7 @@
 // is then an event on that topic with kwargs {op, member, score?, version} (op: sadd, srem, zadd,
 // zrem), so WAMP and MQTT subscribers see the changes.
 import { isUtf8 } from 'node:buffer';
+import { topicKeyPrefix } from './codec.ts';
 import { ErrorUri, RouterError } from './errors.ts';
 import { Payload } from './payload.ts';
 import type { Session } from './session.ts';
@@ -22,10 +23,16 @@ export class CollectionApi {
     this.session.realm.authorize(this.session, action, wampLevels(topic), topic);
   }
 
-  /** Adds or rewrites a member of `write.table`; on success publishes the change on `topic`. */
-  async put(topic: string, write: CollectionWrite): Promise<CollectionOutcome> {
+  /**
+   * Adds or rewrites a member of `write.table`; on success publishes the change on `topic`.
+   * `excludesRetained`: a topic; the table's first write is refused ('wrong_type') while retained
+   * values live below it — decided by the store in the same operation as the write (the other half
+   * of RetainedPutOptions.excludesCollection).
+   */
+  async put(topic: string, write: CollectionWrite, options: { excludesRetained?: string } = {}): Promise<CollectionOutcome> {
     this.authorize('publish', topic);
-    const out = await this.store().collectionPut(this.session.realm.name, write);
+    const guarded = options.excludesRetained === undefined ? write : { ...write, excludesRetained: topicKeyPrefix(wampLevels(options.excludesRetained)) };
+    const out = await this.store().collectionPut(this.session.realm.name, guarded);
     if (typeof out === 'object') this.announce(topic, write.kind === 'set' ? 'sadd' : 'zadd', write.member, out, write.kind);
     return out;
   }

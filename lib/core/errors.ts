@@ -27,6 +27,8 @@ export const ErrorUri = {
   limitExceeded: 'kitsune.error.limit_exceeded',
   conditionFailed: 'kitsune.error.condition_failed',
   storeFailed: 'kitsune.error.store_failed',
+  /** A name used as one kind of table (retained values, set, sorted set) written as another. */
+  wrongType: 'kitsune.error.wrong_type',
 } as const;
 
 export class RouterError extends Error {

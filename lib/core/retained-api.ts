@@ -6,7 +6,7 @@ import { ErrorUri, RouterError } from './errors.ts';
 import { Payload } from './payload.ts';
 import type { LevelRank } from './retained.ts';
 import type { Session } from './session.ts';
-import { wampLevels } from './topic.ts';
+import { wampLevels, wampPattern } from './topic.ts';
 
 export interface RetainedValue {
   topic: string;
@@ -22,6 +22,12 @@ export interface RetainedPutOptions {
   ifRevision?: number;
   /** Expiry from now, ms (absent = none: a rewrite without it makes the value permanent). */
   ttlMs?: number;
+  /**
+   * Refused with kitsune.error.wrong_type, nothing written, when a collection table (set or sorted
+   * set) of this name exists — checked by the store in the same operation as the write, so it
+   * cannot race a collection's first write (see CollectionApi.put's `excludesRetained`).
+   */
+  excludesCollection?: string;
 }
 
 export interface RetainedListOptions {
@@ -32,12 +38,15 @@ export interface RetainedListOptions {
   /** Keeps only the levels it accepts. */
   filter?: (level: string) => boolean;
   /**
-   * Only the levels whose rank is in [start, end), in (rank, level) order, from an index the tree
-   * keeps for this topic once asked: O(log n + offset + limit). Pass the same `rank` function each
-   * time (a module-level one), or the index is rebuilt.
+   * Only the levels whose rank is in [start, end), in (rank, level) order: O(log n + offset +
+   * limit), from the index indexRetained() keeps for `topic` with this same `rank` function (wait
+   * for its promise first; without a ready index the listing throws).
    */
   ranked?: { rank: LevelRank; start: number; end: number };
 }
+
+/** Expired values purged per listing: a page never wades through what expired since the last sweep. */
+const PURGE_PER_LISTING = 10_000;
 
 function valueOf(topic: readonly string[], entry: { publication: { payload: Payload; headers?: { expiresAt?: number } }; revision: number }): RetainedValue {
   const out: RetainedValue = { topic: topic.join('.'), payload: entry.publication.payload, revision: entry.revision };
@@ -63,6 +72,7 @@ export function listRetained(session: Session, topic: string, options: RetainedL
   let skip = options.offset ?? 0;
   const limit = options.limit ?? 1000;
   const now = Date.now();
+  session.realm.retention.purgeExpired(now, PURGE_PER_LISTING);
   const out: { level: string; value: RetainedValue }[] = [];
   if (limit <= 0) return out;
   const tree = session.realm.retention.tree;
@@ -85,7 +95,19 @@ export function listRetained(session: Session, topic: string, options: RetainedL
 export function retainedBranches(session: Session, topic: string): string[] {
   const levels = wampLevels(topic);
   session.realm.authorize(session, 'subscribe', [...levels, ''], `${topic}.`);
+  // a branch whose values have all expired is pruned by the purge
+  session.realm.retention.purgeExpired(Date.now(), PURGE_PER_LISTING);
   return [...session.realm.retention.tree.branches(levels)];
+}
+
+/**
+ * Keeps the values one level below `topic` ordered by `rank`, for listRetained's `ranked` pages
+ * (with match 'wildcard', below every topic matching the WAMP wildcard pattern `topic`, empty
+ * components matching any level). Maintained by every write from then on; values already there are
+ * indexed a slice per event-loop turn. Resolves once they are; asking again costs nothing.
+ */
+export function indexRetained(session: Session, topic: string, rank: LevelRank, match: 'exact' | 'wildcard' = 'exact'): Promise<void> {
+  return session.realm.retention.tree.index(wampPattern(topic, match).levels, rank);
 }
 
 /**
@@ -100,7 +122,7 @@ export function putRetained(session: Session, topic: string, value: Uint8Array |
   const payload = value instanceof Payload ? value : Payload.fromBytes(value);
   if (payload.isBytes ? payload.bytes.length === 0 : payload.isEmpty) return Promise.reject(new RouterError(ErrorUri.invalidArgument, 'an empty value would delete the key'));
   const headers = options.ttlMs !== undefined && options.ttlMs > 0 ? { expiresAt: Date.now() + options.ttlMs } : undefined;
-  const published = session.publish(levels, payload, { retain: true, acknowledge: true, headers });
+  const published = session.publish(levels, payload, { retain: true, acknowledge: true, headers, excludesCollection: options.excludesCollection });
   // The in-memory write happened synchronously inside publish(): its revision is known now.
   const revision = retention.get(levels)?.revision ?? 1;
   return published.then(() => revision);

@@ -6,16 +6,44 @@ import type { Pattern } from './types.ts';
 /** Ranks the levels below a node; the same function (by identity) keeps the same index. */
 export type LevelRank = (level: string) => number;
 
+/** Children ordered by (rank, level); `complete` once every child that existed when it was asked for is in. */
+interface RankedChildren<T> {
+  rank: LevelRank;
+  list: SkipList<RetainedNode<T>>;
+  complete: boolean;
+}
+
 class RetainedNode<T> {
   children = new Map<string, RetainedNode<T>>();
   value: T | undefined;
-  /** Children ordered by (rank, level): built on the first ranked listing, then kept up to date. */
-  ranked?: { rank: LevelRank; list: SkipList<RetainedNode<T>> };
+  ranked?: RankedChildren<T>;
+}
+
+/**
+ * Which nodes keep a ranked index of their children: those whose path matches `levels` (null
+ * matches any one level). `ready` settles once the nodes that existed when the rule was made are indexed.
+ */
+interface RankRule {
+  levels: readonly (string | null)[];
+  rank: LevelRank;
+  ready: Promise<void>;
+}
+
+/** Work done per event-loop turn while indexing existing children, so a big table never stalls the loop. */
+const INDEX_SLICE = 2048;
+/** Most rules a tree takes: each costs a check whenever a node is created. */
+const MAX_RULES = 16;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function sameLevels(a: readonly (string | null)[], b: readonly (string | null)[]): boolean {
+  return a.length === b.length && a.every((level, i) => level === b[i]);
 }
 
 export class RetainedTree<T> {
   private root = new RetainedNode<T>();
   private count = 0;
+  private readonly rules: RankRule[] = [];
 
   get size(): number {
     return this.count;
@@ -32,14 +60,18 @@ export class RetainedTree<T> {
 
   set(topic: readonly string[], value: T): void {
     let node = this.root;
+    let depth = 0;
     for (const level of topic) {
       let next = node.children.get(level);
       if (!next) {
         next = new RetainedNode<T>();
         node.children.set(level, next);
-        node.ranked?.list.insert(node.ranked.rank(level), level, next);
+        // while an index is being built, its walk of `children` meets this child too
+        if (node.ranked?.complete) node.ranked.list.insert(node.ranked.rank(level), level, next);
+        this.indexNew(next, topic, depth + 1);
       }
       node = next;
+      depth++;
     }
     if (!node.value) this.count++;
     node.value = value;
@@ -78,9 +110,77 @@ export class RetainedTree<T> {
   }
 
   /**
+   * Keeps the children of every node whose path matches `levels` (null: any one level) ordered by
+   * `rank`: nodes created from now on start with an empty index, kept up to date by set and delete;
+   * nodes that exist already are indexed a slice per event-loop turn. Resolves when they all are.
+   * Asking again with the same levels and rank returns the same promise.
+   */
+  index(levels: readonly (string | null)[], rank: LevelRank): Promise<void> {
+    const known = this.rules.find((r) => r.rank === rank && sameLevels(r.levels, levels));
+    if (known) return known.ready;
+    if (this.rules.length >= MAX_RULES) return Promise.reject(new RangeError(`a retained tree keeps at most ${MAX_RULES} ranked indexes`));
+    const rule: RankRule = { levels: [...levels], rank, ready: Promise.resolve() };
+    this.rules.push(rule);
+    rule.ready = this.indexExisting(rule);
+    return rule.ready;
+  }
+
+  /** A new node at `depth` along `topic`: it gets an (empty, complete) index if a rule names its path. */
+  private indexNew(node: RetainedNode<T>, topic: readonly string[], depth: number): void {
+    for (const rule of this.rules) {
+      if (rule.levels.length !== depth) continue;
+      if (rule.levels.every((level, i) => level === null || level === topic[i])) {
+        node.ranked = { rank: rule.rank, list: new SkipList(), complete: true };
+        return;
+      }
+    }
+  }
+
+  /** Indexes the nodes that match `rule` and have no index yet, INDEX_SLICE steps per turn. */
+  private async indexExisting(rule: RankRule): Promise<void> {
+    let steps = 0;
+    for (const _ of this.indexSteps(rule)) {
+      if (++steps % INDEX_SLICE === 0) await nextTurn();
+    }
+  }
+
+  /**
+   * The walk behind indexExisting(), one yield per unit of work. Map iterators are live: children
+   * added while it pauses are met later in the walk, deleted ones are skipped, so the index it
+   * builds is exact when it completes (until then set() leaves that node's index alone).
+   */
+  private *indexSteps(rule: RankRule): Generator<void> {
+    const stack: [RetainedNode<T>, number][] = [[this.root, 0]];
+    while (stack.length > 0) {
+      const [node, i] = stack.pop() as [RetainedNode<T>, number];
+      if (i < rule.levels.length) {
+        const level = rule.levels[i];
+        if (level !== null && level !== undefined) {
+          const child = node.children.get(level);
+          if (child) stack.push([child, i + 1]);
+          continue;
+        }
+        for (const child of node.children.values()) {
+          stack.push([child, i + 1]);
+          yield;
+        }
+        continue;
+      }
+      if (node.ranked?.rank === rule.rank) continue;
+      const ranked: RankedChildren<T> = { rank: rule.rank, list: new SkipList(), complete: false };
+      node.ranked = ranked;
+      for (const [level, child] of node.children) {
+        ranked.list.insert(rule.rank(level), level, child);
+        yield;
+      }
+      ranked.complete = true;
+    }
+  }
+
+  /**
    * The values one level below `topic` whose rank is in [start, end), as [level, value], in (rank,
-   * level) order: O(log n) to the first, then one step per child. The index is built (O(n)) the
-   * first time a topic is listed with a rank function, and kept up to date by set and delete.
+   * level) order: O(log n) to the first, then one step per child. Needs a complete index made by
+   * index() with the same rank (await its promise first); throws without one.
    */
   *ranked(topic: readonly string[], rank: LevelRank, start: number, end: number): Generator<[string, T]> {
     let node: RetainedNode<T> | undefined = this.root;
@@ -88,12 +188,9 @@ export class RetainedTree<T> {
       node = node.children.get(level);
       if (!node) return;
     }
-    if (node.ranked?.rank !== rank) {
-      const list = new SkipList<RetainedNode<T>>();
-      for (const [level, child] of node.children) list.insert(rank(level), level, child);
-      node.ranked = { rank, list };
-    }
-    for (let n = node.ranked.list.seek(start); n && n.score < end; n = n.next[0]) if (n.value.value) yield [n.key, n.value.value];
+    const ranked = node.ranked;
+    if (ranked?.rank !== rank || !ranked.complete) throw new Error(`no ranked index below '${topic.join('.')}': ask index() for one and wait for it`);
+    for (let n = ranked.list.seek(start); n && n.score < end; n = n.next[0]) if (n.value.value) yield [n.key, n.value.value];
   }
 
   /** The levels one below `topic` that have values somewhere beneath them. */

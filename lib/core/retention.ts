@@ -10,6 +10,7 @@ import type { PublicationIds } from './history.ts';
 import type { Logger } from './log.ts';
 import { Payload } from './payload.ts';
 import { RetainedTree } from './retained.ts';
+import { SkipList } from './skip-list.ts';
 import type { Store } from './store.ts';
 import type { Publication, PublishOptions } from './types.ts';
 import { sameValue } from './values.ts';
@@ -49,8 +50,8 @@ export class Retention {
   /** Keys each session owns, so its wills run without a scan. */
   private readonly owned = new Map<number, Set<string>>();
   private readonly topics = new Map<string, string[]>();
-  /** Keys whose value has an expiry, so purgeExpired() need not walk the whole tree. */
-  private readonly expiring = new Set<string>();
+  /** Keys whose value has an expiry, ordered by (expiresAt, key): purgeExpired() takes them from the front. */
+  private readonly expiring = new SkipList<undefined>();
 
   constructor(
     private readonly realm: string,
@@ -79,7 +80,7 @@ export class Retention {
       const publication: Publication = { id: this.ids.take(), topic: d.topic, payload: d.payload, publisher: d.publisher, qos: d.qos, retain: true, headers: d.headers, frames: new Map() };
       this.tree.set(d.topic, { publication, revision: r.revision });
       this.topics.set(r.key, d.topic);
-      if (d.headers?.expiresAt !== undefined) this.expiring.add(r.key);
+      this.track(r.key, d.headers?.expiresAt);
       if (r.owner !== undefined && r.will !== undefined) wills.push({ topic: d.topic, will: r.will === null ? null : decodePayload(r.will) });
     }
     for (const w of wills) {
@@ -99,19 +100,31 @@ export class Retention {
     return expiresAt !== undefined && expiresAt <= now ? undefined : entry;
   }
 
-  /** Drops expired values from memory (the store purges its copies in its own sweep). */
-  purgeExpired(now = Date.now()): number {
+  /**
+   * Drops expired values from memory (the store purges its copies in its own sweep), at most `max`
+   * of them: O(purged · log n). Returns how many it dropped.
+   */
+  purgeExpired(now = Date.now(), max = Infinity): number {
     let n = 0;
-    for (const key of this.expiring) {
-      const topic = this.topics.get(key);
-      if (topic && this.live(topic, now)) continue;
-      this.expiring.delete(key);
-      if (!topic) continue;
+    for (let first = this.expiring.seek(); first && first.score <= now && n < max; first = this.expiring.seek()) {
+      this.expiring.remove(first.score, first.key);
+      const topic = this.topics.get(first.key);
+      if (!topic || this.live(topic, now)) continue;
       this.tree.delete(topic);
-      this.topics.delete(key);
+      this.topics.delete(first.key);
       n++;
     }
     return n;
+  }
+
+  /** Files a key under its expiry (none: nothing to file). */
+  private track(key: string, expiresAt: number | undefined): void {
+    if (expiresAt !== undefined) this.expiring.insert(expiresAt, key, undefined);
+  }
+
+  private untrack(key: string, entry: RetainedEntry | undefined): void {
+    const expiresAt = entry?.publication.headers?.expiresAt;
+    if (expiresAt !== undefined) this.expiring.remove(expiresAt, key);
   }
 
   /**
@@ -200,14 +213,13 @@ export class Retention {
     }
     const owns = sessionId !== undefined && (options.when !== undefined || options.will !== undefined) && !remove;
     let entry: RetainedEntry | undefined;
+    this.untrack(key, previous);
     if (remove) {
       this.tree.delete(topic);
       this.topics.delete(key);
-      this.expiring.delete(key);
     } else {
       entry = { publication, revision: previousLive ? previous.revision + 1 : 1 };
-      if (publication.headers?.expiresAt !== undefined) this.expiring.add(key);
-      else this.expiring.delete(key);
+      this.track(key, publication.headers?.expiresAt);
       if (owns) {
         entry.owner = sessionId;
         if (options.will !== undefined) entry.will = options.will === null ? null : Payload.fromArgs([options.will]);
@@ -219,20 +231,20 @@ export class Retention {
       this.topics.set(key, topic);
     }
     if (previous?.owner !== undefined && previous.owner !== entry?.owner) this.owned.get(previous.owner)?.delete(key);
-    const committed = this.commit(key, topic, entry, publication);
+    const committed = this.commit(key, topic, entry, publication, options.excludesCollection);
+    let delivered = false;
     // Deliveries follow the order of the writes, whatever order the store settles them in.
     const result = this.order.after(committed, async () => {
+      delivered = true;
       await this.deliver(publication, options);
       // The retained copy lives on; the frames encoded for this fan-out need not.
       publication.frames.clear();
     }).catch(
       (err: unknown) => {
+        if (delivered) throw err;
+        // Not stored: undo in memory if nothing newer replaced it, and tell the publisher.
+        if (this.tree.get(topic) === entry) this.undo(key, topic, entry, previous);
         if (err instanceof RouterError) throw err;
-        // Undo in memory if nothing newer replaced it, and tell the publisher.
-        if (this.tree.get(topic) === entry) {
-          if (previous) this.tree.set(topic, previous);
-          else this.tree.delete(topic);
-        }
         this.logger.error({ err, realm: this.realm, topic: topic.join('/') }, 'retained write failed');
         throw new RouterError(ErrorUri.storeFailed, `could not store '${topic.join('.')}': ${err instanceof Error ? err.message : String(err)}`);
       },
@@ -242,8 +254,24 @@ export class Retention {
     return result;
   }
 
-  /** Async so that a store (or encoder) that throws at once is undone like one that rejects. */
-  private async commit(key: string, topic: string[], entry: RetainedEntry | undefined, publication: Publication): Promise<unknown> {
+  /** Puts `previous` back in place of a write the store refused. */
+  private undo(key: string, topic: string[], entry: RetainedEntry | undefined, previous: RetainedEntry | undefined): void {
+    this.untrack(key, entry);
+    if (previous) {
+      this.tree.set(topic, previous);
+      this.topics.set(key, topic);
+      this.track(key, previous.publication.headers?.expiresAt);
+    } else {
+      this.tree.delete(topic);
+      this.topics.delete(key);
+    }
+  }
+
+  /**
+   * Async so that a store (or encoder) that throws at once is undone like one that rejects. The
+   * store call itself is made synchronously, so stores see writes in the order they were made.
+   */
+  private async commit(key: string, topic: string[], entry: RetainedEntry | undefined, publication: Publication, excludesCollection?: string): Promise<unknown> {
     if (!this.store) return;
     if (!entry) return this.store.deleteRetained(this.realm, key);
     return this.store.putRetained(this.realm, {
@@ -253,6 +281,7 @@ export class Retention {
       will: entry.will === undefined ? undefined : entry.will === null ? null : encodePayload(entry.will),
       expiresAt: publication.headers?.expiresAt,
       revision: entry.revision,
+      excludesCollection,
     });
   }
 

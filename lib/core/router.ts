@@ -9,6 +9,9 @@ import type { Session, SessionIdentity } from './session.ts';
 import type { Store } from './store.ts';
 import type { Peer, RouterStats } from './types.ts';
 
+/** Expired retained values dropped per event-loop turn by maintain(). */
+const PURGE_SLICE = 10_000;
+
 export class Router {
   readonly realms = new Map<string, Realm>();
   readonly stats: RouterStats = {
@@ -62,7 +65,8 @@ export class Router {
   async maintain(): Promise<void> {
     for (const realm of this.realms.values()) {
       await realm.history.prune();
-      realm.retention.purgeExpired();
+      // a slice per turn: a million values expiring together must not stall every client
+      while (realm.retention.purgeExpired(Date.now(), PURGE_SLICE) === PURGE_SLICE) await new Promise((r) => setImmediate(r));
     }
     await this.store?.sweep();
   }

@@ -80,6 +80,11 @@ export class SkipList<T> {
     return true;
   }
 
+  /** The first node at or after (score, key). */
+  seekAt(score: number, key: string): SkipNode<T> | undefined {
+    return (this.predecessors(score, key)[0] as SkipNode<T>).next[0];
+  }
+
   /** The first node with score ≥ `score` (any key), or the first node when `score` is undefined. */
   seek(score?: number): SkipNode<T> | undefined {
     if (score === undefined) return this.head.next[0];

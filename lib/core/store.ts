@@ -35,6 +35,12 @@ export interface RetainedWrite {
    * assigns previous + 1 (or 1) itself.
    */
   revision?: number;
+  /**
+   * Refused (kitsune.error.wrong_type, nothing written) when a collection table of this name exists: a hustdb
+   * hash table and a set or sorted set of one name exclude each other. Decided in the same
+   * operation as the write, so two first writes of different types cannot both succeed. Not stored.
+   */
+  excludesCollection?: string;
 }
 
 export interface RetainedRecord extends RetainedWrite {
@@ -76,6 +82,12 @@ export interface CollectionWrite {
   expectVersion?: number;
   /** Absolute expiry, ms since epoch; absent = none (a write without it makes the member permanent). */
   expiresAt?: number;
+  /**
+   * A retained key prefix (see retainedKeyPrefix()): refused ('wrong_type', nothing written) while a
+   * live retained record's key starts with it — the other half of RetainedWrite.excludesCollection,
+   * decided in the same operation as the write.
+   */
+  excludesRetained?: string;
 }
 
 /** A write's outcome: the member's new version (and score), or why nothing was written. */
@@ -109,7 +121,7 @@ export function listingBucket(bytes: Uint8Array): number {
 export interface CollectionTableStat {
   table: string;
   kind: CollectionKind;
-  /** Members stored (expired ones not yet purged included). */
+  /** Live members (the engine purges expired ones before it counts). */
   count: number;
 }
 
@@ -291,7 +303,8 @@ export interface Store {
   /**
    * Writes (replaces) the record: value, expiresAt, owner and will all come from `write`.
    * `expectVersion`: undefined = unconditional; 0 = only if absent (or expired); n = only if the
-   * live record has version n. Resolves to the new version, or null when the condition failed.
+   * live record has version n. Resolves to the new version, or null when the condition failed;
+   * rejects with kitsune.error.wrong_type when `write.excludesCollection` names an existing collection table.
    */
   putRetained(realm: string, write: RetainedWrite, expectVersion?: number): Promise<number | null>;
   /** Deletes a live record (same `expectVersion` rule). True if a record was deleted. */

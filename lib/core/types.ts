@@ -120,6 +120,12 @@ export interface PublishOptions {
   watch?: boolean;
   will?: unknown;
   force?: boolean;
+  /**
+   * In-process clients only (the gates never set it): a retained write refused with
+   * kitsune.error.wrong_type, nothing written, when a collection table of this name exists —
+   * decided by the store in the same operation as the write.
+   */
+  excludesCollection?: string;
 }
 
 export interface SubscribeOptions {

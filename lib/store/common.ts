@@ -13,6 +13,7 @@ import type {
   StoreOptions,
 } from '../core/store.ts';
 import { LISTING_BUCKETS, QUEUE_DEFAULT_MAX_ITEMS, QUEUE_DEFAULT_MAX_QUEUES } from '../core/store.ts';
+import { ErrorUri, RouterError } from '../core/errors.ts';
 
 export interface EngineConfig {
   now: () => number;
@@ -198,4 +199,9 @@ export function checkCollectionRange(r: CollectionRange, kind: CollectionKind): 
       throw new RangeError(`buckets must satisfy 0 <= start < end <= ${LISTING_BUCKETS}`);
     }
   }
+}
+
+/** How putRetained refuses a write whose `excludesCollection` names an existing collection table. */
+export function wrongTypeError(table: string): RouterError {
+  return new RouterError(ErrorUri.wrongType, `'${table}' is a set or sorted set: its name cannot also be a table of retained values`);
 }

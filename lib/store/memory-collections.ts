@@ -17,8 +17,8 @@ interface Table {
   order: SkipList<Entry>;
   /** Sets only: ordered by (listing bucket, member). */
   byBucket?: SkipList<Entry>;
-  /** Members with an expiry, so sweep skips tables that have none. */
-  expiring: number;
+  /** Members with an expiry, by (expiresAt, member): a purge takes the expired ones from the front. */
+  byExpiry: SkipList<undefined>;
 }
 
 const memberKey = (m: Uint8Array): string => Buffer.from(m.buffer, m.byteOffset, m.byteLength).toString('latin1');
@@ -61,7 +61,23 @@ export class MemoryCollections {
     t.byMember.delete(key);
     t.order.remove(score, key);
     t.byBucket?.remove(listingBucket(entry.member), key);
-    if (entry.expiresAt !== undefined) t.expiring--;
+    if (entry.expiresAt !== undefined) t.byExpiry.remove(entry.expiresAt, key);
+  }
+
+  /** Removes a table's expired members (O(expired · log n)) and the table if that empties it; true if it is left. */
+  private purge(realm: string, name: string, t: Table, now: number): boolean {
+    for (let n = t.byExpiry.seek(); n && n.score <= now; n = t.byExpiry.seek()) {
+      const slot = t.byMember.get(n.key) as { score: number; entry: Entry };
+      this.unlink(t, n.key, slot.score, slot.entry);
+    }
+    this.dropIfEmpty(realm, name, t);
+    return t.byMember.size > 0;
+  }
+
+  /** True when a table of this name has live members (of either kind). */
+  exists(realm: string, name: string, now: number): boolean {
+    const t = this.table(realm, name);
+    return t !== undefined && this.purge(realm, name, t, now);
   }
 
   private dropIfEmpty(realm: string, name: string, t: Table): void {
@@ -73,7 +89,9 @@ export class MemoryCollections {
 
   put(realm: string, w: CollectionWrite, now: number): CollectionOutcome {
     let t = this.table(realm, w.table);
-    if (t && t.kind !== w.kind) return 'wrong_type';
+    // a table whose members have all expired is gone, whatever kind it was
+    if (t && t.kind !== w.kind && this.purge(realm, w.table, t, now)) return 'wrong_type';
+    t = this.table(realm, w.table);
     const key = memberKey(w.member);
     const cur = t ? this.live(t, key, now) : undefined;
     if (w.expectVersion !== undefined && (cur?.entry.version ?? 0) !== w.expectVersion) return 'version_mismatch';
@@ -81,7 +99,7 @@ export class MemoryCollections {
     if (cur && w.scoreMode === 'add') score = cur.score + score;
     else if (cur && w.scoreMode === 'sub') score = cur.score - score;
     if (!t) {
-      t = { kind: w.kind, byMember: new Map(), order: new SkipList(), byBucket: w.kind === 'set' ? new SkipList() : undefined, expiring: 0 };
+      t = { kind: w.kind, byMember: new Map(), order: new SkipList(), byBucket: w.kind === 'set' ? new SkipList() : undefined, byExpiry: new SkipList() };
       let m = this.realms.get(realm);
       if (!m) this.realms.set(realm, (m = new Map()));
       m.set(w.table, t);
@@ -90,7 +108,7 @@ export class MemoryCollections {
     const entry: Entry = { member: cur ? cur.entry.member : copyBytes(w.member), version: (cur?.entry.version ?? 0) + 1 };
     if (w.expiresAt !== undefined) {
       entry.expiresAt = w.expiresAt;
-      t.expiring++;
+      t.byExpiry.insert(w.expiresAt, key, undefined);
     }
     t.byMember.set(key, { score, entry });
     t.order.insert(score, key, entry);
@@ -136,25 +154,23 @@ export class MemoryCollections {
     return this.table(realm, name)?.kind ?? null;
   }
 
-  tables(realm: string): CollectionTableStat[] {
+  /** Every table with its live members (expired ones are purged first). */
+  tables(realm: string, now: number): CollectionTableStat[] {
     const m = this.realms.get(realm);
     if (!m) return [];
+    for (const [name, t] of m) this.purge(realm, name, t, now);
     const out = [...m].map(([table, t]) => ({ table, kind: t.kind, count: t.byMember.size }));
     return out.sort((a, b) => compareKeys(a.table, b.table));
   }
 
-  /** Purges expired members; resolves to how many. Tables without expiring members are skipped. */
+  /** Purges expired members; returns how many. Tables without expiring members cost one check. */
   sweep(now: number): number {
     let n = 0;
     for (const [realm, m] of this.realms) {
       for (const [name, t] of m) {
-        if (t.expiring === 0) continue;
-        for (const [key, slot] of t.byMember) {
-          if (isLive(slot.entry.expiresAt, now)) continue;
-          this.unlink(t, key, slot.score, slot.entry);
-          n++;
-        }
-        this.dropIfEmpty(realm, name, t);
+        const before = t.byMember.size;
+        this.purge(realm, name, t, now);
+        n += before - t.byMember.size;
       }
     }
     return n;

@@ -1,16 +1,33 @@
 // Memory engine: retained key-value records with engine-assigned versions and expiry.
+import { SkipList } from '../core/skip-list.ts';
 import type { RetainedRecord, RetainedWrite } from '../core/store.ts';
 import { compareKeys, copyBytes, isLive } from './common.ts';
 
+/** A realm's records by key, plus the keys in order so "any live key under this prefix" is a seek. */
+class RealmRecords extends Map<string, RetainedRecord> {
+  readonly ordered = new SkipList<undefined>();
+
+  override set(key: string, rec: RetainedRecord): this {
+    if (!this.has(key)) this.ordered.insert(0, key, undefined);
+    return super.set(key, rec);
+  }
+
+  override delete(key: string): boolean {
+    if (!super.delete(key)) return false;
+    this.ordered.remove(0, key);
+    return true;
+  }
+}
+
 export class MemoryRetained {
-  private readonly realms = new Map<string, Map<string, RetainedRecord>>();
+  private readonly realms = new Map<string, RealmRecords>();
   /** Store-wide revision counter; see RetainedRecord.version. */
   private rev = 0;
 
-  private realm(realm: string, create: boolean): Map<string, RetainedRecord> | undefined {
+  private realm(realm: string, create: boolean): RealmRecords | undefined {
     let m = this.realms.get(realm);
     if (!m && create) {
-      m = new Map();
+      m = new RealmRecords();
       this.realms.set(realm, m);
     }
     return m;
@@ -24,6 +41,16 @@ export class MemoryRetained {
     if (isLive(rec.expiresAt, now)) return rec;
     m!.delete(key);
     return undefined;
+  }
+
+  /** True when a live record's key starts with `prefix`: O(log n), plus the expired ones it removes on the way. */
+  hasLiveUnder(realm: string, prefix: string, now: number): boolean {
+    const m = this.realms.get(realm);
+    if (!m) return false;
+    for (let n = m.ordered.seekAt(0, prefix); n && n.key.startsWith(prefix); n = m.ordered.seekAt(0, prefix)) {
+      if (this.live(realm, n.key, now)) return true;
+    }
+    return false;
   }
 
   get(realm: string, key: string, now: number): RetainedRecord | null {

@@ -73,6 +73,7 @@ export class MemoryStore implements Store {
   putRetained(realm: string, write: RetainedWrite, expectVersion?: number): Promise<number | null> {
     return this.run((now) => {
       checkRetainedWrite(write, expectVersion);
+      if (write.excludesCollection !== undefined && this.collections.exists(realm, write.excludesCollection, now)) throw check.wrongTypeError(write.excludesCollection);
       return this.retained.put(realm, write, expectVersion, now);
     });
   }
@@ -93,6 +94,10 @@ export class MemoryStore implements Store {
   collectionPut(realm: string, write: CollectionWrite): Promise<CollectionOutcome> {
     return this.run((now) => {
       check.checkCollectionWrite(write);
+      // only a table's first write can meet a hash of its name: later ones of other types are refused by the table
+      if (write.excludesRetained !== undefined && this.collections.kind(realm, write.table) === null && this.retained.hasLiveUnder(realm, write.excludesRetained, now)) {
+        return 'wrong_type';
+      }
       return this.collections.put(realm, write, now);
     });
   }
@@ -125,7 +130,7 @@ export class MemoryStore implements Store {
   }
 
   collectionTables(realm: string): Promise<CollectionTableStat[]> {
-    return this.run(() => this.collections.tables(realm));
+    return this.run((now) => this.collections.tables(realm, now));
   }
 
   // --- history ---

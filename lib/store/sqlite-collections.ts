@@ -83,9 +83,21 @@ export class SqliteCollections {
     return undefined;
   }
 
+  /** True when a table of this name (either kind) has live members; expired ones are purged first. */
+  exists(realm: string, table: string, now: number): boolean {
+    if (this.kind(realm, table) === undefined) return false;
+    this.sweep(now);
+    return this.kind(realm, table) !== undefined;
+  }
+
   put(realm: string, w: CollectionWrite, now: number): CollectionOutcome {
-    const kind = this.kind(realm, w.table);
-    if (kind !== undefined && kind !== w.kind) return 'wrong_type';
+    let kind = this.kind(realm, w.table);
+    if (kind !== undefined && kind !== w.kind) {
+      // a table whose members have all expired is gone, whatever kind it was
+      this.sweep(now);
+      kind = this.kind(realm, w.table);
+      if (kind !== undefined && kind !== w.kind) return 'wrong_type';
+    }
     const cur = kind === undefined ? undefined : this.live(realm, w.table, w.member, now);
     if (w.expectVersion !== undefined && (cur?.version ?? 0) !== w.expectVersion) return 'version_mismatch';
     let score = w.kind === 'zset' ? (w.score ?? 0) : 0;

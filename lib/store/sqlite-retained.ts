@@ -37,6 +37,8 @@ export class SqliteRetained {
   private readonly wills: Database.Statement;
   private readonly willsOf: Database.Statement;
   private readonly sweepStmt: Database.Statement;
+  private readonly liveFrom: Database.Statement;
+  private readonly liveRange: Database.Statement;
 
   constructor(db: Database.Database) {
     this.get1 = db.prepare(`SELECT ${COLS} FROM retained WHERE realm = ? AND key = ?`);
@@ -60,6 +62,8 @@ export class SqliteRetained {
       `SELECT ${COLS} FROM retained WHERE realm = @realm AND has_will = 1 AND owner = @owner AND ${LIVE} ORDER BY key`,
     );
     this.sweepStmt = db.prepare('DELETE FROM retained WHERE expires_at IS NOT NULL AND expires_at <= ?');
+    this.liveFrom = db.prepare(`SELECT 1 FROM retained WHERE realm = @realm AND key >= @lo AND ${LIVE} LIMIT 1`).pluck();
+    this.liveRange = db.prepare(`SELECT 1 FROM retained WHERE realm = @realm AND key >= @lo AND key < @hi AND ${LIVE} LIMIT 1`).pluck();
   }
 
   /** The current row if it has not expired. */
@@ -82,6 +86,12 @@ export class SqliteRetained {
       rows = (hi === null ? this.listFrom.all({ realm, lo: prefix, now }) : this.listRange.all({ realm, lo: prefix, hi, now })) as Row[];
     }
     return rows.map(toRecord);
+  }
+
+  /** True when a live record's key starts with `prefix` (a primary-key range; expired rows in it are stepped over). */
+  hasLiveUnder(realm: string, prefix: string, now: number): boolean {
+    const hi = prefixUpperBound(prefix);
+    return (hi === null ? this.liveFrom.get({ realm, lo: prefix, now }) : this.liveRange.get({ realm, lo: prefix, hi, now })) !== undefined;
   }
 
   put(tx: Tx, realm: string, w: RetainedWrite, expectVersion: number | undefined, now: number): number | null {

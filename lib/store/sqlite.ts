@@ -128,7 +128,10 @@ export class SqliteStore implements Store {
       return Promise.reject(err);
     }
     const now = this.config.now();
-    return this.batch.write((tx) => this.retained.put(tx, realm, write, expectVersion, now));
+    return this.batch.write((tx) => {
+      if (write.excludesCollection !== undefined && this.collections.exists(realm, write.excludesCollection, now)) throw check.wrongTypeError(write.excludesCollection);
+      return this.retained.put(tx, realm, write, expectVersion, now);
+    });
   }
 
   deleteRetained(realm: string, key: string, expectVersion?: number): Promise<boolean> {
@@ -148,7 +151,13 @@ export class SqliteStore implements Store {
 
   collectionPut(realm: string, write: CollectionWrite): Promise<CollectionOutcome> {
     return this.write(
-      (now) => this.collections.put(realm, write, now),
+      (now) => {
+        // only a table's first write can meet a hash of its name: later ones of other types are refused by the table
+        if (write.excludesRetained !== undefined && this.collections.kindOfTable(realm, write.table) === null && this.retained.hasLiveUnder(realm, write.excludesRetained, now)) {
+          return 'wrong_type';
+        }
+        return this.collections.put(realm, write, now);
+      },
       () => check.checkCollectionWrite(write),
     );
   }
@@ -185,7 +194,11 @@ export class SqliteStore implements Store {
   }
 
   collectionTables(realm: string): Promise<CollectionTableStat[]> {
-    return this.read(() => this.collections.tables(realm));
+    // a write: expired members are purged first, so the counts are of live ones
+    return this.write((now) => {
+      this.collections.sweep(now);
+      return this.collections.tables(realm);
+    });
   }
 
   // --- history ---

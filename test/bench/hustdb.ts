@@ -2,7 +2,8 @@
 // bare Koa route answering 200, both in one child process (test/bench/hustdb-server.ts), in the same
 // run, driven by autocannon from this process. Scale rows on tables of 1,000 and of 1,000,000 items
 // (the cost per operation should not grow > 2×): zadd and a 100-item zrangebyscore on a sorted set,
-// a 100-item page of hkeys (whole range, and buckets 5-199: an index walk) and of smembers in buckets 5-199.
+// a 100-item page of hkeys (whole range, and buckets 5-199: a walk of the bucket index the retained
+// tree keeps at write time) and of smembers in buckets 5-199.
 //
 //   node --import tsx test/bench/hustdb.ts        (or `npm run bench`)
 //
