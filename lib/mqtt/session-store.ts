@@ -13,6 +13,7 @@
 //   in flight   putInflight(realm, clientId, id)    StoredOutbound (PUBREL sent: marker only)
 //   inbound     putInflight(realm, inboundKey(clientId), id)   QoS 2 ids awaiting PUBREL
 import { Packr } from 'msgpackr';
+import { anonymousMqttAuthid } from '../core/auth/principals.ts';
 import { decodePublication, encodePublication } from '../core/codec.ts';
 import type { MqttSessionListing, Store } from '../core/store.ts';
 import type { Publication, QoS } from '../core/types.ts';
@@ -217,6 +218,9 @@ export class SessionStore implements SessionPersistence {
       this.erase(realm, clientId);
       return false;
     }
+    // Written before anonymous authids were derived from the client id (they were the client id):
+    // given today's, so the client that owns it can still resume it.
+    if (identity.authmethod === 'anonymous' && identity.authid === clientId) identity.authid = anonymousMqttAuthid(clientId);
     if (gate.registry.get(realm, clientId)) return false;
     const [inflight, inbound, queued] = await Promise.all([
       this.store.listInflight(realm, clientId),
