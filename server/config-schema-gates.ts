@@ -20,6 +20,9 @@ export const MqttSchema = Section(
     sessionSweepMs: Type.Optional(Int(1, { description: 'How often stored sessions are checked for expiry.', default: 600_000 })),
     connectTimeoutMs: Type.Optional(Int(1, { description: 'Time a new connection has to send CONNECT.', default: 10_000 })),
     maxPacketSize: Type.Optional(Int(1, { description: 'Largest packet accepted from clients (default: limits.maxMessageBytes).' })),
+    useIdentityAsUsername: Type.Optional(
+      Type.Boolean({ description: "A client with a verified TLS client certificate is the realm's `tls` principal it names (user name picks only the realm; no password), as mosquitto's use_identity_as_username.", default: false }),
+    ),
   },
   { description: 'MQTT gate options.' },
 );

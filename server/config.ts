@@ -15,6 +15,7 @@ import type { WebSocketProtocol } from './upgrade-routes.ts';
 import { ConfigFileSchema, type ConfigFile, scalarDefaults, type ServerScalars, ServerScalarsSchema } from './config-schema.ts';
 import type { CorsConfig } from './config-schema-gates.ts';
 import { ConfigError, join, validate } from './config-validate.ts';
+import type { TlsConfig } from './tls.ts';
 
 export { ConfigError } from './config-validate.ts';
 
@@ -46,6 +47,8 @@ export interface ServerConfig extends ServerScalars {
   websocket?: WebSocketConfig;
   /** CORS for the HTTP bridges; absent = off. */
   cors?: CorsConfig;
+  /** TLS per listener; absent = plain everywhere. */
+  tls?: TlsConfig;
 }
 
 export function defaultConfig(): ServerConfig {
@@ -110,6 +113,7 @@ function crossChecks(file: ConfigFile): string[] {
     if (realm.auth.anonymous) roleRef('anonymous', realm.auth.anonymous.role);
     for (const [id, p] of Object.entries(realm.auth.ticket ?? {})) roleRef(join('ticket', id), p.role);
     for (const [id, p] of Object.entries(realm.auth.wampcra ?? {})) roleRef(join('wampcra', id), p.role);
+    for (const [id, p] of Object.entries(realm.auth.tls ?? {})) roleRef(join('tls', id), p.role);
   });
   if (!file.autoCreateRealms && file.realms) {
     for (const bridge of ['hustmq', 'hustdb', 'esub'] as const) {

@@ -37,6 +37,8 @@ export interface RealmAuthConfig {
   anonymous?: { role: string };
   ticket?: Record<string, TicketPrincipal>;
   wampcra?: Record<string, CraPrincipal>;
+  /** Principals proven by a verified TLS client certificate, by the identity it gives (its CN by default). */
+  tls?: Record<string, { role: string }>;
 }
 
 export interface RealmConfig {

@@ -8,7 +8,7 @@ export interface Authenticated {
   realm: Realm;
   authid: string;
   authrole: string;
-  authmethod: 'ticket' | 'anonymous';
+  authmethod: 'ticket' | 'anonymous' | 'tls';
 }
 
 export interface Refused {

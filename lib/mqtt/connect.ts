@@ -9,6 +9,7 @@ import type { IConnectPacket } from 'mqtt-packet';
 import { Payload } from '../core/payload.ts';
 import { mqttLevels } from '../core/topic.ts';
 import { type Authenticated, authenticate } from './authenticate.ts';
+import { authenticateByCertificate } from './authenticate-tls.ts';
 import { attachErrorCode, connackV3, MqttError, RC, V3, type ProtocolVersion } from './codes.ts';
 import type { Connection } from './connection.ts';
 import type { ResolvedOptions } from './context.ts';
@@ -149,7 +150,11 @@ function buildWill(conn: Connection, w: NonNullable<IConnectPacket['will']>): Wi
 /** Realm and identity, with the right to publish the will; undefined when refused. */
 function authenticateConnect(conn: Connection, req: ConnectRequest): Authenticated | undefined {
   const gate = conn.gate;
-  const auth = authenticate(gate.router, gate.options.defaultRealm, req.clientId, req.packet.username, req.packet.password);
+  const identity = gate.options.useIdentityAsUsername ? conn.transport.tlsIdentity : undefined;
+  const auth =
+    identity !== undefined
+      ? authenticateByCertificate(gate.router, gate.options.defaultRealm, identity, req.packet.username)
+      : authenticate(gate.router, gate.options.defaultRealm, req.clientId, req.packet.username, req.packet.password);
   if (!('realm' in auth)) return refuse(conn, auth.v5, auth.v3, auth.message);
   const will = req.will;
   if (will) {

@@ -77,6 +77,12 @@ export interface MqttGateOptions {
   connectTimeoutMs?: number;
   /** Largest packet accepted from clients; default router.limits.maxMessageBytes. */
   maxPacketSize?: number;
+  /**
+   * A client with a verified TLS client certificate is the realm's `tls` principal its certificate
+   * names, whatever user name and password it sends (mosquitto's use_identity_as_username); clients
+   * without one authenticate as usual. Default false.
+   */
+  useIdentityAsUsername?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -93,6 +99,7 @@ export interface ResolvedOptions {
   sessionSweepMs: number;
   connectTimeoutMs: number;
   maxPacketSize: number;
+  useIdentityAsUsername: boolean;
 }
 
 /** Counters the server may export as metrics. */

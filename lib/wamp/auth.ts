@@ -4,6 +4,7 @@ import { createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypt
 import type { RealmAuthConfig } from '../core/config.ts';
 import { randomId } from '../core/ids.ts';
 import type { Dict } from '../core/types.ts';
+import { tlsAuthentication } from './auth-tls.ts';
 
 export interface AuthResult {
   authid: string;
@@ -33,13 +34,18 @@ export function signCra(key: string, challenge: string): string {
   return createHmac('sha256', key).update(challenge).digest('base64');
 }
 
-export function startAuthentication(auth: RealmAuthConfig, details: Dict, sessionId: number): AuthStep {
+/** `tlsIdentity`: what the connection's verified client certificate says (for the `tls` method). */
+export function startAuthentication(auth: RealmAuthConfig, details: Dict, sessionId: number, tlsIdentity?: string): AuthStep {
   const requested = Array.isArray(details.authmethods) ? details.authmethods.filter((m): m is string => typeof m === 'string') : ['anonymous'];
   const authid = typeof details.authid === 'string' ? details.authid : undefined;
   for (const method of requested.length > 0 ? requested : ['anonymous']) {
+    if (method === 'tls') {
+      const result = tlsAuthentication(auth, details, tlsIdentity);
+      if (result) return { kind: 'welcome', result };
+    }
     if (method === 'anonymous' && auth.anonymous) {
       // An anonymous client may name itself, but not after a configured principal.
-      const taken = authid !== undefined && (auth.ticket?.[authid] !== undefined || auth.wampcra?.[authid] !== undefined);
+      const taken = authid !== undefined && (auth.ticket?.[authid] !== undefined || auth.wampcra?.[authid] !== undefined || auth.tls?.[authid] !== undefined);
       const id = authid !== undefined && !taken ? authid : `anonymous-${randomId().toString(36)}`;
       return { kind: 'welcome', result: { authid: id, authrole: auth.anonymous.role, authmethod: 'anonymous', authprovider: 'static' } };
     }

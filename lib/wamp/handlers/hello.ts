@@ -20,7 +20,7 @@ export function handleHello(c: Conn, msg: unknown[]): void {
     return;
   }
   const sessionId = randomId();
-  const step = startAuthentication(realm.config.auth, details, sessionId);
+  const step = startAuthentication(realm.config.auth, details, sessionId, c.transport.tlsIdentity);
   if (step.kind === 'refuse') {
     c.ctx.logger.info({ event: 'auth.refused', protocol: 'wamp', realm: realmName, authid: details.authid, address: c.transport.remoteAddress, reason: step.reason }, 'authentication refused');
     c.abort(step.reason, step.message);
