@@ -159,7 +159,12 @@ export class Admission {
     bump(this.openCounts, listener, 'open', -1);
   }
 
-  /** Counts a connection closed because it was too slow (phase: sniff, headers, request). */
+  /** Counts a connection refused after admission (a failed TLS handshake, plain traffic on a TLS-only port). */
+  countRefused(listener: string, reason: string): void {
+    bump(this.refusedCounts, listener, reason);
+  }
+
+  /** Counts a connection closed because it was too slow (phase: sniff, tls, headers, request). */
   countTimeout(listener: string, phase: string): void {
     bump(this.timeoutCounts, listener, phase);
   }

@@ -1,11 +1,13 @@
 // The command line (commander): flags and KITSUNE_* variables for every scalar key of the schema,
 // `--print-config-schema`, and `kitsune check-config FILE`. Exit codes: 0 done, 2 bad input.
+import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { packageVersion } from './version.ts';
 import { esubOptionsFromEnv, esubPortFromEnv } from '../bridge/esub/index.ts';
 import { applyFile, checkConfigFile, checkScalars, ConfigError, defaultConfig, parseConfigFile, scalarFromText, type ServerConfig, withRealm } from './config.ts';
 import { ConfigFileSchema, type ServerScalarKey, ServerScalarsSchema } from './config-schema.ts';
 import { PASSWD_DEFAULTS, type PasswdOptions } from './passwd.ts';
+import { DEFAULT_MQTTS_PORT, resolveTlsPaths, tlsProblems } from './tls.ts';
 
 export interface Output {
   out(text: string): void;
@@ -64,6 +66,7 @@ function loader(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): { load:
     if (configFile) {
       const file = attempt(() => checkConfigFile(parseConfigFile(configFile), configFile));
       if (file) cfg = applyFile(file, cfg);
+      if (cfg.tls) cfg = { ...cfg, tls: resolveTlsPaths(cfg.tls, dirname(resolve(configFile))) };
     }
     const fromEnv: Record<string, unknown> = {};
     if (env.LOG_LEVEL) fromEnv.logLevel = scalarFromText('logLevel', env.LOG_LEVEL);
@@ -84,8 +87,11 @@ function loader(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): { load:
         problems.push((err as Error).message);
       }
     }
-    if (problems.length) throw new ConfigError(problems);
     cfg = { ...cfg, ...envValues, ...flagValues };
+    problems.push(...tlsProblems(cfg.tls));
+    if (cfg.mqttsPort !== null && !cfg.tls?.mqttsPort) problems.push(`mqttsPort: ${cfg.mqttsPort} needs tls.mqttsPort (its certificate and key)`);
+    if (problems.length) throw new ConfigError(problems);
+    if (cfg.mqttsPort === null && cfg.tls?.mqttsPort) cfg = { ...cfg, mqttsPort: DEFAULT_MQTTS_PORT };
     return realm ? withRealm(cfg, realm) : cfg;
   };
   return { load, configFile };

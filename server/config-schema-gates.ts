@@ -26,6 +26,9 @@ export const MqttSchema = Section(
     sysInterval: Type.Optional(
       Int(0, { description: 'Seconds between updates of the retained $SYS/broker/... topics (version, uptime, clients, messages, bytes, subscriptions, retained) in every realm; 0 = none.', default: DEFAULT_SYS_INTERVAL_SECONDS }),
     ),
+    useIdentityAsUsername: Type.Optional(
+      Type.Boolean({ description: "A client with a verified TLS client certificate is the realm's `tls` principal it names (user name picks only the realm; no password), as mosquitto's use_identity_as_username.", default: false }),
+    ),
   },
   { description: 'MQTT gate options.' },
 );

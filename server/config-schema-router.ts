@@ -73,6 +73,11 @@ const Auth = Section(
         { description: 'WAMP-cryptosign (Ed25519) principals by authid.' },
       ),
     ),
+    tls: Type.Optional(
+      Type.Record(Type.String(), Section({ role: RoleRef }), {
+        description: 'Principals proven by a verified TLS client certificate, by the identity it gives (tls.<listener>.clientIdentity): WAMP authmethod `tls`, MQTT with mqtt.useIdentityAsUsername.',
+      }),
+    ),
   },
   { description: 'How clients authenticate to this realm.' },
 );

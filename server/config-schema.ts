@@ -8,6 +8,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { EsubSchema, HustdbSchema, HustmqSchema } from './config-schema-bridges.ts';
 import { ConnectionsSchema, CorsSchema, HttpSchema, MqttSchema, WebSocketSchema } from './config-schema-gates.ts';
 import { RouterSchemaProperties } from './config-schema-router.ts';
+import { TlsSchema } from './config-schema-tls.ts';
 import { NullableString, OneOf, OptionalPort, Port, Section } from './config-schema-types.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -20,6 +21,7 @@ export const ServerScalarsSchema = Section({
   host: Type.String({ minLength: 1, description: 'Address every listener binds to.', default: '127.0.0.1' }),
   port: Port({ description: 'The shared port: WAMP (WebSocket /ws, RawSocket), MQTT (sniffed, /mqtt), HTTP bridges, /healthz, /metrics. 0 = ephemeral.', default: 8080 }),
   mqttPort: OptionalPort({ description: 'Dedicated MQTT TCP port; null = none.', default: 1883 }),
+  mqttsPort: OptionalPort({ description: 'Dedicated MQTT over TLS port (needs tls.mqttsPort; 8883 when that is set and this is null); null = none.', default: null }),
   dataDir: Type.String({ minLength: 1, description: 'Directory of the SQLite store.', default: './data' }),
   memory: Type.Boolean({ description: 'Keep all state in memory (nothing survives a restart).', default: false }),
   redis: NullableString({ description: 'Redis URL for several nodes (not used yet by the single-node server).', default: null }),
@@ -45,6 +47,7 @@ export const ConfigFileSchema = Section(
     hustmq: Type.Optional(HustmqSchema),
     hustdb: Type.Optional(HustdbSchema),
     esub: Type.Optional(EsubSchema),
+    tls: Type.Optional(TlsSchema),
   },
   { title: 'kitsune configuration file', description: 'Every key is optional; command-line flags and KITSUNE_* variables override the server keys.' },
 );

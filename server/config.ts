@@ -18,6 +18,7 @@ import { ConfigFileSchema, type ConfigFile, scalarDefaults, type ServerScalars, 
 import type { CorsConfig, HttpConfig } from './config-schema-gates.ts';
 import { ConfigError, join, validate } from './config-validate.ts';
 import { addressProblem } from './http-access.ts';
+import type { TlsConfig } from './tls.ts';
 
 export { ConfigError } from './config-validate.ts';
 
@@ -54,6 +55,8 @@ export interface ServerConfig extends ServerScalars {
   cors?: CorsConfig;
   /** Who may read the server's own endpoints (/metrics, /healthz...); absent = loopback only. */
   http?: HttpConfig;
+  /** TLS per listener; absent = plain everywhere. */
+  tls?: TlsConfig;
 }
 
 export function defaultConfig(): ServerConfig {
@@ -136,6 +139,7 @@ function crossChecks(file: ConfigFile): string[] {
     for (const [id, p] of Object.entries(realm.auth.ticket ?? {})) roleRef(join('ticket', id), p.role);
     for (const [id, p] of Object.entries(realm.auth.wampcra ?? {})) roleRef(join('wampcra', id), p.role);
     for (const [id, p] of Object.entries(realm.auth.cryptosign ?? {})) roleRef(join('cryptosign', id), p.role);
+    for (const [id, p] of Object.entries(realm.auth.tls ?? {})) roleRef(join('tls', id), p.role);
     problems.push(...authProblems(realm.auth).map((p) => `realms[${i}].auth.${p}`));
   });
   if (!file.autoCreateRealms && file.realms) {

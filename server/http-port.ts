@@ -1,10 +1,12 @@
 // A dedicated HTTP port (--hustmq-port, --esub-port, --hustdb-port): one bridge at the root, behind
-// the same admission and HTTP deadlines as the shared port. The http.Server never listens itself:
-// our TCP server admits each connection, then hands it over.
+// the same admission and HTTP deadlines as the shared port, over TLS (https) when configured. The
+// http.Server never listens itself: our TCP server admits each connection, then hands it over.
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Admission } from './admission.ts';
+import type { TlsEndpoint, TlsListenerConfig } from './tls.ts';
+import { listenTlsPort } from './tls-port.ts';
 import { guardHttpServer, type HttpTimeouts } from './http-guard.ts';
 
 export interface HttpPortOptions {
@@ -17,10 +19,15 @@ export interface HttpPortOptions {
   admission: Admission;
   timeouts: HttpTimeouts;
   onError?: (err: unknown) => void;
+  /** https: the handshake must finish within `timeouts.headersTimeoutMs`, and the headers that long after it. */
+  tls?: TlsListenerConfig;
+  onTlsFailure?: (reason: string, err: Error) => void;
 }
 
 export interface HttpPort {
   port: number;
+  /** Its TLS, when it is https. */
+  tls?: TlsEndpoint;
   /** Stops listening and destroys every open connection. */
   close(): Promise<void>;
 }
@@ -34,6 +41,30 @@ export async function listenHttpPort(opts: HttpPortOptions): Promise<HttpPort> {
       guard.release(socket);
       onUpgrade(req, socket, head);
     });
+  }
+  if (opts.tls) {
+    const tlsPort = await listenTlsPort({
+      name: opts.name,
+      host: opts.host,
+      port: opts.port,
+      tls: opts.tls,
+      admission: opts.admission,
+      handshakeTimeoutMs: opts.timeouts.headersTimeoutMs,
+      onSecure: (socket) => {
+        guard.track(socket, Date.now());
+        httpServer.emit('connection', socket);
+      },
+      onError: opts.onError,
+      onTlsFailure: opts.onTlsFailure,
+    });
+    return {
+      port: tlsPort.port,
+      tls: tlsPort.endpoint,
+      close() {
+        guard.stop();
+        return tlsPort.close();
+      },
+    };
   }
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ noDelay: true }, (socket) => {

@@ -1,17 +1,23 @@
 // One TCP port for everything: the first bytes a client sends tell its protocol.
+//   0x16  TLS ClientHello (when the port has TLS): the handshake, then the same sniffing on the
+//         decrypted stream — wss://, https://, RawSocket and MQTT over TLS
 //   0x7F  WAMP RawSocket handshake
 //   0x10  MQTT CONNECT
 //   else  HTTP, which may upgrade to WebSocket: WAMP or MQTT by subprotocol, or a bridge's socket
 //         (upgrade-routes.ts decides)
 // Each connection is admitted (admission.ts) before sniffing; HTTP ones then get our own deadlines
-// (http-guard.ts) until they upgrade.
+// (http-guard.ts) until they upgrade. Plain connections stay served beside TLS unless the TLS
+// configuration says `required`: local health checks, metrics scrapers and clients not yet moved
+// to TLS keep working on the one port, as Crossbar's universal transport lets them.
 import http from 'node:http';
 import net from 'node:net';
+import type tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Admission } from './admission.ts';
 import { guardHttpServer, type HttpGuard, type HttpTimeouts } from './http-guard.ts';
 import { refuseUpgrade } from '../lib/transport/websocket-handshake.ts';
 import { routeUpgrade, type UpgradeRoutes } from './upgrade-routes.ts';
+import { type SharedTlsConfig, TlsEndpoint } from './tls.ts';
 
 export type { UpgradeHandler } from './upgrade-routes.ts';
 
@@ -42,6 +48,10 @@ export interface SharedListenerOptions {
   name?: string;
   /** Told about exceptions thrown by the handlers; the connection concerned is dropped. */
   onError?: (err: unknown) => void;
+  /** TLS on this port (handshakes have sniffTimeoutMs to finish, then that long again for the first decrypted bytes). */
+  tls?: SharedTlsConfig;
+  /** Told why a TLS handshake failed (debug logging). */
+  onTlsFailure?: (reason: string, err: Error) => void;
 }
 
 export interface SharedListener {
@@ -49,10 +59,19 @@ export interface SharedListener {
   /** Stops listening and destroys every open connection, whoever owns it now. */
   close(): Promise<void>;
   readonly httpServer: http.Server;
+  /** This port's TLS, when configured (its certificates reload on SIGHUP). */
+  readonly tls: TlsEndpoint | undefined;
 }
 
 const MAGIC_RAWSOCKET = 0x7f;
 const MQTT_CONNECT = 0x10;
+const TLS_HANDSHAKE = 0x16;
+
+/** What a plain HTTP client hears on a port that requires TLS. */
+const TLS_REQUIRED_BODY = 'this port requires TLS (https://, wss://, or RawSocket and MQTT over TLS)\n';
+const TLS_REQUIRED = Buffer.from(
+  `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${TLS_REQUIRED_BODY.length}\r\nConnection: close\r\n\r\n${TLS_REQUIRED_BODY}`,
+);
 
 function upgradePath(url: string | undefined): string {
   const u = url ?? '/';
@@ -133,10 +152,47 @@ export function createSharedListener(opts: SharedListenerOptions): SharedListene
     Math.max(10, Math.min(1000, Math.floor(sniffTimeout / 4))),
   ).unref();
 
+  const tlsEndpoint =
+    opts.tls &&
+    new TlsEndpoint(opts.tls, {
+      name,
+      handshakeTimeoutMs: sniffTimeout,
+      onSecure: (socket) => {
+        // the decrypted stream is sniffed like a plain one, under a deadline of its own
+        sockets.add(socket);
+        socket.on('close', forget);
+        socket.on('error', destroySelf);
+        sniffing.set(socket, Date.now());
+        socket.once('data', sniffed);
+      },
+      onFailed: (reason, err) => {
+        if (reason === 'timeout') admission?.countTimeout(name, 'tls');
+        else admission?.countRefused(name, 'tls_handshake');
+        opts.onTlsFailure?.(reason, err);
+      },
+    });
+  const tlsRequired = opts.tls?.required === true;
+
   function sniffed(this: net.Socket, first: Buffer): void {
     const acceptedAt = sniffing.get(this) ?? Date.now();
     sniffing.delete(this);
     this.pause();
+    const encrypted = (this as tls.TLSSocket).encrypted === true;
+    if (tlsEndpoint && !encrypted) {
+      if (first[0] === TLS_HANDSHAKE) {
+        this.unshift(first);
+        return tlsEndpoint.take(this); // the endpoint's handshake deadline applies now
+      }
+      if (tlsRequired) {
+        admission?.countRefused(name, 'tls_required');
+        const isHttp = first[0] !== MAGIC_RAWSOCKET && first[0] !== MQTT_CONNECT;
+        if (!isHttp) return void this.destroy();
+        this.end(TLS_REQUIRED);
+        this.resume(); // read and drop the rest, so the answer is not lost to a reset
+        setTimeout(() => this.destroy(), 1000).unref();
+        return;
+      }
+    }
     this.removeListener('error', destroySelf);
     this.on('error', ignore); // whoever takes over, an error must never be unhandled
     dispatch(this, first, acceptedAt);
@@ -154,6 +210,7 @@ export function createSharedListener(opts: SharedListenerOptions): SharedListene
 
   return {
     httpServer,
+    tls: tlsEndpoint || undefined,
     listen() {
       return new Promise((resolve, reject) => {
         const onError = (err: Error): void => reject(err);

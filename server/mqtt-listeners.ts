@@ -1,5 +1,6 @@
-// MQTT's ways in: the dedicated TCP port (1883 by default), the shared port (sniffed CONNECT) and
-// WebSocket (subprotocol 'mqtt', routed here by upgrade-routes.ts), all feeding one MQTT gate.
+// MQTT's ways in: the dedicated TCP port (1883 by default), the dedicated TLS port (mqtts, 8883 when
+// configured), the shared port (sniffed CONNECT, plain or inside TLS) and WebSocket (subprotocol
+// 'mqtt', routed here by upgrade-routes.ts), all feeding one MQTT gate.
 import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -11,6 +12,9 @@ import { createMqttGate, type MqttGate } from '../lib/mqtt/index.ts';
 import type { Admission } from './admission.ts';
 import type { MqttSettings, WebSocketConfig } from './config.ts';
 import { MQTT_SUBPROTOCOLS } from './upgrade-routes.ts';
+import type { TlsListenerConfig } from './tls.ts';
+import { listenTlsPort, type TlsPort } from './tls-port.ts';
+import { tlsIdentityOf } from '../lib/transport/tls-identity.ts';
 
 export interface MqttListeners {
   gate: MqttGate;
@@ -20,6 +24,8 @@ export interface MqttListeners {
   onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Waits for the gate's stored sessions, then starts the dedicated TCP port; resolves to its port, or null when none is configured. */
   listen(host: string, port: number | null): Promise<number | null>;
+  /** Starts the mqtts port (after listen(), which waits for the stored sessions). */
+  listenTls(host: string, port: number, tls: TlsListenerConfig, handshakeTimeoutMs: number): Promise<TlsPort>;
   close(): Promise<void>;
 }
 
@@ -37,7 +43,7 @@ export function createMqttListeners(router: Router, defaultRealm: string, logger
     // a WebSocket message holds at most one whole packet plus the start of the next
     limits: { maxMessageBytes: router.limits.maxMessageBytes + 8, maxBufferedBytes: router.limits.sendBufferHardBytes, ...limits },
     subprotocol: (req) => mqttSubprotocol(req.headers['sec-websocket-protocol']) ?? { status: '400 Bad Request', message: "MQTT over WebSocket needs the subprotocol 'mqtt'\n" },
-    accept: (socket) => gate.handleWebSocket(socket),
+    accept: (socket, req) => gate.handleWebSocket(socket, tlsIdentityOf(req.socket)),
     onError: (err) => logger.error({ err }, 'MQTT WebSocket handler error'),
   });
   const tcp = net.createServer((socket) => {
@@ -47,6 +53,7 @@ export function createMqttListeners(router: Router, defaultRealm: string, logger
   });
   tcp.on('error', (err) => logger.error({ err }, 'MQTT listener error'));
   let listening = false;
+  let tlsPort: TlsPort | undefined;
   return {
     gate,
     onSniffed: (socket, first) => {
@@ -68,8 +75,24 @@ export function createMqttListeners(router: Router, defaultRealm: string, logger
       listening = true;
       return (tcp.address() as net.AddressInfo).port;
     },
+    async listenTls(host, port, tls, handshakeTimeoutMs) {
+      await gate.ready;
+      tlsPort = await listenTlsPort({
+        name: 'mqtts',
+        host,
+        port,
+        tls,
+        admission,
+        handshakeTimeoutMs,
+        onSecure: (socket) => gate.handleSocket(socket),
+        onError: (err) => logger.error({ err }, 'MQTT TLS listener error'),
+        onTlsFailure: (reason, err) => logger.debug({ event: 'tls.failed', listener: 'mqtts', reason, err: err.message }, 'TLS handshake failed'),
+      });
+      return tlsPort;
+    },
     async close() {
       await gate.close();
+      await tlsPort?.close();
       ws.close();
       if (listening) await new Promise<void>((resolve) => tcp.close(() => resolve()));
     },

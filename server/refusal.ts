@@ -5,7 +5,7 @@
 export type RefusalReason = 'total' | 'address';
 
 /** What a listener serves, so a refusal knows which answers make sense there. */
-export type ListenerKind = 'sniffing' | 'mqtt' | 'http';
+export type ListenerKind = 'sniffing' | 'mqtt' | 'http' | 'tls';
 
 const MAGIC_RAWSOCKET = 0x7f;
 const MQTT_CONNECT = 0x10;
@@ -60,6 +60,7 @@ const RAWSOCKET_REFUSAL = Buffer.from([MAGIC_RAWSOCKET, 0x40, 0x00, 0x00]);
 /** The bytes that tell a refused client why, or null when it is simply closed. */
 export function refusalAnswer(kind: ListenerKind, first: Buffer, reason: RefusalReason): Buffer | null {
   const b = first[0];
+  if (kind === 'tls') return null; // plaintext would be garbage to a TLS client
   if (kind === 'http') return httpRefusal(reason);
   if (b === MQTT_CONNECT) return mqttRefusal(first, reason);
   if (kind === 'mqtt') return null;

@@ -22,6 +22,7 @@ import { createMetricsHandler, type LabelledRows } from './metrics.ts';
 import { createMqttListeners } from './mqtt-listeners.ts';
 import { DEFAULT_SYS_INTERVAL_SECONDS, startSysTopics } from './sys-topics.ts';
 import { packageVersion } from './version.ts';
+import type { TlsEndpoint, TlsListenerName } from './tls.ts';
 import { DEFAULT_WEBSOCKET_PATHS, type UpgradeRefusalReason, type WebSocketProtocol } from './upgrade-routes.ts';
 import { createEsubBridge, esubOptionsFromEnv, esubPortFromEnv } from '../bridge/esub/index.ts';
 
@@ -32,6 +33,8 @@ export interface RunningServer {
   http: HttpMounts;
   /** The guard of the server's own endpoints (http.access): wrap a handler with guarded() to use it. */
   httpAccess: HttpAccess;
+  /** Every TLS listener's endpoint, by the port key it secures (their certificates reload on SIGHUP). */
+  tls: Map<TlsListenerName, TlsEndpoint>;
   close(): Promise<void>;
 }
 
@@ -103,6 +106,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     return byRealm;
   };
   mounts.mount(HTTP_ENDPOINTS.metrics, guarded(httpAccess, '/metrics', createMetricsHandler(router, admission, upgradeRows, { hustmq: hustmq.refused, hustdb: hustdb.refused }, mqttQueued)));
+  const tlsFailure =
+    (listener: string) =>
+    (reason: string, err: Error): void =>
+      logger.debug({ event: 'tls.failed', listener, reason, err: err.message }, 'TLS handshake failed');
   const httpServer = http.createServer(mounts.handler);
   // One options object for every RawSocket connection (each keeps a reference to it).
   const rawSocketOptions = { maxMessageBytes, maxBufferedBytes: router.limits.sendBufferHardBytes, onError: (err: unknown) => logger.error({ err }, 'WAMP RawSocket handler error') };
@@ -123,8 +130,12 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     admission,
     httpTimeouts: connections,
     sniffTimeoutMs: connections.sniffTimeoutMs,
+    tls: config.tls?.port,
+    onTlsFailure: tlsFailure('shared'),
   });
   const { port } = await shared.listen();
+  const tls = new Map<TlsListenerName, TlsEndpoint>();
+  if (shared.tls) tls.set('port', shared.tls);
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   // a path configured for the protocol, else one not configured at all (any such path works)
   const pathFor = (p: WebSocketProtocol): string => Object.keys(paths).find((k) => paths[k] === p) ?? (Object.hasOwn(paths, '/') ? `/${p}` : '/');
@@ -134,35 +145,53 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     http: `http://${host}:${port}`,
     mqttWs: `ws://${host}:${port}${pathFor('mqtt')}`,
   };
+  if (shared.tls) {
+    urls.wss = `wss://${host}:${port}${pathFor('wamp')}`;
+    urls.rawsocketTls = `tls://${host}:${port}`;
+    urls.https = `https://${host}:${port}`;
+    urls.mqttWss = `wss://${host}:${port}${pathFor('mqtt')}`;
+  }
   const mqttPort = await mqtt.listen(config.host, config.mqttPort);
   if (mqttPort !== null) urls.mqtt = `mqtt://${host}:${mqttPort}`;
+  if (config.mqttsPort !== null && config.tls?.mqttsPort) {
+    const mqtts = await mqtt.listenTls(config.host, config.mqttsPort, config.tls.mqttsPort, connections.sniffTimeoutMs);
+    tls.set('mqttsPort', mqtts.endpoint);
+    urls.mqtts = `mqtts://${host}:${mqtts.port}`;
+  }
   urls.hustmq = `${urls.http}/hustmq`;
   // A bridge's own port: the same admission and HTTP deadlines as the shared port.
-  const bridgePort = (name: string, port: number, handler: http.RequestListener, onUpgrade?: HttpPortOptions['onUpgrade']): Promise<HttpPort> =>
-    listenHttpPort({ name, host: config.host, port, handler: withCors(handler, config.cors), onUpgrade, admission, timeouts: connections, onError: (err) => logger.error({ err, listener: name }, 'listener error') });
+  const bridgePort = async (name: 'hustmq' | 'hustdb' | 'esub', port: number, handler: http.RequestListener, onUpgrade?: HttpPortOptions['onUpgrade']): Promise<HttpPort> => {
+    const key = `${name}Port` as const;
+    const served = await listenHttpPort({
+      name,
+      host: config.host,
+      port,
+      handler: withCors(handler, config.cors),
+      onUpgrade,
+      admission,
+      timeouts: connections,
+      onError: (err) => logger.error({ err, listener: name }, 'listener error'),
+      tls: config.tls?.[key],
+      onTlsFailure: tlsFailure(name),
+    });
+    if (served.tls) tls.set(key, served.tls);
+    urls[key] = `${served.tls ? 'https' : 'http'}://${host}:${served.port}`;
+    return served;
+  };
   let hustmqServer: HttpPort | undefined;
-  if (config.hustmqPort !== null) {
-    hustmqServer = await bridgePort('hustmq', config.hustmqPort, hustmq.callback);
-    urls.hustmqPort = `http://${host}:${hustmqServer.port}`;
-  }
+  if (config.hustmqPort !== null) hustmqServer = await bridgePort('hustmq', config.hustmqPort, hustmq.callback);
 
   urls.hustdb = `${urls.http}/hustdb`;
   let hustdbServer: HttpPort | undefined;
-  if (config.hustdbPort !== null) {
-    hustdbServer = await bridgePort('hustdb', config.hustdbPort, hustdb.callback);
-    urls.hustdbPort = `http://${host}:${hustdbServer.port}`;
-  }
+  if (config.hustdbPort !== null) hustdbServer = await bridgePort('hustdb', config.hustdbPort, hustdb.callback);
 
   urls.esub = `${urls.http}/esub`;
   const esubPort = esubPortFromEnv() ?? config.esubPort;
   let esubServer: HttpPort | undefined;
-  if (esubPort !== null) {
-    esubServer = await bridgePort('esub', esubPort, esub.callback, esub.handleUpgrade);
-    urls.esubPort = `http://${host}:${esubServer.port}`;
-  }
+  if (esubPort !== null) esubServer = await bridgePort('esub', esubPort, esub.callback, esub.handleUpgrade);
 
   // Every listener is up once here; close() marks them down first, so /healthz says so while stopping.
-  const listenerUrls: Record<string, string | undefined> = { shared: urls.http, mqtt: urls.mqtt, hustmqPort: urls.hustmqPort, hustdbPort: urls.hustdbPort, esubPort: urls.esubPort };
+  const listenerUrls: Record<string, string | undefined> = { shared: urls.http, mqtt: urls.mqtt, mqtts: urls.mqtts, hustmqPort: urls.hustmqPort, hustdbPort: urls.hustdbPort, esubPort: urls.esubPort };
   for (const [name, url] of Object.entries(listenerUrls)) if (url) listeners.set(name, { url, up: true });
 
   const sys = startSysTopics(router, { intervalSeconds: sysInterval, version: packageVersion(), logger });
@@ -177,6 +206,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     urls,
     http: mounts,
     httpAccess,
+    tls,
     async close() {
       if (closed) return;
       closed = true;

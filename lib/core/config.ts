@@ -50,6 +50,8 @@ export interface RealmAuthConfig {
   ticket?: Record<string, TicketPrincipal>;
   wampcra?: Record<string, CraPrincipal>;
   cryptosign?: Record<string, CryptosignPrincipal>;
+  /** Principals proven by a verified TLS client certificate, by the identity it gives (its CN by default). */
+  tls?: Record<string, { role: string }>;
 }
 
 export interface RealmConfig {

@@ -2,8 +2,9 @@
 // realm (its password checked through the realm's authentication methods), or absent for anonymous
 // access; an unknown user name is refused unless the realm maps unknown users to anonymous. An
 // anonymous client's authid is derived from its client id (stable across reconnects, never a
-// principal's name).
-import { type PasswordOutcome, passwordLogin } from '../core/auth/index.ts';
+// principal's name). With use-identity-as-username, a client that showed a verified TLS client
+// certificate is the realm's `tls` principal it names instead: its user name only picks the realm.
+import { identityLogin, type PasswordOutcome, passwordLogin } from '../core/auth/index.ts';
 import { anonymousMqttAuthid } from '../core/auth/principals.ts';
 import type { Realm } from '../core/realm.ts';
 import type { Router } from '../core/router.ts';
@@ -32,8 +33,18 @@ export function splitUsername(username: string | undefined, defaultRealm: string
   return { user: username.slice(0, at) || undefined, realm: username.slice(at + 1) || defaultRealm };
 }
 
-/** Settles at once unless a password needs checking. */
-export function authenticate(router: Router, defaultRealm: string, clientId: string, username: string | undefined, password: Buffer | undefined): Authenticated | Refused | Promise<Authenticated | Refused> {
+/**
+ * `tlsIdentity`: the certificate identity to log in with (only when use-identity-as-username is on).
+ * Settles at once unless a password needs checking.
+ */
+export function authenticate(
+  router: Router,
+  defaultRealm: string,
+  clientId: string,
+  username: string | undefined,
+  password: Buffer | undefined,
+  tlsIdentity: string | undefined,
+): Authenticated | Refused | Promise<Authenticated | Refused> {
   const { user, realm: realmName } = splitUsername(username, defaultRealm);
   let realm: Realm;
   try {
@@ -41,7 +52,9 @@ export function authenticate(router: Router, defaultRealm: string, clientId: str
   } catch {
     return { v5: RC.badUserNameOrPassword, v3: V3.notAuthorized, message: `no realm '${realmName}'` };
   }
-  const outcome = passwordLogin({ realm: realmName, auth: realm.config.auth, authid: user, authextra: {}, sessionId: 0 }, password, anonymousMqttAuthid(clientId));
+  const req = { realm: realmName, auth: realm.config.auth, authid: user, authextra: {}, sessionId: 0, tlsIdentity };
+  if (tlsIdentity !== undefined) return answer(realm, identityLogin(req));
+  const outcome = passwordLogin(req, password, anonymousMqttAuthid(clientId));
   return outcome instanceof Promise ? outcome.then((o) => answer(realm, o)) : answer(realm, outcome);
 }
 
@@ -56,6 +69,7 @@ function answer(realm: Realm, o: PasswordOutcome): Authenticated | Refused {
       return { v5: RC.serverBusy, v3: V3.serverUnavailable, message: o.message, busy: true };
     case 'anonymous-refused':
     case 'no-password-method':
+    case 'unknown-identity':
       return { v5: RC.notAuthorized, v3: V3.notAuthorized, message: o.message };
   }
 }

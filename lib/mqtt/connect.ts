@@ -54,7 +54,8 @@ export function handleConnect(conn: Connection, packet: IConnectPacket): void {
   const req = validate(conn, packet);
   if (!req) return;
   const gate = conn.gate;
-  const auth = authenticate(gate.router, gate.options.defaultRealm, req.clientId, req.packet.username, req.packet.password);
+  const identity = gate.options.useIdentityAsUsername ? conn.transport.tlsIdentity : undefined;
+  const auth = authenticate(gate.router, gate.options.defaultRealm, req.clientId, req.packet.username, req.packet.password, identity);
   if (!(auth instanceof Promise)) {
     admit(conn, req, auth);
     return;

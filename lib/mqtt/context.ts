@@ -84,6 +84,12 @@ export interface MqttGateOptions {
    * Either way it is counted (RouterStats.mqttForbiddenPublishes) and logged. v5 answers PUBACK 0x87.
    */
   forbiddenPublish?: ForbiddenPublish;
+  /**
+   * A client with a verified TLS client certificate is the realm's `tls` principal its certificate
+   * names, whatever user name and password it sends (mosquitto's use_identity_as_username); clients
+   * without one authenticate as usual. Default false.
+   */
+  useIdentityAsUsername?: boolean;
 }
 
 export type ForbiddenPublish = 'drop' | 'disconnect';
@@ -103,6 +109,7 @@ export interface ResolvedOptions {
   connectTimeoutMs: number;
   maxPacketSize: number;
   forbiddenPublish: ForbiddenPublish;
+  useIdentityAsUsername: boolean;
 }
 
 /** Counters the server may export as metrics. */

@@ -23,8 +23,11 @@ export { MemorySessionRegistry, MqttSession } from './session-state.ts';
 export interface MqttGate {
   /** A TCP (or TLS, or sniffed shared-port) socket; `firstBytes` were already read from it. */
   handleSocket(socket: Duplex, firstBytes?: Buffer): void;
-  /** MQTT over WebSocket (subprotocol 'mqtt'), binary messages: gives the handler of its messages. */
-  handleWebSocket(socket: MessageSocket): WebSocketHandler;
+  /**
+   * MQTT over WebSocket (subprotocol 'mqtt'), binary messages: gives the handler of its messages.
+   * `tlsIdentity`: what the verified client certificate of the socket under it says (tlsIdentityOf).
+   */
+  handleWebSocket(socket: MessageSocket, tlsIdentity?: string): WebSocketHandler;
   /** v5 clients get DISCONNECT 0x8B; wills of unclean sessions are published; everyone is closed. */
   close(): Promise<void>;
   readonly stats: Readonly<GateStats>;
@@ -90,6 +93,7 @@ class Gate implements MqttGate, GateContext {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       maxPacketSize: clamp(options.maxPacketSize ?? router.limits.maxMessageBytes, 64, MQTT_MAX_PACKET),
       forbiddenPublish: options.forbiddenPublish ?? 'drop',
+      useIdentityAsUsername: options.useIdentityAsUsername === true,
     };
     const stats = this.stats;
     const dropped = this.dropped;
@@ -165,8 +169,8 @@ class Gate implements MqttGate, GateContext {
     this.accept(() => new StreamTransport(socket), () => socket.destroy(), firstBytes);
   }
 
-  handleWebSocket(socket: MessageSocket): WebSocketHandler {
-    const transport = new WebSocketTransport(socket);
+  handleWebSocket(socket: MessageSocket, tlsIdentity?: string): WebSocketHandler {
+    const transport = new WebSocketTransport(socket, tlsIdentity);
     this.accept(() => transport, () => socket.terminate());
     return transport;
   }

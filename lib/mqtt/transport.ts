@@ -3,6 +3,7 @@
 // the tick and flushed together (writev on sockets, one WebSocket message for the whole batch).
 import type { Duplex } from 'node:stream';
 import type { MessageSocket } from '../transport/message-socket.ts';
+import { tlsIdentityOf } from '../transport/tls-identity.ts';
 import type { WebSocketHandler } from '../transport/websocket-connection.ts';
 
 export interface TransportEvents {
@@ -15,6 +16,8 @@ export interface TransportEvents {
 export interface Transport {
   readonly kind: 'tcp' | 'ws';
   readonly remote: string;
+  /** The identity of the peer's verified TLS client certificate, if any (lib/transport/tls-identity.ts). */
+  readonly tlsIdentity: string | undefined;
   start(events: TransportEvents): void;
   cork(): void;
   write(buf: Buffer): void;
@@ -52,8 +55,10 @@ function endToo(this: Duplex): void {
 export class StreamTransport implements Transport {
   readonly kind = 'tcp' as const;
   readonly remote: string;
+  readonly tlsIdentity: string | undefined;
 
   constructor(private readonly socket: Duplex) {
+    this.tlsIdentity = tlsIdentityOf(socket);
     const s = socket as Duplex & { remoteAddress?: string; remotePort?: number; setNoDelay?(v: boolean): void };
     this.remote = s.remoteAddress ? `${s.remoteAddress}:${s.remotePort ?? ''}` : 'stream';
     s.setNoDelay?.(true);
@@ -110,7 +115,10 @@ export class WebSocketTransport implements Transport, WebSocketHandler {
   private batch: Buffer[] | undefined;
   private batchBytes = 0;
 
-  constructor(private readonly socket: MessageSocket) {
+  constructor(
+    private readonly socket: MessageSocket,
+    readonly tlsIdentity: string | undefined,
+  ) {
     this.remote = socket.remoteAddress ?? 'websocket';
   }
 

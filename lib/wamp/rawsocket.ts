@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import { serializerByRawSocketId, type Serializer } from './serializers.ts';
 import { KeepaliveSet, type KeptAlive } from '../transport/keepalive.ts';
+import { tlsIdentityOf } from '../transport/tls-identity.ts';
 import { WriteBatch } from '../transport/write-batch.ts';
 import { KEEPALIVE_MS, MAX_BUFFERED_BYTES, type AcceptWampTransport, type WampTransport, type WampTransportHandler, type WampTransportOptions } from './transport.ts';
 
@@ -114,6 +115,7 @@ const NO_STASH: Buffer[] = [];
 class RawSocketConnection implements WampTransport, KeptAlive {
   readonly kind = 'rawsocket';
   readonly remoteAddress: string | undefined;
+  readonly tlsIdentity: string | undefined;
   serializer!: Serializer;
 
   private state: State = 'handshake';
@@ -141,6 +143,7 @@ class RawSocketConnection implements WampTransport, KeptAlive {
     private readonly opts: RawSocketOptions,
   ) {
     this.remoteAddress = socket.remoteAddress;
+    this.tlsIdentity = tlsIdentityOf(socket);
     this.out = new WriteBatch(socket);
     this.rxExponent = lengthExponent(opts.maxMessageBytes);
     this.rxMax = Math.min(opts.maxMessageBytes, 2 ** (9 + this.rxExponent), MAX_FRAME);

@@ -5,6 +5,8 @@ export interface WampTransport {
   readonly serializer: Serializer;
   readonly kind: 'websocket' | 'rawsocket';
   readonly remoteAddress: string | undefined;
+  /** The identity of the peer's verified TLS client certificate, if it showed one (lib/transport/tls-identity.ts). */
+  readonly tlsIdentity: string | undefined;
   /**
    * Encodes and sends; returns the message's encoded bytes, 0 when it was dropped (connection closing).
    * Throws WireError only if `msg` cannot be encoded (a caller bug, not peer input).

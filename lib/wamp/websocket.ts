@@ -10,6 +10,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { MessageSocket } from '../transport/message-socket.ts';
+import { tlsIdentityOf } from '../transport/tls-identity.ts';
 import type { WebSocketHandler } from '../transport/websocket-connection.ts';
 import type { WebSocketLimits } from '../transport/websocket-limits.ts';
 import { createWebSocketServer } from '../transport/websocket-server.ts';
@@ -51,7 +52,7 @@ export function createWampWebSocketServer(accept: AcceptWampTransport, opts: Wam
         status: '400 Bad Request',
         message: `WAMP over WebSocket needs one of the subprotocols ${SUPPORTED}\n`,
       },
-    accept: (socket, req) => new WampWebSocket(socket, pickSubprotocol(req.headers['sec-websocket-protocol']) as Serializer, accept),
+    accept: (socket, req) => new WampWebSocket(socket, pickSubprotocol(req.headers['sec-websocket-protocol']) as Serializer, accept, tlsIdentityOf(req.socket)),
     onError: opts.onError,
   });
 }
@@ -69,6 +70,7 @@ class WampWebSocket implements WampTransport, WebSocketHandler {
     private readonly socket: MessageSocket,
     readonly serializer: Serializer,
     accept: AcceptWampTransport,
+    readonly tlsIdentity: string | undefined,
   ) {
     this.remoteAddress = socket.remoteAddress;
     this.binary = serializer.binary;

@@ -21,6 +21,7 @@ const modules: Module[] = [
   { file: 'hustmq.ts', exportName: 'benchHustmq' },
   { file: 'hustdb.ts', exportName: 'benchHustdb' },
   { file: 'esub.ts', exportName: 'benchEsub' },
+  { file: 'tls.ts', exportName: 'benchTls' },
   { file: 'idle-memory.ts', exportName: 'benchIdleMemory' },
 ];
 

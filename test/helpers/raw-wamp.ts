@@ -3,6 +3,7 @@
 // cannot go (RawSocket with msgpack/cbor, INTERRUPT, cancel, progressive calls, malformed input).
 import type { ExecutionContext } from 'ava';
 import net from 'node:net';
+import tls from 'node:tls';
 import WebSocket from 'ws';
 import { serializerByName, type Serializer, type SerializerName } from '../../lib/wamp/serializers.ts';
 
@@ -30,6 +31,8 @@ export interface RawOptions {
   serializer?: SerializerName;
   /** RawSocket only: the max-length exponent we announce (default 15 = 16 MiB). */
   lengthExponent?: number;
+  /** RawSocket only: connect over TLS with these options (CA, client certificate...). */
+  tls?: tls.ConnectionOptions;
 }
 
 export class RawWamp {
@@ -86,11 +89,11 @@ export class RawWamp {
   static async rawsocket(t: ExecutionContext, url: string, opts: RawOptions = {}): Promise<RawWamp> {
     const serializer = serializerByName(opts.serializer ?? 'json');
     const u = new URL(url);
-    const socket = net.connect({ host: u.hostname, port: Number(u.port) });
+    const socket = opts.tls ? tls.connect({ host: u.hostname, port: Number(u.port), ...opts.tls }) : net.connect({ host: u.hostname, port: Number(u.port) });
     socket.on('error', () => {});
     t.teardown(() => socket.destroy());
     await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
+      socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);
     });
     socket.setNoDelay(true);

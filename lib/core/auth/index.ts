@@ -2,6 +2,7 @@
 // lists, in its order) and a password login (MQTT CONNECT, HTTP Basic) through the same methods.
 import { ErrorUri } from '../errors.ts';
 import { authMethods } from './methods/index.ts';
+import { tls } from './methods/tls.ts';
 import { isPrincipal } from './principals.ts';
 import { SecretCheckBusy } from './secret.ts';
 import type { AuthRequest, AuthResult, AuthStep } from './types.ts';
@@ -17,7 +18,7 @@ export function startLogin(req: AuthRequest, methods: string[]): AuthStep {
   return { kind: 'refuse', reason: ErrorUri.noAuthMethod, message: `none of the authentication methods [${methods.join(', ')}] is available for this authid on this realm` };
 }
 
-export type PasswordRefusal = 'unknown-user' | 'bad-password' | 'anonymous-refused' | 'no-password-method' | 'busy';
+export type PasswordRefusal = 'unknown-user' | 'bad-password' | 'anonymous-refused' | 'no-password-method' | 'busy' | 'unknown-identity';
 
 export type PasswordOutcome = { kind: 'ok'; result: AuthResult } | { kind: 'refused'; why: PasswordRefusal; message: string };
 
@@ -53,3 +54,14 @@ export function passwordLogin(req: AuthRequest, password: string | Buffer | unde
 }
 
 const badPassword: PasswordOutcome = { kind: 'refused', why: 'bad-password', message: 'bad user name or password' };
+
+/**
+ * A login with the identity the transport proved (`req.tlsIdentity`, MQTT's use-identity-as-username):
+ * the realm's `tls` principal of that name. The user name and password are not looked at, and an
+ * identity the realm does not list is refused, never demoted to anonymous.
+ */
+export function identityLogin(req: AuthRequest): PasswordOutcome {
+  const step = tls.start({ ...req, authid: undefined });
+  if (step?.kind === 'welcome') return { kind: 'ok', result: step.result };
+  return { kind: 'refused', why: 'unknown-identity', message: `certificate identity '${req.tlsIdentity ?? ''}' is not a tls principal of realm '${req.realm}'` };
+}

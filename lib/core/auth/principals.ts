@@ -26,7 +26,7 @@ export function anonymousMqttAuthid(clientId: string): string {
 
 /** Each method's principals by authid (a principal may have several methods). */
 function principalMaps(auth: RealmAuthConfig): (Record<string, { role: string }> | undefined)[] {
-  return [auth.ticket, auth.wampcra, auth.cryptosign];
+  return [auth.ticket, auth.wampcra, auth.cryptosign, auth.tls];
 }
 
 /** Whether `authid` names a principal of the realm, by any method. */
@@ -43,7 +43,7 @@ export function principalRole(auth: RealmAuthConfig, authid: string): string | u
 /** Every principal name in the realm's config, with the method that defines it (for config checks). */
 export function principalNames(auth: RealmAuthConfig): { method: string; authid: string }[] {
   const out: { method: string; authid: string }[] = [];
-  for (const [method, m] of Object.entries({ ticket: auth.ticket, wampcra: auth.wampcra, cryptosign: auth.cryptosign })) {
+  for (const [method, m] of Object.entries({ ticket: auth.ticket, wampcra: auth.wampcra, cryptosign: auth.cryptosign, tls: auth.tls })) {
     for (const authid of Object.keys(m ?? {})) out.push({ method, authid });
   }
   return out;

@@ -29,7 +29,7 @@ export function handleHello(c: Conn, msg: unknown[]): void {
   const sessionId = randomId();
   const authextra = details.authextra !== null && typeof details.authextra === 'object' && !Array.isArray(details.authextra) ? (details.authextra as Dict) : {};
   const authid = typeof details.authid === 'string' ? details.authid : undefined;
-  const step = startLogin({ realm: realmName, auth: realm.config.auth, authid, authextra, sessionId }, requestedMethods(details));
+  const step = startLogin({ realm: realmName, auth: realm.config.auth, authid, authextra, sessionId, tlsIdentity: c.transport.tlsIdentity }, requestedMethods(details));
   if (step.kind === 'refuse') {
     c.ctx.router.stats.authRefusals++;
     c.ctx.logger.info({ event: 'auth.refused', protocol: 'wamp', realm: realmName, authid, address: c.transport.remoteAddress, reason: step.reason, message: step.message }, 'authentication refused');

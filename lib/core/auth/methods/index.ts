@@ -4,6 +4,7 @@ import type { AuthMethod } from '../types.ts';
 import { anonymous } from './anonymous.ts';
 import { cryptosign } from './cryptosign.ts';
 import { ticket } from './ticket.ts';
+import { tls } from './tls.ts';
 import { wampcra } from './wampcra.ts';
 
-export const authMethods: ReadonlyMap<string, AuthMethod> = new Map([anonymous, ticket, wampcra, cryptosign].map((m) => [m.name, m]));
+export const authMethods: ReadonlyMap<string, AuthMethod> = new Map([anonymous, ticket, wampcra, cryptosign, tls].map((m) => [m.name, m]));
