@@ -2,7 +2,8 @@
 import type { RouterConfig } from './core/config.ts';
 import { Client, type ConnectOptions } from './core/client.ts';
 import type { Logger } from './core/log.ts';
-import { checkPassword, type Principal } from './core/password-check.ts';
+import { passwordLogin } from './core/auth/index.ts';
+import { SecretCheckBusy } from './core/auth/secret.ts';
 import { Router } from './core/router.ts';
 import type { Store } from './core/store.ts';
 
@@ -19,8 +20,7 @@ export type { RetainedValue, RetainedPutOptions, RetainedListOptions } from './c
 export type { LevelRank } from './core/retained.ts';
 export { CollectionApi } from './core/collections.ts';
 export type { Logger } from './core/log.ts';
-export type { Principal } from './core/password-check.ts';
-export { sameSecret } from './core/password-check.ts';
+export { SecretCheckBusy, sameSecret } from './core/auth/secret.ts';
 export type { Action } from './core/config.ts';
 export type { HistoryRule } from './core/history.ts';
 export { QueueApi, QueueErrorUri, readyTotal } from './core/queues.ts';
@@ -45,14 +45,29 @@ export class KitsuneRouter extends Router {
   }
 
   /**
-   * The principal of `realm` whose secret (ticket, or wampcra secret) is `secret`, checked in
-   * constant time; undefined when the realm, the principal or the secret is wrong. For logins that
-   * carry a user and a password (HTTP Basic, bearer tickets).
+   * The principal of `realm` whose password `secret` is, checked by the realm's password methods (a
+   * ticket, plain or hashed, in constant time); undefined when the realm, the principal or the secret
+   * is wrong. Never anonymous: an unknown user is refused whatever the realm's `unknownUsers`. For
+   * logins that carry a user and a password (HTTP Basic, bearer tickets). Rejects with
+   * SecretCheckBusy when too many hashed checks are under way. Refusals are counted in the stats.
    */
-  authenticate(realm: string, authid: string, secret: string): Principal | undefined {
-    const r = this.realms.get(realm);
-    return r ? checkPassword(r.config.auth, authid, secret) : undefined;
+  async authenticate(realm: string, authid: string, secret: string): Promise<Principal | undefined> {
+    const auth = this.realms.get(realm)?.config.auth;
+    const outcome = auth && (await passwordLogin({ realm, auth, authid, authextra: {}, sessionId: 0 }, secret, 'http-anonymous'));
+    if (outcome?.kind === 'ok' && outcome.result.authmethod !== 'anonymous') return { authid: outcome.result.authid, authrole: outcome.result.authrole };
+    if (outcome?.kind === 'refused' && outcome.why === 'busy') {
+      this.stats.limitRefusals++;
+      throw new SecretCheckBusy();
+    }
+    this.stats.authRefusals++;
+    return undefined;
   }
+}
+
+/** Who a password login proved: a principal of the realm and its role. */
+export interface Principal {
+  authid: string;
+  authrole: string;
 }
 
 /** A router; pass a Store (see lib/store/open.ts) for durable retained state and history. */

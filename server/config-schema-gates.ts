@@ -90,7 +90,7 @@ export const HttpSchema = Section(
             Type.Array(Type.String({ minLength: 1 }), { description: 'IP addresses or CIDR ranges let in without credentials ([] = none).', default: DEFAULT_ACCESS_ADDRESSES }),
           ),
           principals: Type.Optional(
-            Type.Array(Type.String({ minLength: 1 }), { description: "authids of the first realm's principals (ticket or wampcra) let in from any address by HTTP Basic auth (password: the ticket or secret).", default: [] }),
+            Type.Array(Type.String({ minLength: 1 }), { description: "authids of the first realm's principals let in from any address by HTTP Basic auth (password: the ticket, plain or hashed).", default: [] }),
           ),
         },
         { description: "Who may read /metrics, /healthz, /esub/metrics, /hustmq/stat_all and the dashboard: the listed addresses, or the listed principals with Basic auth." },

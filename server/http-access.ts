@@ -1,11 +1,11 @@
 // Who may read the server's own endpoints (/metrics, /healthz, the bridges' metrics and stat_all,
 // the dashboard): the addresses listed (default loopback only) or, from anywhere, the listed
-// principals of the first realm by HTTP Basic auth (password: the principal's ticket or wampcra
-// secret, checked in constant time by KitsuneRouter.authenticate).
+// principals of the first realm by HTTP Basic auth (password: the principal's ticket, plain or
+// hashed, checked by KitsuneRouter.authenticate).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { basicCredentials, BASIC_CHALLENGE } from '../bridge/http/basic-auth.ts';
-import type { KitsuneRouter } from '../lib/index.ts';
+import { type KitsuneRouter, SecretCheckBusy } from '../lib/index.ts';
 
 export interface HttpAccessConfig {
   /** IP addresses or CIDR ranges (v4 or v6) let in without credentials (default loopback). */
@@ -16,8 +16,11 @@ export interface HttpAccessConfig {
 
 export const DEFAULT_ACCESS_ADDRESSES = ['127.0.0.1', '::1'];
 
-/** 'ok', or 401 (credentials needed or wrong) / 403 (neither the address nor the principal is listed). */
-export type HttpAccess = (req: IncomingMessage) => 'ok' | 401 | 403;
+/**
+ * 'ok', or 401 (credentials needed or wrong) / 403 (neither the address nor the principal is listed) /
+ * 503 (too many password checks under way).
+ */
+export type HttpAccess = (req: IncomingMessage) => Promise<'ok' | 401 | 403 | 503>;
 
 /** A problem with one address entry, or undefined (the config check names the entry). */
 export function addressProblem(entry: string): string | undefined {
@@ -53,12 +56,18 @@ function remoteOf(req: IncomingMessage): { ip: string; type: 'ipv4' | 'ipv6' } |
 export function createHttpAccess(router: KitsuneRouter, realm: string, config: HttpAccessConfig = {}): HttpAccess {
   const addresses = blockList(config.addresses ?? DEFAULT_ACCESS_ADDRESSES);
   const principals = new Set(config.principals ?? []);
-  return (req) => {
+  return async (req) => {
     const remote = remoteOf(req);
     if (remote && addresses.check(remote.ip, remote.type)) return 'ok';
     const cred = basicCredentials(req.headers.authorization);
     if (!cred) return principals.size > 0 ? 401 : 403;
-    const who = router.authenticate(realm, cred.user, cred.password);
+    let who;
+    try {
+      who = await router.authenticate(realm, cred.user, cred.password);
+    } catch (err) {
+      if (err instanceof SecretCheckBusy) return 503;
+      throw err;
+    }
     if (!who) return 401;
     return principals.has(who.authid) ? 'ok' : 403;
   };
@@ -67,11 +76,25 @@ export function createHttpAccess(router: KitsuneRouter, realm: string, config: H
 /** `handler` behind `access`: refusals are plain text naming the endpoint (401 with a Basic challenge). */
 export function guarded(access: HttpAccess, name: string, handler: (req: IncomingMessage, res: ServerResponse) => void): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    const verdict = access(req);
-    if (verdict === 'ok') return handler(req, res);
-    const body =
-      verdict === 401 ? `${name} needs the credentials of a principal listed in http.access.principals\n` : `${name} is not open to this address or principal (see http.access)\n`;
-    res.writeHead(verdict, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...(verdict === 401 ? BASIC_CHALLENGE : {}) });
-    res.end(body);
+    access(req)
+      .then((verdict) => (verdict === 'ok' ? handler(req, res) : refuse(res, verdict, name)))
+      .catch(() => {
+        if (res.headersSent) res.destroy();
+        else refuse(res, 500, name);
+      });
   };
+}
+
+const REFUSALS: Record<401 | 403 | 500 | 503, (name: string) => string> = {
+  401: (name) => `${name} needs the credentials of a principal listed in http.access.principals\n`,
+  403: (name) => `${name} is not open to this address or principal (see http.access)\n`,
+  500: (name) => `${name}: the credentials could not be checked\n`,
+  503: (name) => `${name}: too many password checks are under way; try again later\n`,
+};
+
+function refuse(res: ServerResponse, status: 401 | 403 | 500 | 503, name: string): void {
+  const body = REFUSALS[status](name);
+  const extra = status === 401 ? BASIC_CHALLENGE : status === 503 ? { 'retry-after': '1' } : {};
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), ...extra });
+  res.end(body);
 }

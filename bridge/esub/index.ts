@@ -65,7 +65,7 @@ export function createEsubBridge(router: KitsuneRouter, options: EsubOptions = {
   const prep = new PrepServer(state, deliverer);
   const handler = buildApp(state, deliverer, replay, hooks.access).callback();
 
-  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer, base: string): void => {
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer, base: string): Promise<void> => {
     let url = req.url ?? '/';
     if (base) {
       if (!url.startsWith(base + '/')) return refuse(socket, 404, '404 page not found\n');
@@ -82,11 +82,14 @@ export function createEsubBridge(router: KitsuneRouter, options: EsubOptions = {
     if (u.pathname !== '/prep' && !m) return refuse(socket, 404, '404 page not found\n');
     // who the socket acts as, decided before the 101: a refusal is a plain HTTP answer
     try {
-      state.upgrades.set(req, state.sessions.identify(req.headers));
+      state.upgrades.set(req, await state.sessions.identify(req.headers));
     } catch (err) {
       if (err instanceof HttpFail) return refuse(socket, err.status, err.message, err.headers);
       throw err;
     }
+    // the password check may have taken a while: the client or the bridge may be gone meanwhile
+    if (socket.destroyed) return;
+    if (state.closing) return refuse(socket, 503, 'Shutting down');
     if (u.pathname === '/prep') return prep.handleUpgrade(req, socket, head);
     if (!m) return;
     let key: string;
@@ -114,12 +117,10 @@ export function createEsubBridge(router: KitsuneRouter, options: EsubOptions = {
         }
       : handler,
     handleUpgrade: (req, socket, head) => {
-      try {
-        upgrade(req, socket, head, base);
-      } catch (err) {
+      upgrade(req, socket, head, base).catch((err: unknown) => {
         opts.logger.error({ err }, 'esub: upgrade failed');
         socket.destroy();
-      }
+      });
     },
   });
 

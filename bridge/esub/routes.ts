@@ -70,7 +70,7 @@ export function buildApp(state: EsubState, deliverer: Deliverer, replay: ReplayS
   );
   // the bridge's state (keys, traffic): the same access as the server's /metrics
   router.get('/metrics', async (ctx) => {
-    checkAccess(access, ctx.req, '/metrics');
+    await checkAccess(access, ctx.req, '/metrics');
     ctx.body = await state.metrics.text();
     ctx.set('Content-Type', state.metrics.contentType);
   });
@@ -97,7 +97,7 @@ export function buildApp(state: EsubState, deliverer: Deliverer, replay: ReplayS
       const key = keyOf(state, ctx);
       if (key === undefined) return;
       const token = param(ctx, 'token');
-      const caller = state.sessions.of(ctx);
+      const caller = await state.sessions.of(ctx);
       let body: Buffer;
       try {
         body = await readBody(ctx, state.opts.maxBodyBytes);
@@ -136,7 +136,7 @@ export function buildApp(state: EsubState, deliverer: Deliverer, replay: ReplayS
       if (key === undefined) return;
       const token = param(ctx, 'token');
       // taking stored reps is serving the key: the right to register it
-      state.sessions.of(ctx).authorize('register', procedureOf(key));
+      (await state.sessions.of(ctx)).authorize('register', procedureOf(key));
       const got = await replay.take(key, token);
       if (got.kind === 'none') return reply(ctx, 404, 'Unknown key');
       if (got.kind === 'token') return reply(ctx, 403, 'Invalid token');

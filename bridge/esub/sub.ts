@@ -13,12 +13,13 @@ import type { EsubState, SubEntry } from './state.ts';
 export const SUB_CANCELED = 'Failed to fullfil sub: context canceled';
 export const SUB_DEADLINE = 'Failed to fullfil sub: context deadline exceeded';
 
-export function handleSub(state: EsubState, ctx: Context, key: string, token: string): Promise<void> | void {
+export async function handleSub(state: EsubState, ctx: Context, key: string, token: string): Promise<void> {
   const existing = state.subs.get(key);
   if (existing && existing.token !== '' && existing.token !== token) return reply(ctx, 403, 'Sub already exists, token mismatch');
   if (state.closing) return reply(ctx, 503, 'Shutting down');
   // 401 for missing or wrong credentials (thrown: the app's error handler answers it)
-  const identity = state.sessions.identify(ctx.headers);
+  const identity = await state.sessions.identify(ctx.headers);
+  if (state.closing) return reply(ctx, 503, 'Shutting down');
   let client: Client;
   try {
     client = state.connect(identity);

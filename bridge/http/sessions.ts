@@ -1,13 +1,13 @@
 // Who an HTTP request acts as, for every bridge. Credentials, in this order:
 //   Authorization: Basic user:password   the bridge's own users (its legacy `auth` option) first,
-//                                        then the realm's principals (password = ticket or wampcra secret)
+//                                        then the realm's principals (password = ticket, plain or hashed)
 //   Authorization: Bearer <ticket>       with `Kitsune-Authid: <principal>` naming whose ticket it is
 //   none                                 the realm's anonymous role (or the bridge's configured one)
 // Wrong credentials are 401 (never a silent fall back to anonymous), as is no credentials where
-// anonymous access is off. Each identity gets one in-process session, made on first use, so every
+// anonymous access is off; too many hashed password checks under way at once is 503. Each identity gets one in-process session, made on first use, so every
 // publish, subscribe, call and register is checked against that identity's role like a WAMP client's.
 import type { IncomingHttpHeaders } from 'node:http';
-import { type Client, ErrorUri, type KitsuneRouter, RouterError, sameSecret } from '../../lib/index.ts';
+import { type Client, ErrorUri, type KitsuneRouter, type Principal, RouterError, sameSecret, SecretCheckBusy } from '../../lib/index.ts';
 import { basicCredentials, BASIC_CHALLENGE } from './basic-auth.ts';
 import { fail } from './fail.ts';
 
@@ -69,8 +69,11 @@ export class BridgeSessions {
     return undefined;
   }
 
-  /** The identity a request's headers prove; throws 401 for wrong or (when `anonymous` is false) missing credentials. */
-  identify(headers: IncomingHttpHeaders, anonymous = this.opts.anonymous !== false): Identity {
+  /**
+   * The identity a request's headers prove; rejects with 401 for wrong or (when `anonymous` is false)
+   * missing credentials, 503 when the password cannot be checked now.
+   */
+  async identify(headers: IncomingHttpHeaders, anonymous = this.opts.anonymous !== false): Promise<Identity> {
     const authorization = header(headers, 'authorization');
     if (authorization === undefined || authorization === '') return this.anonymous(anonymous);
     const basic = basicCredentials(authorization);
@@ -79,9 +82,7 @@ export class BridgeSessions {
     if (bearer) {
       const authid = header(headers, AUTHID_HEADER);
       if (!authid) throw fail(`a bearer ticket needs a Kitsune-Authid header naming its principal`, 401, BASIC_CHALLENGE);
-      const p = this.router.authenticate(this.opts.realm, authid, bearer[1] as string);
-      if (!p) throw fail('authentication failed', 401, BASIC_CHALLENGE);
-      return p;
+      return this.principal(authid, bearer[1] as string);
     }
     throw fail('unsupported Authorization scheme (use Basic or Bearer)', 401, BASIC_CHALLENGE);
   }
@@ -92,7 +93,7 @@ export class BridgeSessions {
     return { authid: this.opts.name, authrole: role };
   }
 
-  private byPassword(user: string, password: string): Identity {
+  private async byPassword(user: string, password: string): Promise<Identity> {
     const own = this.users.get(user);
     if (own) {
       if (!sameSecret(own.password, password)) throw fail('authentication failed', 401, BASIC_CHALLENGE);
@@ -101,7 +102,18 @@ export class BridgeSessions {
       if (role === undefined) throw fail('authentication failed', 401, BASIC_CHALLENGE);
       return { authid: own.principal, authrole: role };
     }
-    const p = this.router.authenticate(this.opts.realm, user, password);
+    return this.principal(user, password);
+  }
+
+  /** The realm principal `authid` if `password` is its password (the router's login methods). */
+  private async principal(authid: string, password: string): Promise<Principal> {
+    let p: Principal | undefined;
+    try {
+      p = await this.router.authenticate(this.opts.realm, authid, password);
+    } catch (err) {
+      if (err instanceof SecretCheckBusy) throw fail(err.message, 503, { 'Retry-After': '1' });
+      throw err;
+    }
     if (!p) throw fail('authentication failed', 401, BASIC_CHALLENGE);
     return p;
   }
@@ -133,8 +145,8 @@ export class BridgeSessions {
   }
 
   /** The session a request acts as: identify, then client. */
-  of(req: { headers: IncomingHttpHeaders }, anonymous?: boolean): Client {
-    return this.client(this.identify(req.headers, anonymous));
+  async of(req: { headers: IncomingHttpHeaders }, anonymous?: boolean): Promise<Client> {
+    return this.client(await this.identify(req.headers, anonymous));
   }
 
   close(): void {

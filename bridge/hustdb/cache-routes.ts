@@ -50,18 +50,18 @@ export function cacheRoutes(routes: RouteTable, h: Hustdb): void {
     const args = new HustdbArgs(ctx);
     return hashKey(args.tb(), args.key());
   };
-  const auth = (ctx: Context): void => void h.sessions.of(ctx);
+  const auth = async (ctx: Context): Promise<void> => void (await h.sessions.of(ctx));
 
-  routes.add('/cache/exist', (ctx) => (auth(ctx), read(ctx, h, keyOf(ctx), false)));
-  routes.add('/cache/get', (ctx) => (auth(ctx), read(ctx, h, keyOf(ctx), true)));
-  routes.add('/cache/ttl', (ctx) => {
-    auth(ctx);
+  routes.add('/cache/exist', async (ctx) => (await auth(ctx), read(ctx, h, keyOf(ctx), false)));
+  routes.add('/cache/get', async (ctx) => (await auth(ctx), read(ctx, h, keyOf(ctx), true)));
+  routes.add('/cache/ttl', async (ctx) => {
+    await auth(ctx);
     const e = h.cache.get(keyOf(ctx));
     if (!e) throw missing();
     reply(ctx, 200, e.expiresAt === undefined ? '-1' : String(Math.max(0, Math.ceil((e.expiresAt - Date.now()) / 1000))));
   });
   routes.add('/cache/put', async (ctx) => {
-    auth(ctx);
+    await auth(ctx);
     const args = new HustdbArgs(ctx);
     const key = kvKey(args.key());
     const ttlMs = args.ttlMs();
@@ -70,7 +70,7 @@ export function cacheRoutes(routes: RouteTable, h: Hustdb): void {
     reply(ctx, 200);
   });
   routes.add('/cache/append', async (ctx) => {
-    auth(ctx);
+    await auth(ctx);
     const args = new HustdbArgs(ctx);
     const key = kvKey(args.key());
     const value = await requiredValue(ctx, args, h);
@@ -80,13 +80,13 @@ export function cacheRoutes(routes: RouteTable, h: Hustdb): void {
     store(h, key, next, cur?.expiresAt);
     reply(ctx, 200);
   });
-  routes.add('/cache/del', (ctx) => {
-    auth(ctx);
+  routes.add('/cache/del', async (ctx) => {
+    await auth(ctx);
     if (!h.cache.delete(keyOf(ctx))) throw missing();
     reply(ctx, 200);
   });
-  routes.add('/cache/expire', (ctx) => {
-    auth(ctx);
+  routes.add('/cache/expire', async (ctx) => {
+    await auth(ctx);
     const args = new HustdbArgs(ctx);
     const key = kvKey(args.key());
     if (!args.q.has('ttl')) throw fail("missing argument 'ttl'");
@@ -94,25 +94,25 @@ export function cacheRoutes(routes: RouteTable, h: Hustdb): void {
     if (!h.cache.expire(key, ttlMs === undefined ? undefined : Date.now() + ttlMs)) throw missing();
     reply(ctx, 200);
   });
-  routes.add('/cache/persist', (ctx) => {
-    auth(ctx);
+  routes.add('/cache/persist', async (ctx) => {
+    await auth(ctx);
     if (!h.cache.expire(keyOf(ctx), undefined)) throw missing();
     reply(ctx, 200);
   });
-  routes.add('/cache/hexist', (ctx) => (auth(ctx), read(ctx, h, fieldOf(ctx), false)));
-  routes.add('/cache/hget', (ctx) => (auth(ctx), read(ctx, h, fieldOf(ctx), true)));
+  routes.add('/cache/hexist', async (ctx) => (await auth(ctx), read(ctx, h, fieldOf(ctx), false)));
+  routes.add('/cache/hget', async (ctx) => (await auth(ctx), read(ctx, h, fieldOf(ctx), true)));
   routes.add('/cache/hset', async (ctx) => {
-    auth(ctx);
+    await auth(ctx);
     const args = new HustdbArgs(ctx);
     const key = hashKey(args.tb(), args.key());
     store(h, key, await requiredValue(ctx, args, h));
     reply(ctx, 200);
   });
-  routes.add('/cache/hdel', (ctx) => {
-    auth(ctx);
+  routes.add('/cache/hdel', async (ctx) => {
+    await auth(ctx);
     if (!h.cache.delete(fieldOf(ctx))) throw missing();
     reply(ctx, 200);
   });
-  routes.add('/cache/hincrby', (ctx) => (auth(ctx), increment(ctx, h, false)));
-  routes.add('/cache/hincrbyfloat', (ctx) => (auth(ctx), increment(ctx, h, true)));
+  routes.add('/cache/hincrby', async (ctx) => (await auth(ctx), increment(ctx, h, false)));
+  routes.add('/cache/hincrbyfloat', async (ctx) => (await auth(ctx), increment(ctx, h, true)));
 }

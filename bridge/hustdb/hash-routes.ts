@@ -16,7 +16,7 @@ async function hincrby(ctx: Context, h: Hustdb): Promise<void> {
   const by = args.int('val', true) as number;
   const ttlMs = args.ttlMs();
   const ver = args.ver();
-  const client = h.sessions.of(ctx);
+  const client = await h.sessions.of(ctx);
   const topic = hashTopic(tb, key);
   const cur = client.getRetained(topic);
   let n = 0;
@@ -38,24 +38,24 @@ export function hashRoutes(routes: RouteTable, h: Hustdb): void {
     const args = new HustdbArgs(ctx);
     return writeValue(ctx, h, args, hashTopic(args.tb(), args.key()), args.tb());
   });
-  const hget = (ctx: Context): void => {
+  const hget = async (ctx: Context): Promise<void> => {
     const args = new HustdbArgs(ctx);
-    readValue(ctx, h.sessions.of(ctx), hashTopic(args.tb(), args.key()), true);
+    readValue(ctx, await h.sessions.of(ctx), hashTopic(args.tb(), args.key()), true);
   };
   routes.add('/hget', hget);
   routes.add('/hget2', hget);
-  routes.add('/hexist', (ctx) => {
+  routes.add('/hexist', async (ctx) => {
     const args = new HustdbArgs(ctx);
-    readValue(ctx, h.sessions.of(ctx), hashTopic(args.tb(), args.key()), false);
+    readValue(ctx, await h.sessions.of(ctx), hashTopic(args.tb(), args.key()), false);
   });
-  routes.add('/hdel', (ctx) => {
+  routes.add('/hdel', async (ctx) => {
     const args = new HustdbArgs(ctx);
-    return deleteValue(ctx, h.sessions.of(ctx), args, hashTopic(args.tb(), args.key()));
+    return deleteValue(ctx, await h.sessions.of(ctx), args, hashTopic(args.tb(), args.key()));
   });
-  routes.add('/hkeys', (ctx) => {
+  routes.add('/hkeys', async (ctx) => {
     const args = new HustdbArgs(ctx);
     const tb = args.tb();
-    return listValues(ctx, h.sessions.of(ctx), args, hashPrefix(tb));
+    return listValues(ctx, await h.sessions.of(ctx), args, hashPrefix(tb));
   });
   routes.add('/hincrby', (ctx) => hincrby(ctx, h));
 }

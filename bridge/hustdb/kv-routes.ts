@@ -18,7 +18,7 @@ export function readValue(ctx: Context, client: Client, topic: string, withBody:
  * set or sorted set of that name exists, in the same operation as the write (no race with a sadd).
  */
 export async function writeValue(ctx: Context, h: Hustdb, args: HustdbArgs, topic: string, hashTable?: string): Promise<void> {
-  const client = h.sessions.of(ctx);
+  const client = await h.sessions.of(ctx);
   const value = await requiredValue(ctx, args, h);
   const ttlMs = args.ttlMs();
   const ver = args.ver();
@@ -77,23 +77,23 @@ export function kvRoutes(routes: RouteTable, h: Hustdb): void {
     const args = new HustdbArgs(ctx);
     return writeValue(ctx, h, args, kvTopic(args.key()));
   });
-  const get = (ctx: Context): void => {
+  const get = async (ctx: Context): Promise<void> => {
     const args = new HustdbArgs(ctx);
-    readValue(ctx, h.sessions.of(ctx), kvTopic(args.key()), true);
+    readValue(ctx, await h.sessions.of(ctx), kvTopic(args.key()), true);
   };
   routes.add('/get', get);
   routes.add('/get2', get);
-  routes.add('/exist', (ctx) => {
+  routes.add('/exist', async (ctx) => {
     const args = new HustdbArgs(ctx);
-    readValue(ctx, h.sessions.of(ctx), kvTopic(args.key()), false);
+    readValue(ctx, await h.sessions.of(ctx), kvTopic(args.key()), false);
   });
-  routes.add('/del', (ctx) => {
+  routes.add('/del', async (ctx) => {
     const args = new HustdbArgs(ctx);
-    return deleteValue(ctx, h.sessions.of(ctx), args, kvTopic(args.key()));
+    return deleteValue(ctx, await h.sessions.of(ctx), args, kvTopic(args.key()));
   });
-  routes.add('/keys', (ctx) => {
+  routes.add('/keys', async (ctx) => {
     const args = new HustdbArgs(ctx);
     args.file(FILE_COUNT);
-    return listValues(ctx, h.sessions.of(ctx), args, KV_PREFIX);
+    return listValues(ctx, await h.sessions.of(ctx), args, KV_PREFIX);
   });
 }

@@ -12,7 +12,7 @@ const POST = ['POST'];
 async function sismember(ctx: Context, h: Hustdb): Promise<void> {
   const args = new HustdbArgs(ctx);
   const tb = args.tb();
-  const client = h.sessions.of(ctx);
+  const client = await h.sessions.of(ctx);
   const member = await memberOf(ctx, args, false);
   const m = await client.collections.get(setTopic(tb), 'set', tb, member);
   if (m === null || m === 'wrong_type') throw notFound(m === null ? 'not a member' : `table '${tb}' is not a set`);
@@ -26,7 +26,7 @@ export function setRoutes(routes: RouteTable, h: Hustdb): void {
       const args = new HustdbArgs(ctx);
       const tb = args.tb();
       const ver = args.ver();
-      const client = h.sessions.of(ctx);
+      const client = await h.sessions.of(ctx);
       const member = await memberOf(ctx, args, false);
       // the store refuses the table's first write while it is a hash, in the same operation
       ok(ctx, versionOf(await client.collections.put(setTopic(tb), { kind: 'set', table: tb, member, expectVersion: ver }, { excludesRetained: hashPrefix(tb) }), tb));
@@ -39,7 +39,7 @@ export function setRoutes(routes: RouteTable, h: Hustdb): void {
       const args = new HustdbArgs(ctx);
       const tb = args.tb();
       const ver = args.ver();
-      const client = h.sessions.of(ctx);
+      const client = await h.sessions.of(ctx);
       const member = await memberOf(ctx, args, false);
       ok(ctx, versionOf(await client.collections.delete(setTopic(tb), 'set', tb, member, ver), tb));
     },
@@ -54,7 +54,7 @@ export function setRoutes(routes: RouteTable, h: Hustdb): void {
     const offset = args.offset();
     const size = args.size();
     const buckets = args.buckets();
-    const client = h.sessions.of(ctx);
+    const client = await h.sessions.of(ctx);
     // a set is spread over the buckets by member: a bucket range pages the store's bucket index
     const whole = buckets.start === 0 && buckets.end === BUCKETS;
     const page = members(await client.collections.range(setTopic(tb), 'set', tb, { offset, limit: size, buckets: whole ? undefined : buckets }), tb);

@@ -43,7 +43,7 @@ async function stat(ctx: Context, h: Hustdb): Promise<void> {
   const args = new HustdbArgs(ctx);
   args.peer();
   const tb = args.q.has('tb') ? args.tb() : undefined;
-  const client = h.sessions.of(ctx);
+  const client = await h.sessions.of(ctx);
   if (tb === undefined) {
     reply(ctx, 200, JSON.stringify(totalize(client)));
     return;
@@ -57,7 +57,7 @@ export function statRoutes(routes: RouteTable, h: Hustdb): void {
   routes.add('/stat', (ctx) => stat(ctx, h));
   routes.add('/stat_all', async (ctx) => {
     new HustdbArgs(ctx).peer();
-    const client = h.sessions.of(ctx);
+    const client = await h.sessions.of(ctx);
     reply(ctx, 200, JSON.stringify([totalize(client), ...(await tableStats(client))]));
   });
 }

@@ -12,7 +12,7 @@ import { fail } from '../http/fail.ts';
 async function zread(ctx: Context, h: Hustdb, withScore: boolean): Promise<void> {
   const args = new HustdbArgs(ctx);
   const tb = args.tb();
-  const client = h.sessions.of(ctx);
+  const client = await h.sessions.of(ctx);
   const member = await memberOf(ctx, args, true);
   const m = await client.collections.get(zsetTopic(tb), 'zset', tb, member);
   if (m === null || m === 'wrong_type') throw notFound(m === null ? 'not a member' : `table '${tb}' is not a sorted set`);
@@ -29,7 +29,7 @@ async function zrange(ctx: Context, h: Hustdb, byScore: boolean): Promise<void> 
   const size = args.size();
   const { start, end } = args.buckets();
   const noval = args.noval();
-  const client = h.sessions.of(ctx);
+  const client = await h.sessions.of(ctx);
   // a sorted set lives in the one bucket of its table (spec §1): in the range, all of it; else none
   const b = bucketOf(tb);
   const page = b >= start && b < end ? members(await client.collections.range(zsetTopic(tb), 'zset', tb, { offset, limit: size, minScore: min, maxScore: max }), tb) : [];
@@ -47,7 +47,7 @@ export function zsetRoutes(routes: RouteTable, h: Hustdb): void {
     const scoreMode = args.opt();
     const ver = args.ver();
     const ttlMs = args.ttlMs();
-    const client = h.sessions.of(ctx);
+    const client = await h.sessions.of(ctx);
     const member = await memberOf(ctx, args, true);
     const write = { kind: 'zset' as const, table: tb, member, score, scoreMode, expectVersion: ver, expiresAt: ttlMs === undefined ? undefined : Date.now() + ttlMs };
     // the store refuses the table's first write while it is a hash, in the same operation
@@ -57,7 +57,7 @@ export function zsetRoutes(routes: RouteTable, h: Hustdb): void {
     const args = new HustdbArgs(ctx);
     const tb = args.tb();
     const ver = args.ver();
-    const client = h.sessions.of(ctx);
+    const client = await h.sessions.of(ctx);
     const member = await memberOf(ctx, args, true);
     ok(ctx, versionOf(await client.collections.delete(zsetTopic(tb), 'zset', tb, member, ver), tb));
   });

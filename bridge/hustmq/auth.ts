@@ -21,13 +21,13 @@ function routeOf(path: string): string {
 /** With the bridge's own users configured: 401 on every route but the exempt ones without valid credentials. */
 export function basicAuth(h: Hustmq): Middleware {
   const exempt = new Set(h.opts.auth?.exempt ?? DEFAULT_EXEMPT);
-  return (ctx, next) => {
-    if (!exempt.has(routeOf(ctx.path))) h.sessions.identify(ctx.headers, false);
+  return async (ctx, next) => {
+    if (!exempt.has(routeOf(ctx.path))) await h.sessions.identify(ctx.headers, false);
     return next();
   };
 }
 
-/** Throws 401 (no or wrong credentials) or 403 (the role forbids it, body naming the URI) unless the request may. */
-export function allow(ctx: Context, h: Hustmq, action: Action, uri: string): void {
-  h.sessions.of(ctx).authorize(action, uri);
+/** Rejects with 401 (no or wrong credentials) or 403 (the role forbids it, body naming the URI) unless the request may. */
+export async function allow(ctx: Context, h: Hustmq, action: Action, uri: string): Promise<void> {
+  (await h.sessions.of(ctx)).authorize(action, uri);
 }

@@ -21,7 +21,7 @@ export function pushRoutes(r: RouteTable, h: Hustmq): void {
     const queue = queueArg(args);
     const ttl = optionalIntArg(args, 'ttl', 1, h.opts.pushMaxTtlSec) ?? h.opts.pushDefaultTtlSec;
     const idx = optionalIntArg(args, 'idx', 0, INDEX_WRAP - 1);
-    allow(ctx, h, 'publish', uriOf.push(h, queue));
+    await allow(ctx, h, 'publish', uriOf.push(h, queue));
     const item = await itemOf(ctx, args, h.opts.maxBodyBytes);
     if (!streams.has(queue) && (await queues.stat(queue))) throw fail(`'${queue}' is a normal queue (use put/get)`);
     try {
@@ -36,7 +36,7 @@ export function pushRoutes(r: RouteTable, h: Hustmq): void {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const idx = intArg(args, 'idx', 0, MAX_IDX);
-    allow(ctx, h, 'subscribe', uriOf.push(h, queue));
+    await allow(ctx, h, 'subscribe', uriOf.push(h, queue));
     const got = await streams.read(queue, idx);
     if ('missing' in got) throw fail(got.missing);
     reply(ctx, 200, got.payload.bytes);
@@ -46,7 +46,7 @@ export function pushRoutes(r: RouteTable, h: Hustmq): void {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const idx = intArg(args, 'idx', 0, MAX_IDX);
-    allow(ctx, h, 'subscribe', uriOf.push(h, queue));
+    await allow(ctx, h, 'subscribe', uriOf.push(h, queue));
     if (!streams.has(queue)) {
       const stat = await queues.stat(queue);
       // a normal queue is never a push window: answer as hustmq does for a non-push queue

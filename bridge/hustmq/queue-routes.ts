@@ -41,8 +41,8 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const priori = prioriArg(args, 0);
-    allow(ctx, h, 'publish', uriOf.queue(h, queue));
-    return itemOf(ctx, args, h.opts.maxBodyBytes)
+    return allow(ctx, h, 'publish', uriOf.queue(h, queue))
+      .then(() => itemOf(ctx, args, h.opts.maxBodyBytes))
       .then((item) => {
         notPush(h, queue);
         return queues.put(queue, item, priori);
@@ -58,12 +58,15 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const queue = queueArg(args);
     const worker = workerArg(args);
     const ack = ackArg(args);
-    allow(ctx, h, 'subscribe', uriOf.queue(h, queue));
-    notPush(h, queue);
-    return queues.get(queue, { ack, worker }).then((item) => {
-      if (!item) throw fail(`no message ready in '${queue}'`);
-      reply(ctx, 200, item.value, item.token !== undefined ? { 'Ack-Token': item.token, 'Ack-Peer': '0' } : undefined);
-    });
+    return allow(ctx, h, 'subscribe', uriOf.queue(h, queue))
+      .then(() => {
+        notPush(h, queue);
+        return queues.get(queue, { ack, worker });
+      })
+      .then((item) => {
+        if (!item) throw fail(`no message ready in '${queue}'`);
+        reply(ctx, 200, item.value, item.token !== undefined ? { 'Ack-Token': item.token, 'Ack-Peer': '0' } : undefined);
+      });
   });
 
   r.add('/ack', async (ctx) => {
@@ -76,7 +79,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const token = args.get('token');
     if (token === undefined) throw fail("missing argument 'token'", 400);
     if (!parseQueueToken(token)) throw fail("bad argument 'token': <priori>:<seq>", 400);
-    allow(ctx, h, 'subscribe', uriOf.queue(h, queue));
+    await allow(ctx, h, 'subscribe', uriOf.queue(h, queue));
     if (!(await queues.ack(queue, token))) throw fail(`token ${token} is not unacked in '${queue}'`, 412);
     reply(ctx, 200);
   });
@@ -85,7 +88,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const minute = intArg(args, 'minute', 1, 255);
-    allow(ctx, h, 'publish', uriOf.queue(h, queue));
+    await allow(ctx, h, 'publish', uriOf.queue(h, queue));
     notPush(h, queue);
     if (!(await queues.setTimeout(queue, minute * h.opts.minuteMs))) throw fail(`no queue '${queue}'`);
     reply(ctx, 200);
@@ -96,7 +99,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const queue = queueArg(args);
     const on = args.required('on');
     if (on !== '0' && on !== '1') throw fail("bad argument 'on': 0 or 1");
-    allow(ctx, h, 'publish', uriOf.queue(h, queue));
+    await allow(ctx, h, 'publish', uriOf.queue(h, queue));
     notPush(h, queue);
     if (!(await queues.setLock(queue, on === '1'))) throw fail(`no queue '${queue}'`);
     reply(ctx, 200);
@@ -106,7 +109,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const num = intArg(args, 'num', 0, MAX_ITEMS);
-    allow(ctx, h, 'publish', uriOf.queue(h, queue));
+    await allow(ctx, h, 'publish', uriOf.queue(h, queue));
     notPush(h, queue);
     const stat = await queues.stat(queue);
     if (!stat) throw fail(`no queue '${queue}'`);
@@ -120,7 +123,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const args = argsOf(ctx);
     const queue = queueArg(args);
     const priori = prioriArg(args);
-    allow(ctx, h, 'publish', uriOf.queue(h, queue));
+    await allow(ctx, h, 'publish', uriOf.queue(h, queue));
     notPush(h, queue);
     if (!(await queues.purge(queue, priori))) throw fail(`no queue '${queue}'`);
     reply(ctx, 200);
@@ -129,7 +132,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
   r.add('/worker', async (ctx) => {
     const args = argsOf(ctx);
     const queue = queueArg(args);
-    allow(ctx, h, 'subscribe', uriOf.queue(h, queue));
+    await allow(ctx, h, 'subscribe', uriOf.queue(h, queue));
     notPush(h, queue);
     const workers = await queues.listWorkers(queue);
     if (!workers) throw fail(`no queue '${queue}'`);
@@ -141,7 +144,7 @@ export function queueRoutes(r: RouteTable, h: Hustmq): void {
     const queue = queueArg(args);
     workerArg(args);
     ackArg(args);
-    allow(ctx, h, 'subscribe', uriOf.queue(h, queue));
+    await allow(ctx, h, 'subscribe', uriOf.queue(h, queue));
     notPush(h, queue);
     if (h.parked.evget >= h.opts.maxTimerCount) throw fail(`too many parked evget requests (${h.opts.maxTimerCount})`);
     h.parked.evget++;

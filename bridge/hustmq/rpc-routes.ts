@@ -26,7 +26,7 @@ export function rpcRoutes(r: RouteTable, h: Hustmq): void {
   r.add('/do_get', async (ctx) => {
     postOnly(ctx);
     const queue = queueArg(argsOf(ctx));
-    allow(ctx, h, 'call', uriOf.task(h, queue));
+    await allow(ctx, h, 'call', uriOf.task(h, queue));
     const body = await readBody(ctx, limit, 404);
     if (body.length === 0) throw fail('empty task: the body holds the task arguments');
     send(ctx, await h.rpc.doGet(queue, body, hangup(ctx)));
@@ -38,7 +38,7 @@ export function rpcRoutes(r: RouteTable, h: Hustmq): void {
     const token = args.get('token');
     if (token === undefined) {
       const queue = args.has('queue') ? queueArg(args) : undefined;
-      allow(ctx, h, 'register', uriOf.task(h, queue));
+      await allow(ctx, h, 'register', uriOf.task(h, queue));
       await readBody(ctx, limit, 404);
       send(ctx, await h.rpc.claim(queue, hangup(ctx)));
       return;

@@ -23,7 +23,7 @@ export function statusRoutes(r: RouteTable, h: Hustmq): void {
   r.add('/stat', async (ctx) => {
     const queue = queueArg(argsOf(ctx));
     const s = streams.stat(queue);
-    allow(ctx, h, 'subscribe', s ? uriOf.push(h, queue) : uriOf.queue(h, queue));
+    await allow(ctx, h, 'subscribe', s ? uriOf.push(h, queue) : uriOf.queue(h, queue));
     if (s) return reply(ctx, 200, streamStatJson(s, pushTimeout));
     const q = await queues.stat(queue);
     if (!q) throw fail(`no queue '${queue}'`);
@@ -32,7 +32,7 @@ export function statusRoutes(r: RouteTable, h: Hustmq): void {
 
   // every queue's name and state: the same access as the server's /metrics
   r.add('/stat_all', async (ctx) => {
-    checkAccess(h.access, ctx.req, 'stat_all');
+    await checkAccess(h.access, ctx.req, 'stat_all');
     const items: [string, string][] = (await queues.statAll()).map((q) => [q.queue, queueStatJson(q, h.opts.minuteMs)]);
     for (const s of streams.statAll()) items.push([s.name, streamStatJson(s, pushTimeout)]);
     items.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
