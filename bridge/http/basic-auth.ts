@@ -1,5 +1,5 @@
-// HTTP Basic credentials: parsing the Authorization header and a constant-time password check.
-import { timingSafeEqual } from 'node:crypto';
+// HTTP Basic credentials: parsing the Authorization header (secrets are compared by sameSecret,
+// lib/core/password-check.ts, in constant time whatever their lengths).
 
 export interface BasicCredentials {
   user: string;
@@ -15,12 +15,6 @@ export function basicCredentials(header: string | undefined): BasicCredentials |
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-}
-
-export function samePassword(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 export const BASIC_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="Authentication"' };
