@@ -50,10 +50,11 @@ function remoteOf(req: IncomingMessage): { ip: string; type: 'ipv4' | 'ipv6' } |
   return v === 0 ? undefined : { ip, type: v === 4 ? 'ipv4' : 'ipv6' };
 }
 
-export function createHttpAccess(router: KitsuneRouter, realm: string, config: HttpAccessConfig = {}): HttpAccess {
+/** `onRefused` counts each refusal (a metrics hook). */
+export function createHttpAccess(router: KitsuneRouter, realm: string, config: HttpAccessConfig = {}, onRefused: (status: 401 | 403) => void = () => {}): HttpAccess {
   const addresses = blockList(config.addresses ?? DEFAULT_ACCESS_ADDRESSES);
   const principals = new Set(config.principals ?? []);
-  return (req) => {
+  const verdict = (req: IncomingMessage): 'ok' | 401 | 403 => {
     const remote = remoteOf(req);
     if (remote && addresses.check(remote.ip, remote.type)) return 'ok';
     const cred = basicCredentials(req.headers.authorization);
@@ -61,6 +62,11 @@ export function createHttpAccess(router: KitsuneRouter, realm: string, config: H
     const who = router.authenticate(realm, cred.user, cred.password);
     if (!who) return 401;
     return principals.has(who.authid) ? 'ok' : 403;
+  };
+  return (req) => {
+    const v = verdict(req);
+    if (v !== 'ok') onRefused(v);
+    return v;
   };
 }
 

@@ -71,7 +71,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const mounts = new HttpMounts();
   const listeners = new Map<string, { url: string; up: boolean }>();
   const firstRealm = config.router.realms[0]?.name ?? 'realm1';
-  const httpAccess = createHttpAccess(router, firstRealm, config.http?.access);
+  const accessRefused = new Map<401 | 403, number>();
+  const httpAccess = createHttpAccess(router, firstRealm, config.http?.access, (status) => void accessRefused.set(status, (accessRefused.get(status) ?? 0) + 1));
   mounts.mount(HTTP_ENDPOINTS.health, guarded(httpAccess, '/healthz', createHealthHandler({ router, store, storeEngine: config.memory ? 'memory' : 'sqlite', listeners })));
   const upgradesRefused = new Map<UpgradeRefusalReason, number>();
   const hustmq = createHustmqBridge(router, { realm: firstRealm, ...config.hustmq }, { access: httpAccess });
@@ -79,7 +80,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const hustdb = createHustdbBridge(router, { realm: firstRealm, ...config.hustdb });
   mounts.mount(HTTP_ENDPOINTS.hustdb, withCors(hustdb.callback, config.cors), true);
   const upgradeRows = (): ReturnType<LabelledRows> => [...upgradesRefused].map(([reason, value]) => ({ labels: { reason }, value }));
-  mounts.mount(HTTP_ENDPOINTS.metrics, guarded(httpAccess, '/metrics', createMetricsHandler(router, admission, upgradeRows, { hustmq: hustmq.refused, hustdb: hustdb.refused })));
+  mounts.mount(HTTP_ENDPOINTS.metrics, guarded(httpAccess, '/metrics', createMetricsHandler(router, admission, upgradeRows, { hustmq: hustmq.refused, hustdb: hustdb.refused }, () =>
+        [...accessRefused].map(([status, value]) => ({ labels: { status: String(status) }, value })),
+      )));
   // esub: at /esub on the shared port, and at the root of --esub-port (ESUB_* env vars override).
   const esub = createEsubBridge(
     router,
