@@ -53,10 +53,11 @@ function remoteOf(req: IncomingMessage): { ip: string; type: 'ipv4' | 'ipv6' } |
   return v === 0 ? undefined : { ip, type: v === 4 ? 'ipv4' : 'ipv6' };
 }
 
-export function createHttpAccess(router: KitsuneRouter, realm: string, config: HttpAccessConfig = {}): HttpAccess {
+/** `onRefused` counts each refusal (a metrics hook). */
+export function createHttpAccess(router: KitsuneRouter, realm: string, config: HttpAccessConfig = {}, onRefused: (status: 401 | 403) => void = () => {}): HttpAccess {
   const addresses = blockList(config.addresses ?? DEFAULT_ACCESS_ADDRESSES);
   const principals = new Set(config.principals ?? []);
-  return async (req) => {
+  const verdict = async (req: IncomingMessage): Promise<'ok' | 401 | 403 | 503> => {
     const remote = remoteOf(req);
     if (remote && addresses.check(remote.ip, remote.type)) return 'ok';
     const cred = basicCredentials(req.headers.authorization);
@@ -70,6 +71,11 @@ export function createHttpAccess(router: KitsuneRouter, realm: string, config: H
     }
     if (!who) return 401;
     return principals.has(who.authid) ? 'ok' : 403;
+  };
+  return async (req) => {
+    const v = await verdict(req);
+    if (v === 401 || v === 403) onRefused(v);
+    return v;
   };
 }
 

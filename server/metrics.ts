@@ -18,7 +18,8 @@ export type BridgeRefusals = Record<string, ReadonlyMap<number, number>>;
 
 /**
  * `upgradesRefused`: WebSocket upgrades the shared listener refused itself, by reason (upgrade-routes.ts);
- * `bridges`: each HTTP bridge's refusals by status; `mqttQueued`: the MQTT gate's queued messages by realm.
+ * `bridges`: each HTTP bridge's refusals by status; `mqttQueued`: the MQTT gate's queued messages by realm;
+ * `accessRefused`: http.access refusals by status.
  */
 export function createMetricsHandler(
   router: Router,
@@ -26,6 +27,7 @@ export function createMetricsHandler(
   upgradesRefused?: LabelledRows,
   bridges: BridgeRefusals = {},
   mqttQueued?: QueuedByRealm,
+  accessRefused?: LabelledRows,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'kitsune_process_' });
@@ -62,6 +64,7 @@ export function createMetricsHandler(
   const labelled = (name: string, help: string, labelNames: string[], read: LabelledRows): void => {
     new Gauge({ name, help, labelNames, registers: [registry], collect() { for (const row of read()) this.set(row.labels, row.value); } });
   };
+  if (accessRefused) labelled('kitsune_http_access_refused_total', 'Requests to the guarded endpoints (/metrics, /healthz, stat_all, esub /metrics, dashboard) refused by http.access, by status', ['status'], accessRefused);
   if (upgradesRefused) labelled('kitsune_websocket_upgrades_refused_total', 'WebSocket upgrades refused for their path or subprotocol (no_subprotocol, wrong_path, no_endpoint)', ['reason'], upgradesRefused);
   labelled('kitsune_bridge_refusals_total', 'HTTP bridge requests answered with a refusal (4xx), by bridge and status', ['bridge', 'status'], () =>
     Object.entries(bridges).flatMap(([bridge, byStatus]) => [...byStatus].map(([status, value]) => ({ labels: { bridge, status: String(status) }, value }))),

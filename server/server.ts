@@ -76,7 +76,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const mounts = new HttpMounts();
   const listeners = new Map<string, { url: string; up: boolean }>();
   const firstRealm = config.router.realms[0]?.name ?? 'realm1';
-  const httpAccess = createHttpAccess(router, firstRealm, config.http?.access);
+  const accessRefused = new Map<401 | 403, number>();
+  const httpAccess = createHttpAccess(router, firstRealm, config.http?.access, (status) => void accessRefused.set(status, (accessRefused.get(status) ?? 0) + 1));
   mounts.mount(HTTP_ENDPOINTS.health, guarded(httpAccess, '/healthz', createHealthHandler({ router, store, storeEngine: config.memory ? 'memory' : 'sqlite', listeners })));
   const upgradesRefused = new Map<UpgradeRefusalReason, number>();
   const hustmq = createHustmqBridge(router, { realm: firstRealm, ...config.hustmq }, { access: httpAccess });
@@ -105,7 +106,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     for (const s of mqtt.gate.sessions.all()) byRealm.set(s.realm, (byRealm.get(s.realm) ?? 0) + s.queued);
     return byRealm;
   };
-  mounts.mount(HTTP_ENDPOINTS.metrics, guarded(httpAccess, '/metrics', createMetricsHandler(router, admission, upgradeRows, { hustmq: hustmq.refused, hustdb: hustdb.refused }, mqttQueued)));
+  mounts.mount(HTTP_ENDPOINTS.metrics, guarded(httpAccess, '/metrics', createMetricsHandler(router, admission, upgradeRows, { hustmq: hustmq.refused, hustdb: hustdb.refused }, mqttQueued, () =>
+        [...accessRefused].map(([status, value]) => ({ labels: { status: String(status) }, value })),
+      )));
   const tlsFailure =
     (listener: string) =>
     (reason: string, err: Error): void =>

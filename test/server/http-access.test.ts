@@ -36,7 +36,10 @@ test('addresses that leave out 127.0.0.1: 401 without or with wrong credentials,
     t.is(ok.status, 200);
     t.is((await fetch(`${server.urls.http}${path}`, { headers: basic('cra', 'k') })).status, 401, 'a wampcra secret is no password');
   }
-  t.regex(await (await fetch(`${server.urls.http}/metrics`, { headers: basic('prom', 'scrape') })).text(), /kitsune_mqtt_forbidden_publishes_total 0/);
+  const metrics = await (await fetch(`${server.urls.http}/metrics`, { headers: basic('prom', 'scrape') })).text();
+  t.regex(metrics, /kitsune_mqtt_forbidden_publishes_total 0/);
+  t.regex(metrics, /kitsune_http_access_refused_total\{status="401"\} 4/, 'each refusal counted');
+  t.regex(metrics, /kitsune_http_access_refused_total\{status="403"\} 2/);
 });
 
 test('no address and no principal listed: 403 for everyone; a CIDR that covers loopback lets it in', async (t) => {
