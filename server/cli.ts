@@ -1,8 +1,8 @@
 // The command line (commander): flags and KITSUNE_* variables for every scalar key of the schema,
 // `--print-config-schema`, and `kitsune check-config FILE`. Exit codes: 0 done, 2 bad input.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { esubOptionsFromEnv, esubPortFromEnv } from '../bridge/esub/index.ts';
+import { esubOptionsFromEnv, esubPortFromEnv } from '../bridge/esub/options.ts';
 import { applyFile, checkConfigFile, checkScalars, ConfigError, defaultConfig, parseConfigFile, scalarFromText, type ServerConfig, withRealm } from './config.ts';
 import { ConfigFileSchema, type ServerScalarKey, ServerScalarsSchema } from './config-schema.ts';
 
@@ -19,9 +19,11 @@ const envName = (key: string): string => `KITSUNE_${key.replace(/[A-Z]/g, (c) =>
 
 const PLACEHOLDER: Partial<Record<ServerScalarKey, string>> = { host: 'host', dataDir: 'dir', redis: 'url', logLevel: 'level' };
 
+/** The package's version: package.json is one level up from server/ (sources), two from dist/server/ (the build). */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  const file = ['../package.json', '../../package.json'].map((p) => new URL(p, import.meta.url)).find((url) => existsSync(url));
+  if (!file) throw new Error('package.json not found next to the server');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }
 
 function program(output: Output): Command {
