@@ -3,7 +3,7 @@
 // the built server loads neither TypeBox nor ajv's compiler.
 import { Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
-import type { ConfigChecks } from './config-checks.ts';
+import type { ConfigChecks, Validator } from './config-checks.ts';
 import { ConfigFileSchema, ServerScalarsSchema } from './config-schema.ts';
 
 /** The checkers and the ajv instance that holds them (under the keys `file` and `scalars`). */
@@ -13,10 +13,18 @@ export function compileConfigChecks(withSource = false): { ajv: Ajv; checks: Con
   ajv.addSchema(ConfigFileSchema, 'file');
   // flags and variables set any subset of the scalar keys
   ajv.addSchema(Type.Partial(ServerScalarsSchema), 'scalars');
-  const compiled = (key: string) => {
-    const check = ajv.getSchema(key);
-    if (!check) throw new Error(`config schema ${key} did not compile`);
-    return check;
+  return { ajv, checks: { fileSchema: ConfigFileSchema, scalarsSchema: ServerScalarsSchema, file: onFirstUse(ajv, 'file'), scalars: onFirstUse(ajv, 'scalars') } };
+}
+
+/** A validator compiled on its first call: most importers (tests, --help) never validate. */
+function onFirstUse(ajv: Ajv, key: string): Validator {
+  let compiled: Validator | undefined;
+  const check: Validator = (value) => {
+    compiled ??= ajv.getSchema(key);
+    if (!compiled) throw new Error(`config schema ${key} did not compile`);
+    const valid = compiled(value);
+    check.errors = compiled.errors;
+    return valid;
   };
-  return { ajv, checks: { fileSchema: ConfigFileSchema, scalarsSchema: ServerScalarsSchema, file: compiled('file'), scalars: compiled('scalars') } };
+  return check;
 }
