@@ -2,12 +2,13 @@
 // `--print-config-schema`, and `kitsune check-config FILE`. Exit codes: 0 done, 2 bad input.
 import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { packageVersion } from './version.ts';
-import { esubOptionsFromEnv, esubPortFromEnv } from '../bridge/esub/index.ts';
+import { esubOptionsFromEnv, esubPortFromEnv } from '../bridge/esub/options.ts';
 import { applyFile, checkConfigFile, checkScalars, ConfigError, defaultConfig, parseConfigFile, scalarFromText, type ServerConfig, withRealm } from './config.ts';
-import { ConfigFileSchema, type ServerScalarKey, ServerScalarsSchema } from './config-schema.ts';
+import { configChecks } from './config-checks.ts';
+import type { ServerScalarKey } from './config-schema.ts';
 import { PASSWD_DEFAULTS, type PasswdOptions } from './passwd.ts';
 import { DEFAULT_MQTTS_PORT, resolveTlsPaths, tlsProblems } from './tls.ts';
+import { packageVersion } from './version.ts';
 
 export interface Output {
   out(text: string): void;
@@ -34,7 +35,7 @@ function program(output: Output): Command {
     .showHelpAfterError('(kitsune --help lists every flag)')
     .allowExcessArguments(false)
     .addOption(new Option('--config <file>', 'JSON configuration file (docs/configuration.md); env KITSUNE_CONFIG'));
-  for (const [key, schema] of Object.entries(ServerScalarsSchema.properties) as [ServerScalarKey, { description: string; default: unknown; type: unknown; minimum?: number }][]) {
+  for (const [key, schema] of Object.entries(configChecks.scalarsSchema.properties) as [ServerScalarKey, { description: string; default: unknown; type: unknown; minimum?: number }][]) {
     const isFlag = schema.type === 'boolean';
     const value = PLACEHOLDER[key] ?? (key.endsWith('Port') || key === 'port' ? 'port' : 'value');
     const option = new Option(isFlag ? `--${kebab(key)}` : `--${kebab(key)} <${value}>`, `${schema.description} env ${envName(key)}`);
@@ -71,7 +72,7 @@ function loader(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): { load:
     const fromEnv: Record<string, unknown> = {};
     if (env.LOG_LEVEL) fromEnv.logLevel = scalarFromText('logLevel', env.LOG_LEVEL);
     const fromFlags: Record<string, unknown> = {};
-    for (const key of Object.keys(ServerScalarsSchema.properties) as ServerScalarKey[]) {
+    for (const key of Object.keys(configChecks.scalarsSchema.properties) as ServerScalarKey[]) {
       const text = env[envName(key)];
       if (text !== undefined && text !== '') fromEnv[key] = scalarFromText(key, text);
       if (flags[key] !== undefined) fromFlags[key] = scalarFromText(key, flags[key] as string | boolean);
@@ -136,7 +137,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, output:
   cmd.action(() => {
     const flags = Object.fromEntries(Object.entries(cmd.opts()).filter(([key]) => cmd.getOptionValueSource(key) === 'cli'));
     if (flags.printConfigSchema) {
-      output.out(`${JSON.stringify(ConfigFileSchema, null, 2)}\n`);
+      output.out(`${JSON.stringify(configChecks.fileSchema, null, 2)}\n`);
       outcome = { kind: 'exit', code: 0 };
       return;
     }

@@ -1,8 +1,7 @@
 // The HTTP bridges' parts of the configuration file. Defaults come from each bridge's own
 // resolver, so this file and the bridge never disagree.
 import { type Static, Type } from '@sinclair/typebox';
-import type { EsubOptions } from '../bridge/esub/index.ts';
-import { resolveEsubOptions } from '../bridge/esub/index.ts';
+import { type EsubOptions, resolveEsubOptions } from '../bridge/esub/options.ts';
 import type { HustdbOptions } from '../bridge/hustdb/index.ts';
 import { resolveOptions as resolveHustdb } from '../bridge/hustdb/options.ts';
 import type { HustmqOptions } from '../bridge/hustmq/index.ts';

@@ -53,8 +53,3 @@ export const ConfigFileSchema = Section(
 );
 
 export type ConfigFile = Static<typeof ConfigFileSchema>;
-
-/** The scalars' defaults, read from the schema. */
-export function scalarDefaults(): ServerScalars {
-  return Object.fromEntries(Object.entries(ServerScalarsSchema.properties).map(([k, s]) => [k, (s as { default: unknown }).default])) as ServerScalars;
-}

@@ -1,8 +1,8 @@
-// Checks a configuration object against the schema (ajv) and turns ajv's errors into one line per
-// problem that names the JSON path, the value and what is allowed:
+// Checks a configuration object with one of the schema's validators (config-checks.ts) and turns
+// ajv's errors into one line per problem that names the JSON path, the value and what is allowed:
 //   realms[0].roles[1].permissions[0].match: "pefix" is not one of exact, prefix, wildcard
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { TSchema } from '@sinclair/typebox';
+import type { ErrorObject } from 'ajv';
+import type { Validator } from './config-checks.ts';
 
 /** A configuration that does not fit the schema; `problems` holds one message per problem. */
 export class ConfigError extends Error {
@@ -11,17 +11,8 @@ export class ConfigError extends Error {
   }
 }
 
-// allErrors: check-config lists every problem at once; verbose: errors carry the value and its schema.
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-const compiled = new WeakMap<TSchema, ValidateFunction>();
-
-/** Throws ConfigError unless `value` fits `schema`. `label` renders a path (e.g. as a flag name). */
-export function validate(schema: TSchema, value: unknown, label: (path: string) => string = (p) => p || '(top level)'): void {
-  let check = compiled.get(schema);
-  if (!check) {
-    check = ajv.compile(schema);
-    compiled.set(schema, check);
-  }
+/** Throws ConfigError unless `check` accepts `value`. `label` renders a path (e.g. as a flag name). */
+export function validate(check: Validator, value: unknown, label: (path: string) => string = (p) => p || '(top level)'): void {
   if (check(value)) return;
   throw new ConfigError(describeErrors(check.errors ?? [], value, label));
 }

@@ -2,7 +2,6 @@
 // flags — each source checked against the schema (config-schema.ts) before it is used, so a bad
 // value stops the server at start with a message naming it, and a bad reload changes nothing.
 import { readFileSync } from 'node:fs';
-import { Type } from '@sinclair/typebox';
 import type { HustmqOptions } from '../bridge/hustmq/index.ts';
 import type { HustdbOptions } from '../bridge/hustdb/index.ts';
 import type { EsubOptions } from '../bridge/esub/index.ts';
@@ -14,7 +13,8 @@ import type { MqttGateOptions } from '../lib/mqtt/index.ts';
 import type { ConnectionSettings } from './admission.ts';
 import type { WebSocketSettings } from '../lib/transport/websocket-limits.ts';
 import type { WebSocketProtocol } from './upgrade-routes.ts';
-import { ConfigFileSchema, type ConfigFile, scalarDefaults, type ServerScalars, ServerScalarsSchema } from './config-schema.ts';
+import { configChecks } from './config-checks.ts';
+import type { ConfigFile, ServerScalars } from './config-schema.ts';
 import type { CorsConfig, HttpConfig } from './config-schema-gates.ts';
 import { ConfigError, join, validate } from './config-validate.ts';
 import { addressProblem } from './http-access.ts';
@@ -59,6 +59,11 @@ export interface ServerConfig extends ServerScalars {
   tls?: TlsConfig;
 }
 
+/** The scalars' defaults, read from the schema. */
+function scalarDefaults(): ServerScalars {
+  return Object.fromEntries(Object.entries(configChecks.scalarsSchema.properties).map(([k, s]) => [k, (s as { default: unknown }).default])) as ServerScalars;
+}
+
 export function defaultConfig(): ServerConfig {
   return { ...scalarDefaults(), router: { realms: [openRealm('realm1')] } };
 }
@@ -81,7 +86,7 @@ export function parseConfigFile(path: string): unknown {
 /** Checks a parsed file against the schema and the rules a schema cannot say; problems are prefixed with the file name. */
 export function checkConfigFile(raw: unknown, path: string): ConfigFile {
   try {
-    validate(ConfigFileSchema, raw);
+    validate(configChecks.file, raw);
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(err.problems.map((p) => `${path}: ${p}`));
     throw err;
@@ -168,12 +173,10 @@ function crossChecks(file: ConfigFile): string[] {
   return problems;
 }
 
-const PartialScalars = Type.Partial(ServerScalarsSchema);
-
 /** Flag or variable text as the value the schema expects; what does not convert stays text, for the schema to refuse by name. */
 export function scalarFromText(key: keyof ServerScalars, text: string | boolean): unknown {
   if (typeof text === 'boolean') return text;
-  const schema = ServerScalarsSchema.properties[key] as { type: string | string[] };
+  const schema = configChecks.scalarsSchema.properties[key] as { type: string | string[] };
   const types = Array.isArray(schema.type) ? schema.type : [schema.type];
   if (types.includes('integer') && /^-?\d+$/.test(text.trim())) return Number(text);
   if (types.includes('boolean')) {
@@ -186,7 +189,7 @@ export function scalarFromText(key: keyof ServerScalars, text: string | boolean)
 
 /** Checks scalar overrides (from flags or the environment); `label` names each key as its source spells it. */
 export function checkScalars(values: Partial<Record<keyof ServerScalars, unknown>>, label: (key: string) => string): Partial<ServerScalars> {
-  validate(PartialScalars, values, label);
+  validate(configChecks.scalars, values, label);
   return values as Partial<ServerScalars>;
 }
 

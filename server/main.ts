@@ -1,11 +1,9 @@
 // `kitsune` / `npm start`: parse the command line, start the server, print where it listens; stop
 // cleanly (GOODBYE to every session) on SIGINT or SIGTERM; on SIGHUP re-read the configuration and
 // apply what can change live (realms, roles, principals), or keep the running one and log why not.
+// Only the command line is loaded up front: `--help`, `--version` and check-config stay quick, and
+// the listeners, bridges and stores are loaded only when the server runs.
 import { parseCommandLine } from './cli.ts';
-import { createLogger } from './log.ts';
-import { runPasswd } from './passwd.ts';
-import { reloadConfig } from './reload.ts';
-import { startServer } from './server.ts';
 
 async function main(): Promise<void> {
   const cli = parseCommandLine(process.argv.slice(2), process.env, {
@@ -17,10 +15,12 @@ async function main(): Promise<void> {
     return;
   }
   if (cli.kind === 'passwd') {
+    const { runPasswd } = await import('./passwd.ts');
     process.exitCode = await runPasswd(cli.options, process.stdin, { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) });
     return;
   }
   const config = cli.config;
+  const [{ createLogger }, { reloadConfig }, { startServer }] = await Promise.all([import('./log.ts'), import('./reload.ts'), import('./server.ts')]);
   const logger = createLogger(config.logLevel);
   const server = await startServer(config, logger);
   let running = config;

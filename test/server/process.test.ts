@@ -1,7 +1,7 @@
-// The server as an operator runs it: `npm start` stops on SIGTERM sent to the npm process; the log
-// has one line per listener, session start and end, refused authentication and authorization and
-// protocol violation; SIGHUP applies new realms, roles and principals, and a bad file changes
-// nothing (the log says why); the kitsune bin exits 2 on a bad configuration.
+// The server as an operator runs it: the log has one line per listener, session start and end,
+// refused authentication and authorization and protocol violation; SIGHUP applies new realms, roles
+// and principals, and a bad file changes nothing (the log says why); the kitsune bin exits 2 on a
+// bad configuration. (SIGTERM to `npm start` is in package.test.ts, which builds what it runs.)
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,31 +41,6 @@ const appRealm = (ticket: string) => ({
   name: 'app',
   roles: [{ name: 'member', permissions: [{ uri: 'app.', match: 'prefix', allow: { call: true, register: true } }] }],
   auth: { ticket: { joe: { ticket, role: 'member' } } },
-});
-
-test('SIGTERM to the `npm start` process stops the server, exit 0', async (t) => {
-  t.timeout(120_000);
-  const npm = spawn('npm', ['start', '--', '--port', '0', '--mqtt-port', '0', '--memory'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    if (npm.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  npm.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<[number | null, string | null]>((resolve) => npm.once('close', (code, signal) => resolve([code, signal])));
-  await new Promise<void>((resolve, reject) => {
-    npm.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('"event":"listening"')) resolve();
-    });
-    void exit.then(() => reject(new Error(`npm start ended before listening: ${err}`)));
-  });
-  const http = (JSON.parse(out.slice(out.indexOf('{"event":"listening"')).split('\n')[0]!) as { http: string }).http;
-  t.is((await fetch(`${http}/healthz`)).status, 200);
-  npm.kill('SIGTERM');
-  t.deepEqual(await exit, [0, null]);
-  t.regex(err, /"event":"shutdown","signal":"SIGTERM"/);
-  await t.throwsAsync(fetch(`${http}/healthz`), undefined, 'the server is gone, not orphaned');
 });
 
 test('log lines: listeners, sessions, refusals, protocol violations; SIGHUP reloads principals, a bad file changes nothing', async (t) => {
