@@ -10,6 +10,7 @@ import { publishBound } from './bindings.ts';
 import { randomId } from './ids.ts';
 import { type Logger, LogBudget } from './log.ts';
 import { installMetaApi, type MetaEvents } from './meta.ts';
+import { installStatsMeta } from './meta-stats.ts';
 import { Payload } from './payload.ts';
 import { Role, TRUSTED_ROLE, trustedRole } from './permissions.ts';
 import type { Registration } from './registration.ts';
@@ -51,6 +52,7 @@ export class Realm {
     this.current = config;
     this.setRoles(config);
     this.meta = installMetaApi(this);
+    installStatsMeta(this);
     this.broker = new Broker(this.meta.broker);
     this.dealer = new Dealer(this.meta.dealer, limits.maxQueuedCallsPerRegistration, () => void this.stats.limitRefusals++);
     this.retention = new Retention(config.name, store, this.publicationIds, this.order, (p, o) => this.deliver(p, o), logger, limits.maxParkedWritesPerSession, limits.maxRetainedPerRealm, () => void this.stats.limitRefusals++);
