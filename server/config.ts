@@ -13,7 +13,7 @@ import type { ConnectionSettings } from './admission.ts';
 import type { WebSocketSettings } from '../lib/transport/websocket-limits.ts';
 import type { WebSocketProtocol } from './upgrade-routes.ts';
 import { ConfigFileSchema, type ConfigFile, scalarDefaults, type ServerScalars, ServerScalarsSchema } from './config-schema.ts';
-import type { CorsConfig } from './config-schema-gates.ts';
+import type { CorsConfig, DashboardConfig } from './config-schema-gates.ts';
 import { ConfigError, join, validate } from './config-validate.ts';
 
 export { ConfigError } from './config-validate.ts';
@@ -46,6 +46,8 @@ export interface ServerConfig extends ServerScalars {
   websocket?: WebSocketConfig;
   /** CORS for the HTTP bridges; absent = off. */
   cors?: CorsConfig;
+  /** The live dashboard at /dashboard (on unless enabled is false). */
+  dashboard?: DashboardConfig;
 }
 
 export function defaultConfig(): ServerConfig {
@@ -116,6 +118,8 @@ function crossChecks(file: ConfigFile): string[] {
       const realm = file[bridge]?.realm;
       if (realm !== undefined && !byName.has(realm)) problems.push(`${bridge}.realm: "${realm}" is not a configured realm (realms: ${[...byName.keys()].join(', ')})`);
     }
+    const dashboardRealm = file.dashboard?.realm;
+    if (dashboardRealm !== undefined && !byName.has(dashboardRealm)) problems.push(`dashboard.realm: "${dashboardRealm}" is not a configured realm (realms: ${[...byName.keys()].join(', ')})`);
   }
   const hustdbRealm = byName.get(file.hustdb?.realm ?? realms[0]?.name ?? '');
   for (const [user, u] of Object.entries(file.hustdb?.auth ?? {})) {

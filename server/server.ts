@@ -16,6 +16,7 @@ import { HttpMounts } from './http-mounts.ts';
 import { listenHttpPort, type HttpPort, type HttpPortOptions } from './http-port.ts';
 import { createSharedListener } from './listener.ts';
 import { withCors } from './cors.ts';
+import { createDashboard, DASHBOARD_PATH } from './dashboard.ts';
 import { createHealthHandler } from './healthz.ts';
 import { createMetricsHandler, type LabelledRows } from './metrics.ts';
 import { createMqttListeners } from './mqtt-listeners.ts';
@@ -42,7 +43,7 @@ async function openConfiguredStore(config: ServerConfig): Promise<Store> {
 }
 
 /** Where the HTTP endpoints are mounted on the shared port; they own these paths for WebSocket upgrades too. */
-const HTTP_ENDPOINTS = { health: '/healthz', metrics: '/metrics', hustmq: '/hustmq', hustdb: '/hustdb', esub: '/esub' } as const;
+const HTTP_ENDPOINTS = { health: '/healthz', metrics: '/metrics', hustmq: '/hustmq', hustdb: '/hustdb', esub: '/esub', dashboard: DASHBOARD_PATH } as const;
 
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   // `paths` is the listener's business; the rest (limits, engine) every WebSocket server's
@@ -85,6 +86,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   });
   const esubShared = esub.at(HTTP_ENDPOINTS.esub);
   mounts.mount(HTTP_ENDPOINTS.esub, withCors(esubShared.callback, config.cors), true, (req, socket, head) => esubShared.handleUpgrade(req, socket, head));
+  if (config.dashboard?.enabled !== false) {
+    const dashboard = createDashboard({ realm: config.dashboard?.realm ?? config.router.realms[0]?.name ?? 'realm1', wamp: (req, socket, head) => wampWs.handleUpgrade(req, socket, head) });
+    mounts.mount(HTTP_ENDPOINTS.dashboard, dashboard.handler, false, dashboard.onUpgrade);
+  }
   const mqtt = createMqttListeners(router, config.router.realms[0]?.name ?? 'realm1', logger, config.mqtt, websocket, admission);
   const httpServer = http.createServer(mounts.handler);
   // One options object for every RawSocket connection (each keeps a reference to it).
@@ -119,6 +124,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   };
   const mqttPort = await mqtt.listen(config.host, config.mqttPort);
   if (mqttPort !== null) urls.mqtt = `mqtt://${host}:${mqttPort}`;
+  if (config.dashboard?.enabled !== false) urls.dashboard = `${urls.http}${DASHBOARD_PATH}/`;
   urls.hustmq = `${urls.http}/hustmq`;
   // A bridge's own port: the same admission and HTTP deadlines as the shared port.
   const bridgePort = (name: string, port: number, handler: http.RequestListener, onUpgrade?: HttpPortOptions['onUpgrade']): Promise<HttpPort> =>
