@@ -127,8 +127,20 @@ const lockedDown: RealmConfig = {
   roles: [
     { name: 'anonymous', permissions: [{ uri: 'public.', match: 'prefix', allow: { subscribe: true, call: true } }] },
     { name: 'ops', permissions: [{ uri: '', match: 'prefix', allow: { publish: true, subscribe: true, call: true, register: true } }] },
+    // the read-only role docs/configuration.md suggests for the dashboard
+    {
+      name: 'monitor',
+      permissions: [
+        { uri: 'wamp.session.list', allow: { call: true } },
+        { uri: 'wamp.session.get', allow: { call: true } },
+        { uri: 'wamp.session.on_', match: 'prefix', allow: { subscribe: true } },
+        { uri: 'wamp.subscription.', match: 'prefix', allow: { call: true, subscribe: true } },
+        { uri: 'wamp.registration.', match: 'prefix', allow: { call: true, subscribe: true } },
+        { uri: 'kitsune.stats.get', allow: { call: true } },
+      ],
+    },
   ],
-  auth: { anonymous: { role: 'anonymous' }, ticket: { operator: { ticket: 'op-secret', role: 'ops' } } },
+  auth: { anonymous: { role: 'anonymous' }, ticket: { operator: { ticket: 'op-secret', role: 'ops' }, watcher: { ticket: 'w-secret', role: 'monitor' } } },
 };
 
 test('a role the realm does not let call the meta API sees "not permitted"; a ticket login sees the data', async (t) => {
@@ -141,13 +153,15 @@ test('a role the realm does not let call the meta API sees "not permitted"; a ti
   t.is(await text(page, 'sessions-count'), '–', 'no count shown without permission');
   t.is(await text(page, 'sessions-table'), '–');
 
-  await page.type('#login-authid', 'operator');
-  await page.type('#login-ticket', 'op-secret');
+  await page.type('#login-authid', 'watcher');
+  await page.type('#login-ticket', 'w-secret');
   await page.click('#login button');
-  await waitText(page, 'status', (s) => s.includes('as operator (ops)'), 'connected as operator');
+  await waitText(page, 'status', (s) => s.includes('as watcher (monitor)'), 'connected as watcher');
   await waitText(page, 'sessions-count', isNumber, 'a session count');
-  t.true(await page.$eval('#sessions-notice', (el) => (el as HTMLElement).hidden));
-  t.true(await page.$eval('#stats-notice', (el) => (el as HTMLElement).hidden));
+  await waitText(page, 'sessions-table', (s) => s.includes('watcher'), 'its own session listed');
+  for (const panel of ['stats', 'sessions', 'subscriptions', 'registrations', 'queues']) {
+    t.true(await page.$eval(`#${panel}-notice`, (el) => (el as HTMLElement).hidden), `no notice in the ${panel} panel`);
+  }
 
   await page.type('#login-ticket', 'x');
   await page.click('#login button');
