@@ -4,7 +4,7 @@
 const PAD = { left: 48, right: 10, top: 10, bottom: 22 };
 
 function niceMax(v) {
-  if (v <= 0) return 1;
+  if (v <= 4) return 4;
   const p = 10 ** Math.floor(Math.log10(v));
   for (const m of [1, 2, 5, 10]) if (v <= m * p) return m * p;
   return 10 * p;
