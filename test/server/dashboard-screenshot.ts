@@ -60,18 +60,23 @@ try {
   }
 
   // varying traffic: MQTT sensors publish (fanned out to the WAMP and MQTT subscribers), the web
-  // client calls the workers
+  // client calls the workers; the picture is taken while it flows
   const rooms = ['kitchen', 'garage', 'attic'];
   const start = Date.now();
-  while (Date.now() - start < seconds * 1000) {
-    const t = (Date.now() - start) / 1000;
-    const burst = Math.round(30 + 25 * Math.sin(t / 6) + (t % 20 < 3 ? 40 : 0));
-    for (let i = 0; i < burst; i++) sensors[i % 3]!.publish(`home/${rooms[i % 3]}/temp`, String(18 + Math.random() * 6));
-    for (let i = 0; i < burst / 5; i++) void web.call('billing.invoice.create', [i]);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await new Promise((r) => setTimeout(r, 1500));
+  let flowing = true;
+  const traffic = (async () => {
+    while (flowing) {
+      const t = (Date.now() - start) / 1000;
+      const burst = Math.round(30 + 25 * Math.sin(t / 6) + (t % 20 < 3 ? 40 : 0));
+      for (let i = 0; i < burst; i++) sensors[i % 3]!.publish(`home/${rooms[i % 3]}/temp`, String(18 + Math.random() * 6));
+      for (let i = 0; i < burst / 5; i++) void web.call('billing.invoice.create', [i]);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
   await page.screenshot({ path: out as `${string}.png`, fullPage: true });
+  flowing = false;
+  await traffic;
   process.stdout.write(`wrote ${out}\n`);
 } finally {
   for (const c of cleanup) await Promise.resolve(c()).catch(() => {});

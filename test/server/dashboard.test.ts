@@ -174,13 +174,17 @@ test('kitsune.stats.get answers the realm sizes, and is refused like any procedu
   const anonymous = await openAutobahn(t, server.urls);
   t.is((await callError(anonymous.session.call('kitsune.stats.get'))).error, 'wamp.error.not_authorized');
   const ops = await openAutobahn(t, server.urls, { authid: 'operator', authmethods: ['ticket'], onchallenge: () => 'op-secret' });
-  const before = (await ops.session.call('kitsune.stats.get')) as { subscriptions: number; registrations: number };
+  const before = (await ops.session.call('kitsune.stats.get')) as { subscriptions: number; registrations: number; retained: number };
   await ops.session.subscribe('x.y', () => {});
   await ops.session.publish('res.one', ['held'], {}, { acknowledge: true, retain: true, when: null, will: null, watch: true } as object);
   const stats = (await ops.session.call('kitsune.stats.get')) as Record<string, unknown>;
-  t.like(stats, { realm: 'realm1', subscriptions: before.subscriptions + 1, registrations: before.registrations, retained: 1, locks: { held: 1, waiting: 0 }, queues: { count: 0, ready: 0, unacked: 0, deepest: [] }, nodes: null });
+  t.like(stats, { realm: 'realm1', subscriptions: before.subscriptions + 1, registrations: before.registrations, retained: before.retained + 1, locks: { held: 1, waiting: 0 }, queues: { count: 0, ready: 0, unacked: 0, deepest: [] }, nodes: null });
   t.like(stats.sessionsByProtocol, { wamp: 2 });
-  t.like((stats.router as { traffic: object }).traffic, { wamp: { messagesIn: server.router.stats.traffic.wamp.messagesIn } });
+  const { traffic } = stats.router as { traffic: Record<string, Record<string, unknown>> };
+  for (const protocol of ['wamp', 'mqtt']) {
+    t.deepEqual(Object.keys(traffic[protocol]!).sort(), ['bytesIn', 'bytesOut', 'messagesIn', 'messagesOut'], `traffic.${protocol}`);
+    t.true(Object.values(traffic[protocol]!).every((v) => typeof v === 'number'));
+  }
 });
 
 /** A raw GET (no URL normalisation on the client side, unlike fetch). */
