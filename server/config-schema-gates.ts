@@ -1,4 +1,4 @@
-// The gates' and transports' parts of the configuration file: mqtt, connections, websocket, cors, dashboard.
+// The gates' and transports' parts of the configuration file: mqtt, connections, websocket, cors.
 import { type Static, Type } from '@sinclair/typebox';
 import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_RECEIVE_MAXIMUM, DEFAULT_V3_SESSION_EXPIRY } from '../lib/mqtt/context.ts';
 import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_FRAGMENTS } from '../lib/transport/websocket-limits.ts';
@@ -72,18 +72,9 @@ export const CorsSchema = Section(
   { description: 'CORS for the HTTP bridges (/hustmq, /hustdb, /esub and their ports). Off when absent.' },
 );
 
-export const DashboardSchema = Section(
-  {
-    enabled: Type.Optional(Type.Boolean({ description: "Serve the live dashboard at /dashboard (static files; its data follows the realm's permissions).", default: true })),
-    realm: Type.Optional(Type.String({ minLength: 1, description: 'Realm the page joins when its URL names none (?realm=NAME); default: the first realm.' })),
-  },
-  { description: 'The live dashboard page at /dashboard on the shared port.' },
-);
-
 export type MqttFromSchema = Assignable<Static<typeof MqttSchema>, Omit<MqttGateOptions, 'defaultRealm' | 'logger'>>;
 export type ConnectionsFromSchema = Assignable<Static<typeof ConnectionsSchema>, Partial<ConnectionSettings>>;
 export type CorsConfig = Static<typeof CorsSchema>;
-export type DashboardConfig = Static<typeof DashboardSchema>;
 // ...and has an entry for every option those interfaces have.
 export type MqttKeysCovered = Covers<keyof Static<typeof MqttSchema>, Exclude<keyof MqttGateOptions, 'defaultRealm' | 'logger'>>;
 export type ConnectionKeysCovered = Covers<keyof Static<typeof ConnectionsSchema>, keyof ConnectionSettings>;

@@ -6,9 +6,10 @@
 // interface has its entry), and test/server/config-docs.test.ts fails until the docs have its row.
 import { type Static, Type } from '@sinclair/typebox';
 import { EsubSchema, HustdbSchema, HustmqSchema } from './config-schema-bridges.ts';
-import { ConnectionsSchema, CorsSchema, DashboardSchema, MqttSchema, WebSocketSchema } from './config-schema-gates.ts';
+import { ConnectionsSchema, CorsSchema, MqttSchema, WebSocketSchema } from './config-schema-gates.ts';
 import { RouterSchemaProperties } from './config-schema-router.ts';
 import { NullableString, OneOf, OptionalPort, Port, Section } from './config-schema-types.ts';
+import { DashboardSchema } from './config-schema-dashboard.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -39,12 +40,12 @@ export const ConfigFileSchema = Section(
     ...RouterSchemaProperties,
     mqtt: Type.Optional(MqttSchema),
     connections: Type.Optional(ConnectionsSchema),
+    dashboard: Type.Optional(DashboardSchema),
     websocket: Type.Optional(WebSocketSchema),
     cors: Type.Optional(CorsSchema),
     hustmq: Type.Optional(HustmqSchema),
     hustdb: Type.Optional(HustdbSchema),
     esub: Type.Optional(EsubSchema),
-    dashboard: Type.Optional(DashboardSchema),
   },
   { title: 'kitsune configuration file', description: 'Every key is optional; command-line flags and KITSUNE_* variables override the server keys.' },
 );

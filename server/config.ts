@@ -9,11 +9,12 @@ import type { EsubOptions } from '../bridge/esub/index.ts';
 import { openRealm, type RealmConfig, type RouterConfig } from '../lib/core/config.ts';
 import { TRUSTED_ROLE } from '../lib/core/permissions.ts';
 import type { MqttGateOptions } from '../lib/mqtt/index.ts';
+import type { DashboardConfig } from './config-schema-dashboard.ts';
 import type { ConnectionSettings } from './admission.ts';
 import type { WebSocketSettings } from '../lib/transport/websocket-limits.ts';
 import type { WebSocketProtocol } from './upgrade-routes.ts';
 import { ConfigFileSchema, type ConfigFile, scalarDefaults, type ServerScalars, ServerScalarsSchema } from './config-schema.ts';
-import type { CorsConfig, DashboardConfig } from './config-schema-gates.ts';
+import type { CorsConfig } from './config-schema-gates.ts';
 import { ConfigError, join, validate } from './config-validate.ts';
 
 export { ConfigError } from './config-validate.ts';
@@ -39,6 +40,8 @@ export interface ServerConfig extends ServerScalars {
   hustdb?: Partial<HustdbOptions>;
   /** esub bridge options (modes, timeouts, limits, store, cluster token); ESUB_* env vars override them. */
   esub?: EsubOptions;
+  /** The live dashboard at /dashboard (on unless enabled is false). */
+  dashboard?: DashboardConfig;
   router: RouterConfig;
   /** Connection limits and timeouts on every port; what is missing takes defaultConnectionSettings(). */
   connections?: Partial<ConnectionSettings>;
@@ -46,8 +49,6 @@ export interface ServerConfig extends ServerScalars {
   websocket?: WebSocketConfig;
   /** CORS for the HTTP bridges; absent = off. */
   cors?: CorsConfig;
-  /** The live dashboard at /dashboard (on unless enabled is false). */
-  dashboard?: DashboardConfig;
 }
 
 export function defaultConfig(): ServerConfig {

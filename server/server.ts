@@ -67,12 +67,12 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     onError: (err) => logger.error({ err }, 'WAMP WebSocket handler error'),
   });
   const mounts = new HttpMounts();
-  const listeners = new Map<string, { url: string; up: boolean }>();
-  mounts.mount(HTTP_ENDPOINTS.health, createHealthHandler({ router, store, storeEngine: config.memory ? 'memory' : 'sqlite', listeners }));
   if (config.dashboard?.enabled !== false) {
     const dashboard = createDashboard({ realm: config.dashboard?.realm ?? config.router.realms[0]?.name ?? 'realm1', wamp: (req, socket, head) => wampWs.handleUpgrade(req, socket, head) });
     mounts.mount(HTTP_ENDPOINTS.dashboard, dashboard.handler, false, dashboard.onUpgrade);
   }
+  const listeners = new Map<string, { url: string; up: boolean }>();
+  mounts.mount(HTTP_ENDPOINTS.health, createHealthHandler({ router, store, storeEngine: config.memory ? 'memory' : 'sqlite', listeners }));
   const upgradesRefused = new Map<UpgradeRefusalReason, number>();
   const hustmq = createHustmqBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustmq });
   mounts.mount(HTTP_ENDPOINTS.hustmq, withCors(hustmq.callback, config.cors), true);
@@ -124,7 +124,6 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   };
   const mqttPort = await mqtt.listen(config.host, config.mqttPort);
   if (mqttPort !== null) urls.mqtt = `mqtt://${host}:${mqttPort}`;
-  if (config.dashboard?.enabled !== false) urls.dashboard = `${urls.http}${DASHBOARD_PATH}/`;
   urls.hustmq = `${urls.http}/hustmq`;
   // A bridge's own port: the same admission and HTTP deadlines as the shared port.
   const bridgePort = (name: string, port: number, handler: http.RequestListener, onUpgrade?: HttpPortOptions['onUpgrade']): Promise<HttpPort> =>
@@ -153,6 +152,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   // Every listener is up once here; close() marks them down first, so /healthz says so while stopping.
   const listenerUrls: Record<string, string | undefined> = { shared: urls.http, mqtt: urls.mqtt, hustmqPort: urls.hustmqPort, hustdbPort: urls.hustdbPort, esubPort: urls.esubPort };
   for (const [name, url] of Object.entries(listenerUrls)) if (url) listeners.set(name, { url, up: true });
+  if (config.dashboard?.enabled !== false) urls.dashboard = `${urls.http}${DASHBOARD_PATH}/`;
 
   const upkeep = setInterval(() => {
     router.maintain().catch((err: unknown) => logger.error({ err }, 'store maintenance failed'));

@@ -10,6 +10,7 @@ import { launchBrowser, type HeadlessBrowser } from '../helpers/browser.ts';
 import { connect } from '../helpers/mqtt-harness.ts';
 import { startTestServer } from '../helpers/server.ts';
 import type { RealmConfig } from '../../lib/core/config.ts';
+import { checkConfigFile, type ConfigError } from '../../server/config.ts';
 
 let chromium: HeadlessBrowser | undefined;
 test.before(async () => {
@@ -256,4 +257,19 @@ test('the page\'s WebSocket is WAMP at /dashboard/ws, whatever websocket.paths s
   t.is(await open('/dashboard/ws', 'wamp.2.json'), 'open wamp.2.json');
   t.is(await open('/dashboard/other', 'wamp.2.json'), 'refused 404');
   t.is(await open('/dashboard/ws', 'mqtt'), 'refused 400', "the WAMP gate refuses a subprotocol it does not speak");
+});
+
+test('config: dashboard.realm must be a configured realm; dashboard keys are checked like any other', (t) => {
+  const problems = (file: unknown): string[] => {
+    try {
+      checkConfigFile(file, 'k.json');
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+  };
+  t.deepEqual(problems({ realms: [lockedDown], dashboard: { realm: 'realm1', enabled: true } }), []);
+  t.deepEqual(problems({ realms: [lockedDown], dashboard: { realm: 'ops' } }), ['k.json: dashboard.realm: "ops" is not a configured realm (realms: realm1)']);
+  t.deepEqual(problems({ dashboard: { enabled: 'yes' } }), ['k.json: dashboard.enabled: "yes" is not true or false']);
+  t.deepEqual(problems({ dashboard: { path: '/x' } }), ['k.json: dashboard.path: unknown key (allowed: enabled, realm)']);
 });
