@@ -4,7 +4,7 @@
 // to (the meta API and kitsune.stats.get), nothing more. Only the files listed here are served, read
 // once at start: a request can name nothing else, so no path reaches the file system.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { refuseUpgrade } from '../lib/transport/websocket-handshake.ts';
 import type { HttpHandler } from './http-mounts.ts';
@@ -41,18 +41,24 @@ function asset(body: Buffer, type: string): Asset {
   return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
 }
 
-function loadAssets(realm: string): Map<string, Asset> {
-  const dir = new URL('./dashboard/', import.meta.url);
+/**
+ * Where the page's files are: beside this module (running from the sources, or a build that copied
+ * them), else the sources' folder seen from a build in dist/server/.
+ */
+const ASSET_DIRS = [new URL('./dashboard/', import.meta.url), new URL('../../server/dashboard/', import.meta.url)];
+
+/** The files by request path, or the reason they cannot be served. */
+function loadAssets(realm: string): Map<string, Asset> | string {
+  const dir = ASSET_DIRS.find((d) => existsSync(new URL('index.html', d)));
+  if (!dir) return `the dashboard's files are not installed (looked in ${ASSET_DIRS.map((d) => d.pathname).join(', ')})`;
   const assets = new Map<string, Asset>();
   for (const [name, type] of Object.entries(FILES)) {
     const url = new URL(name, dir);
-    let body: Buffer;
     try {
-      body = readFileSync(url);
+      assets.set(`/${name}`, asset(readFileSync(url), type));
     } catch (err) {
-      throw new Error(`dashboard file missing: ${url.pathname} (${(err as Error).message}); set dashboard.enabled to false or reinstall`);
+      return `the dashboard file ${url.pathname} cannot be read: ${(err as Error).message}`;
     }
-    assets.set(`/${name}`, asset(body, type));
   }
   assets.set('/', assets.get('/index.html')!);
   // what the page cannot know by itself: the realm to join when the URL names none
@@ -74,9 +80,14 @@ export interface Dashboard {
   onUpgrade: UpgradeHandler;
 }
 
-/** `realm`: the realm the page joins when its URL has no ?realm=; `wamp`: the WAMP WebSocket gate. */
-export function createDashboard(options: { realm: string; wamp: UpgradeHandler }): Dashboard {
-  const assets = loadAssets(options.realm);
+/**
+ * `realm`: the realm the page joins when its URL has no ?realm=; `wamp`: the WAMP WebSocket gate.
+ * Missing files do not stop the server: the page answers 503 saying so, and `onMissing` is told.
+ */
+export function createDashboard(options: { realm: string; wamp: UpgradeHandler; onMissing?: (reason: string) => void }): Dashboard {
+  const loaded = loadAssets(options.realm);
+  if (typeof loaded === 'string') options.onMissing?.(loaded);
+  const assets = typeof loaded === 'string' ? new Map<string, Asset>() : loaded;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -89,6 +100,11 @@ export function createDashboard(options: { realm: string; wamp: UpgradeHandler }
     if (path === DASHBOARD_PATH) {
       // relative, so the page's own relative URLs resolve under /dashboard/ (behind a path-prefix proxy too)
       sendText(res, 301, 'see dashboard/\n', head, { location: `dashboard/${q < 0 ? '' : url.slice(q)}` });
+      return;
+    }
+    if (typeof loaded === 'string') {
+      // the reason (with its paths) went to the log; the client learns only that the page is missing
+      sendText(res, 503, 'the dashboard is not installed on this server\n', head);
       return;
     }
     const file = path.startsWith(DASHBOARD_PATH + '/') ? assets.get(path.slice(DASHBOARD_PATH.length)) : undefined;

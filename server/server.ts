@@ -68,7 +68,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   });
   const mounts = new HttpMounts();
   if (config.dashboard?.enabled !== false) {
-    const dashboard = createDashboard({ realm: config.dashboard?.realm ?? config.router.realms[0]?.name ?? 'realm1', wamp: (req, socket, head) => wampWs.handleUpgrade(req, socket, head) });
+    const dashboard = createDashboard({ realm: config.dashboard?.realm ?? config.router.realms[0]?.name ?? 'realm1', wamp: (req, socket, head) => wampWs.handleUpgrade(req, socket, head), onMissing: (reason) => logger.error({ event: 'dashboard.missing' }, reason) });
     mounts.mount(HTTP_ENDPOINTS.dashboard, dashboard.handler, false, dashboard.onUpgrade);
   }
   const listeners = new Map<string, { url: string; up: boolean }>();
