@@ -99,7 +99,9 @@ export function createDashboard(options: { realm: string; wamp: UpgradeHandler; 
     }
     if (path === DASHBOARD_PATH) {
       // relative, so the page's own relative URLs resolve under /dashboard/ (behind a path-prefix proxy too)
-      sendText(res, 301, 'see dashboard/\n', head, { location: `dashboard/${q < 0 ? '' : url.slice(q)}` });
+      // the query goes along only if it is printable ASCII of a sane length (it becomes a header)
+      const query = q < 0 ? '' : url.slice(q);
+      sendText(res, 301, 'see dashboard/\n', head, { location: `dashboard/${/^[\x21-\x7e]{0,2048}$/.test(query) ? query : ''}` });
       return;
     }
     if (typeof loaded === 'string') {
