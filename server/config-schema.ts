@@ -10,6 +10,7 @@ import { ConnectionsSchema, CorsSchema, HttpSchema, MqttSchema, WebSocketSchema 
 import { RouterSchemaProperties } from './config-schema-router.ts';
 import { TlsSchema } from './config-schema-tls.ts';
 import { NullableString, OneOf, OptionalPort, Port, Section } from './config-schema-types.ts';
+import { DashboardSchema } from './config-schema-dashboard.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -41,6 +42,7 @@ export const ConfigFileSchema = Section(
     ...RouterSchemaProperties,
     mqtt: Type.Optional(MqttSchema),
     connections: Type.Optional(ConnectionsSchema),
+    dashboard: Type.Optional(DashboardSchema),
     websocket: Type.Optional(WebSocketSchema),
     cors: Type.Optional(CorsSchema),
     http: Type.Optional(HttpSchema),

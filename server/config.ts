@@ -10,6 +10,7 @@ import { parseSecret } from '../lib/core/auth/secret.ts';
 import { openRealm, type RealmAuthConfig, type RealmConfig, type RouterConfig } from '../lib/core/config.ts';
 import { TRUSTED_ROLE } from '../lib/core/permissions.ts';
 import type { MqttGateOptions } from '../lib/mqtt/index.ts';
+import type { DashboardConfig } from './config-schema-dashboard.ts';
 import type { ConnectionSettings } from './admission.ts';
 import type { WebSocketSettings } from '../lib/transport/websocket-limits.ts';
 import type { WebSocketProtocol } from './upgrade-routes.ts';
@@ -46,6 +47,8 @@ export interface ServerConfig extends ServerScalars {
   hustdb?: Partial<HustdbOptions>;
   /** esub bridge options (modes, timeouts, limits, store, cluster token); ESUB_* env vars override them. */
   esub?: EsubOptions;
+  /** The live dashboard at /dashboard (on unless enabled is false). */
+  dashboard?: DashboardConfig;
   router: RouterConfig;
   /** Connection limits and timeouts on every port; what is missing takes defaultConnectionSettings(). */
   connections?: Partial<ConnectionSettings>;
@@ -152,6 +155,8 @@ function crossChecks(file: ConfigFile): string[] {
       const realm = file[bridge]?.realm;
       if (realm !== undefined && !byName.has(realm)) problems.push(`${bridge}.realm: "${realm}" is not a configured realm (realms: ${[...byName.keys()].join(', ')})`);
     }
+    const dashboardRealm = file.dashboard?.realm;
+    if (dashboardRealm !== undefined && !byName.has(dashboardRealm)) problems.push(`dashboard.realm: "${dashboardRealm}" is not a configured realm (realms: ${[...byName.keys()].join(', ')})`);
   }
   (file.http?.access?.addresses ?? []).forEach((entry, i) => {
     const problem = addressProblem(entry);

@@ -16,6 +16,7 @@ import { HttpMounts } from './http-mounts.ts';
 import { listenHttpPort, type HttpPort, type HttpPortOptions } from './http-port.ts';
 import { createSharedListener } from './listener.ts';
 import { withCors } from './cors.ts';
+import { createDashboard, DASHBOARD_PATH } from './dashboard.ts';
 import { createHealthHandler } from './healthz.ts';
 import { createHttpAccess, guarded, type HttpAccess } from './http-access.ts';
 import { createMetricsHandler, type LabelledRows } from './metrics.ts';
@@ -50,7 +51,7 @@ async function openConfiguredStore(config: ServerConfig): Promise<Store> {
 }
 
 /** Where the HTTP endpoints are mounted on the shared port; they own these paths for WebSocket upgrades too. */
-const HTTP_ENDPOINTS = { health: '/healthz', metrics: '/metrics', hustmq: '/hustmq', hustdb: '/hustdb', esub: '/esub' } as const;
+const HTTP_ENDPOINTS = { health: '/healthz', metrics: '/metrics', hustmq: '/hustmq', hustdb: '/hustdb', esub: '/esub', dashboard: DASHBOARD_PATH } as const;
 
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   // `paths` is the listener's business; the rest (limits, engine) every WebSocket server's
@@ -74,6 +75,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     onError: (err) => logger.error({ err }, 'WAMP WebSocket handler error'),
   });
   const mounts = new HttpMounts();
+  if (config.dashboard?.enabled !== false) {
+    const dashboard = createDashboard({ realm: config.dashboard?.realm ?? config.router.realms[0]?.name ?? 'realm1', wamp: (req, socket, head) => wampWs.handleUpgrade(req, socket, head), onMissing: (reason) => logger.error({ event: 'dashboard.missing' }, reason) });
+    mounts.mount(HTTP_ENDPOINTS.dashboard, dashboard.handler, false, dashboard.onUpgrade);
+  }
   const listeners = new Map<string, { url: string; up: boolean }>();
   const firstRealm = config.router.realms[0]?.name ?? 'realm1';
   const accessRefused = new Map<401 | 403, number>();
@@ -196,6 +201,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   // Every listener is up once here; close() marks them down first, so /healthz says so while stopping.
   const listenerUrls: Record<string, string | undefined> = { shared: urls.http, mqtt: urls.mqtt, mqtts: urls.mqtts, hustmqPort: urls.hustmqPort, hustdbPort: urls.hustdbPort, esubPort: urls.esubPort };
   for (const [name, url] of Object.entries(listenerUrls)) if (url) listeners.set(name, { url, up: true });
+  if (config.dashboard?.enabled !== false) urls.dashboard = `${urls.http}${DASHBOARD_PATH}/`;
 
   const sys = startSysTopics(router, { intervalSeconds: sysInterval, version: packageVersion(), logger });
   const upkeep = setInterval(() => {

@@ -15,6 +15,7 @@ import { Role, TRUSTED_ROLE, trustedRole } from './permissions.ts';
 import type { Registration } from './registration.ts';
 import { Retention } from './retention.ts';
 import { Session, type SessionIdentity } from './session.ts';
+import { installStatsMeta } from './meta-stats.ts';
 import { checkLevels, TopicSizeError, wampLevels } from './topic.ts';
 import type { Store } from './store.ts';
 import type { CallOptions, Dict, Pattern, RouterStats, Peer, Publication, PublishOptions, QoS, RegisterOptions, SubscribeOptions } from './types.ts';
@@ -51,6 +52,7 @@ export class Realm {
     this.current = config;
     this.setRoles(config);
     this.meta = installMetaApi(this);
+    installStatsMeta(this);
     this.broker = new Broker(this.meta.broker);
     this.dealer = new Dealer(this.meta.dealer, limits.maxQueuedCallsPerRegistration, () => void this.stats.limitRefusals++);
     this.retention = new Retention(config.name, store, this.publicationIds, this.order, (p, o) => this.deliver(p, o), logger, limits.maxParkedWritesPerSession, limits.maxRetainedPerRealm, () => void this.stats.limitRefusals++);

@@ -100,6 +100,15 @@ export class Retention {
     return expiresAt !== undefined && expiresAt <= now ? undefined : entry;
   }
 
+  /** Locks: keys a live session owns (written with a condition or a will), and writes parked waiting on a key. */
+  lockCounts(): { held: number; waiting: number } {
+    let held = 0;
+    let waiting = 0;
+    for (const keys of this.owned.values()) held += keys.size;
+    for (const list of this.waiters.values()) waiting += list.length;
+    return { held, waiting };
+  }
+
   /**
    * Drops expired values from memory (the store purges its copies in its own sweep), at most `max`
    * of them: O(purged · log n). Returns how many it dropped.
