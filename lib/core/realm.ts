@@ -1,6 +1,6 @@
 // A realm: a routing namespace with its own broker, dealer, retained state, sessions, roles and
 // built-in (meta API) procedures. Every client operation passes through here to be authorized.
-import { Broker, type Subscription } from './broker.ts';
+import { Broker } from './broker.ts';
 import type { Action, Limits, PermissionConfig, RealmConfig } from './config.ts';
 import { Dealer } from './dealer.ts';
 import { DeliveryOrder } from './delivery-order.ts';
@@ -10,9 +10,10 @@ import { publishBound } from './bindings.ts';
 import { randomId } from './ids.ts';
 import { type Logger, LogBudget } from './log.ts';
 import { installMetaApi, type MetaEvents } from './meta.ts';
+import type { BuiltinProcedure } from './meta-realm.ts';
 import { Payload } from './payload.ts';
 import { Role, TRUSTED_ROLE, trustedRole } from './permissions.ts';
-import type { Registration } from './registration.ts';
+import type { Registration, SessionRealm, Subscription } from './routing-types.ts';
 import { Retention } from './retention.ts';
 import { Session, type SessionIdentity } from './session.ts';
 import { checkLevels, TopicSizeError, wampLevels } from './topic.ts';
@@ -20,10 +21,7 @@ import type { Store } from './store.ts';
 import type { CallOptions, Dict, Pattern, RouterStats, Peer, Publication, PublishOptions, QoS, RegisterOptions, SubscribeOptions } from './types.ts';
 import { matchesFilter } from './values.ts';
 
-/** A procedure the router itself implements (meta API). Returns the result's positional args. */
-export type BuiltinProcedure = (caller: Session, args: unknown[], kwargs: Dict) => unknown[] | Promise<unknown[]>;
-
-export class Realm {
+export class Realm implements SessionRealm {
   readonly sessions = new Map<number, Session>();
   readonly roles = new Map<string, Role>();
   readonly broker: Broker;

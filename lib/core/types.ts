@@ -1,7 +1,8 @@
 // Protocol-neutral types shared by the router core and every gate (WAMP, MQTT, HTTP, local).
+import type { Dict } from './dict.ts';
 import type { Payload } from './payload.ts';
 
-export type Dict = Record<string, unknown>;
+export type { Dict };
 export type Protocol = 'wamp' | 'mqtt' | 'http' | 'local';
 
 /** Counters the metrics endpoint exposes; gates increment them. */
