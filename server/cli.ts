@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { esubOptionsFromEnv, esubPortFromEnv } from '../bridge/esub/index.ts';
+import { clusterStartProblems } from './cluster.ts';
 import { applyFile, checkConfigFile, checkScalars, ConfigError, defaultConfig, parseConfigFile, scalarFromText, type ServerConfig, withRealm } from './config.ts';
 import { ConfigFileSchema, type ServerScalarKey, ServerScalarsSchema } from './config-schema.ts';
 
@@ -124,7 +125,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, output:
     }
     const { load, configFile } = loader(flags, env);
     try {
-      outcome = { kind: 'run', config: load(), configFile, load };
+      const config = load();
+      const problems = clusterStartProblems(config.redis, config.cluster, env);
+      if (problems.length > 0) throw new ConfigError(problems);
+      outcome = { kind: 'run', config, configFile, load };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       output.err(`${err.problems.join('\n')}\n`);

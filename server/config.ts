@@ -10,6 +10,7 @@ import { openRealm, type RealmConfig, type RouterConfig } from '../lib/core/conf
 import { TRUSTED_ROLE } from '../lib/core/permissions.ts';
 import type { MqttGateOptions } from '../lib/mqtt/index.ts';
 import type { ConnectionSettings } from './admission.ts';
+import type { ClusterSettings } from './cluster.ts';
 import type { WebSocketSettings } from '../lib/transport/websocket-limits.ts';
 import type { WebSocketProtocol } from './upgrade-routes.ts';
 import { ConfigFileSchema, type ConfigFile, scalarDefaults, type ServerScalars, ServerScalarsSchema } from './config-schema.ts';
@@ -46,6 +47,8 @@ export interface ServerConfig extends ServerScalars {
   websocket?: WebSocketConfig;
   /** CORS for the HTTP bridges; absent = off. */
   cors?: CorsConfig;
+  /** Several nodes on one Redis (with `redis`). */
+  cluster?: ClusterSettings;
 }
 
 export function defaultConfig(): ServerConfig {

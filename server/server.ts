@@ -17,6 +17,7 @@ import { listenHttpPort, type HttpPort, type HttpPortOptions } from './http-port
 import { createSharedListener } from './listener.ts';
 import { withCors } from './cors.ts';
 import { createHealthHandler } from './healthz.ts';
+import { openCluster } from './cluster.ts';
 import { createMetricsHandler, type LabelledRows } from './metrics.ts';
 import { createMqttListeners } from './mqtt-listeners.ts';
 import { DEFAULT_WEBSOCKET_PATHS, type UpgradeRefusalReason, type WebSocketProtocol } from './upgrade-routes.ts';
@@ -51,9 +52,15 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     const endpoint = Object.values(HTTP_ENDPOINTS).find((p) => path === p || path.startsWith(p + '/'));
     if (endpoint) throw new Error(`websocket path ${path} is under the HTTP endpoint ${endpoint}; pick another`);
   }
+  const cluster = openCluster(config.redis, config.cluster, process.env, logger);
   const store = await openConfiguredStore(config);
-  const router = new KitsuneRouter(config.router, { store, logger });
-  await router.open();
+  const router = new KitsuneRouter(config.router, { store, logger, cluster });
+  try {
+    await router.open();
+  } catch (err) {
+    await cluster.close().catch(() => undefined);
+    throw err;
+  }
   const maxMessageBytes = router.limits.maxMessageBytes;
   // One admission for every port: the limits count connections on all of them together.
   const connections = { ...defaultConnectionSettings(), ...config.connections };
@@ -67,7 +74,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   });
   const mounts = new HttpMounts();
   const listeners = new Map<string, { url: string; up: boolean }>();
-  mounts.mount(HTTP_ENDPOINTS.health, createHealthHandler({ router, store, storeEngine: config.memory ? 'memory' : 'sqlite', listeners }));
+  mounts.mount(HTTP_ENDPOINTS.health, createHealthHandler({ router, store, storeEngine: config.memory ? 'memory' : 'sqlite', listeners, cluster }));
   const upgradesRefused = new Map<UpgradeRefusalReason, number>();
   const hustmq = createHustmqBridge(router, { realm: config.router.realms[0]?.name ?? 'realm1', ...config.hustmq });
   mounts.mount(HTTP_ENDPOINTS.hustmq, withCors(hustmq.callback, config.cors), true);
@@ -174,6 +181,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       await new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());
       wampWs.close();
       await shared.close();
+      await cluster.close();
       await store.close();
     },
   };

@@ -7,6 +7,7 @@ import { DeliveryOrder } from './delivery-order.ts';
 import { ErrorUri, RouterError } from './errors.ts';
 import { History, PublicationIds } from './history.ts';
 import { publishBound } from './bindings.ts';
+import type { Cluster, RemoteEvent } from './cluster.ts';
 import { randomId } from './ids.ts';
 import { type Logger, LogBudget } from './log.ts';
 import { installMetaApi, type MetaEvents } from './meta.ts';
@@ -31,6 +32,8 @@ export class Realm implements SessionRealm {
   readonly builtins = new Map<string, BuiltinProcedure>();
   private readonly order = new DeliveryOrder();
   private readonly meta: MetaEvents;
+  /** Set only with several nodes: alone, routing does no cluster work at all. */
+  private readonly bus: Cluster | undefined;
 
   private current: RealmConfig;
   /** Authorization refusals are logged within this budget (a client may repeat one at will). */
@@ -45,7 +48,10 @@ export class Realm implements SessionRealm {
     private readonly publicationIds: PublicationIds,
     /** The router's counters (shared by all realms). */
     readonly stats: RouterStats,
+    /** The other nodes, when there are any: session ids come from it and publications go to it. */
+    cluster?: Cluster,
   ) {
+    this.bus = cluster?.multiNode ? cluster : undefined;
     this.current = config;
     this.setRoles(config);
     this.meta = installMetaApi(this);
@@ -90,7 +96,8 @@ export class Realm implements SessionRealm {
   attach(identity: SessionIdentity, peer: Peer, sessionId?: number): Session {
     if (!this.roles.has(identity.authrole)) throw new RouterError(ErrorUri.noSuchRole, `role '${identity.authrole}' is not defined in realm '${this.name}'`);
     if (this.sessions.size >= this.limits.maxSessionsPerRealm) throw this.overLimit(`realm '${this.name}' has reached its session limit`);
-    let id = sessionId ?? randomId();
+    // With several nodes the id must be claimed cluster-wide, so a gate's pre-announced one is not used.
+    let id = this.bus ? this.bus.takeSessionId() : (sessionId ?? randomId());
     while (this.sessions.has(id)) id = randomId();
     const session = new Session(id, this, identity, peer);
     this.sessions.set(id, session);
@@ -101,6 +108,7 @@ export class Realm implements SessionRealm {
 
   detach(session: Session): void {
     if (!this.sessions.delete(session.id)) return;
+    this.bus?.releaseSessionId(session.id);
     this.dealer.sessionLeft(session);
     for (const sub of [...session.subscriptions]) this.broker.unsubscribe(session, sub);
     for (const t of [...session.testaments.detached, ...session.testaments.destroyed]) {
@@ -279,9 +287,10 @@ export class Realm implements SessionRealm {
       publication.retain = true;
       return this.retention.write(from?.id, publication, options).then(() => committed(publication));
     }
-    if (this.history.keeps(topic)) return this.order.after(this.history.append(publication), () => void this.broker.publish(publication, options)).then(() => committed(publication));
-    if (!this.order.idle) return this.order.after(Promise.resolve(), () => void this.broker.publish(publication, options)).then(() => committed(publication));
+    if (this.history.keeps(topic)) return this.order.after(this.history.append(publication), () => this.fanOut(publication, options)).then(() => committed(publication));
+    if (!this.order.idle) return this.order.after(Promise.resolve(), () => this.fanOut(publication, options)).then(() => committed(publication));
     this.broker.publish(publication, options);
+    this.bus?.publish(this.name, publication, options);
     return publication.commits === undefined ? publication.id : committed(publication);
   }
 
@@ -292,8 +301,28 @@ export class Realm implements SessionRealm {
 
   /** Retained writes are delivered through here once committed (and kept in history if a rule says so). */
   private deliver(publication: Publication, options: PublishOptions): void | Promise<void> {
-    if (this.history.keeps(publication.topic)) return this.history.append(publication).then(() => void this.broker.publish(publication, options));
+    if (this.history.keeps(publication.topic)) return this.history.append(publication).then(() => this.fanOut(publication, options));
+    this.fanOut(publication, options);
+  }
+
+  /** Delivers a routed publication to this node's subscribers and sends it to the other nodes. */
+  private fanOut(publication: Publication, options: PublishOptions): void {
     this.broker.publish(publication, options);
+    this.bus?.publish(this.name, publication, options);
+  }
+
+  /**
+   * Delivers another node's publication to this node's subscribers. Its durable side (retained
+   * value, history) belongs to the node that routed it; store writes its deliveries start here
+   * (MQTT offline queues) have no publisher waiting on this node, so their failures are logged.
+   */
+  deliverRemote(event: RemoteEvent): void {
+    const { publication } = event;
+    this.broker.publish(publication, event.options);
+    const commits = publication.commits;
+    if (commits === undefined) return;
+    publication.commits = undefined;
+    for (const c of commits) c.catch((err: unknown) => this.logger.warn({ err, topic: publication.topic.join('/') }, 'a remote event was not stored for a subscriber'));
   }
 
 

@@ -25,6 +25,10 @@ export interface RouterStats {
   limitRefusals: number;
   /** QoS 1/2 messages dropped from a persistent session's full queue (count or bytes). */
   droppedQueued: number;
+  /** Publications of other nodes that never arrived here (gaps in their sequence numbers). */
+  clusterEventsLost: number;
+  /** Messages on the cluster's channels that could not be read (another version, corruption), dropped. */
+  clusterMalformed: number;
   /** Messages and bytes through the gates, per protocol, counted where each gate reads and writes frames. */
   traffic: Record<'wamp' | 'mqtt', TrafficCounters>;
 }
