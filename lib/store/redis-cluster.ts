@@ -51,15 +51,24 @@ export class RedisCluster implements Cluster {
   private readonly malformedLog = new LogBudget(10);
   private readonly failureLog = new LogBudget(10);
   private closing = false;
+  /** The URL without its password, for messages. */
+  private readonly where: string;
+  private lastError: unknown;
 
   constructor(options: RedisClusterOptions) {
     this.prefix = options.prefix ?? 'kitsune';
+    this.where = redactedUrl(options.url);
     const connect = (name: string): Redis =>
       new Redis(options.url, { lazyConnect: true, connectionName: `${this.prefix}-${this.node}-${name}`, maxRetriesPerRequest: 2, enableAutoPipelining: name === 'cmd' });
     this.cmd = connect('cmd');
     this.sub = connect('sub');
     this.reader = connect('inbox');
-    for (const c of [this.cmd, this.sub, this.reader]) c.on('error', (err: unknown) => this.failed(err, 'redis connection error'));
+    for (const c of [this.cmd, this.sub, this.reader]) {
+      c.on('error', (err: unknown) => {
+        this.lastError = err;
+        this.failed(err, 'redis connection error');
+      });
+    }
     const clusterTag = `${this.prefix}:{cluster}`;
     this.liveness = new Liveness(defineLiveness(this.cmd), { nodes: `${clusterTag}:nodes`, control: this.controlChannel }, this.node, {
       declaredDead: () => this.handlers?.logger.error({ event: 'cluster.node.declared_dead', node: this.node }, 'this node was declared dead by another; it rejoins'),
@@ -89,7 +98,12 @@ export class RedisCluster implements Cluster {
 
   async start(handlers: ClusterHandlers): Promise<void> {
     this.handlers = handlers;
-    await Promise.all([this.cmd.connect(), this.sub.connect(), this.reader.connect()]);
+    try {
+      await Promise.all([this.cmd.connect(), this.sub.connect(), this.reader.connect()]);
+    } catch (err) {
+      const cause = this.lastError ?? err;
+      throw new Error(`cannot reach Redis at ${this.where}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    }
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.received(channel.toString(), message));
     await this.sub.subscribe(this.controlChannel);
     await this.ids.fill();
@@ -224,4 +238,14 @@ export class RedisCluster implements Cluster {
 function fieldOf(fields: Buffer[], name: string): Buffer | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]?.toString() === name) return fields[i + 1];
   return undefined;
+}
+
+function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the configured URL';
+  }
 }
