@@ -66,9 +66,8 @@ function audienceOf(o: PublishOptions): WireAudience | undefined {
 }
 
 export function encodeEvent(node: string, seq: number, publication: Publication, options: PublishOptions): Uint8Array {
-  const w = storedPayload(publication.payload) as WireEvent;
-  w.v = EVENT_VERSION;
-  w.n = node;
+  // v and n first: a node recognises its own messages by their first bytes (sentBy) without decoding.
+  const w = { v: EVENT_VERSION, n: node, ...storedPayload(publication.payload) } as WireEvent;
   w.s = seq;
   w.i = publication.id;
   w.t = publication.topic;
@@ -80,6 +79,27 @@ export function encodeEvent(node: string, seq: number, publication: Publication,
   const audience = audienceOf(options);
   if (audience) w.o = audience;
   return packRecord(w);
+}
+
+/**
+ * The bytes every message `node` sends starts with after the map header: {v: 1, n: node, ...}
+ * (MessagePack fixstr keys and node id). Undefined for an id too long to be a fixstr.
+ */
+export function senderPrefix(node: string): Buffer | undefined {
+  const id = Buffer.from(node, 'utf8');
+  if (id.length > 31) return undefined;
+  return Buffer.concat([Buffer.from([0xa1, 0x76, EVENT_VERSION, 0xa1, 0x6e, 0xa0 | id.length]), id]);
+}
+
+/** True when the message certainly comes from the node of `prefix` (false: decode it to know). */
+export function sentBy(message: Uint8Array, prefix: Buffer | undefined): boolean {
+  if (prefix === undefined) return false;
+  // The map header: fixmap (1 byte), map16 (3) or map32 (5).
+  const first = message[0] ?? 0;
+  const at = first >= 0x80 && first <= 0x8f ? 1 : first === 0xde ? 3 : first === 0xdf ? 5 : -1;
+  if (at < 0 || message.length <= at + prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (message[at + i] !== prefix[i]) return false;
+  return true;
 }
 
 function fail(why: string): never {

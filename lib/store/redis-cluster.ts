@@ -13,7 +13,7 @@ import { ErrorUri, RouterError } from '../core/errors.ts';
 import { randomId } from '../core/ids.ts';
 import { LogBudget } from '../core/log.ts';
 import type { Publication, PublishOptions } from '../core/types.ts';
-import { decodeEvent, encodeEvent } from './cluster-event.ts';
+import { decodeEvent, encodeEvent, senderPrefix, sentBy } from './cluster-event.ts';
 import { defineLiveness, Liveness } from './redis-liveness.ts';
 import { SessionIdPool } from './redis-session-ids.ts';
 
@@ -54,6 +54,7 @@ export class RedisCluster implements Cluster {
   /** The URL without its password, for messages. */
   private readonly where: string;
   private lastError: unknown;
+  private readonly ownPrefix = senderPrefix(this.node);
 
   constructor(options: RedisClusterOptions) {
     this.prefix = options.prefix ?? 'kitsune';
@@ -137,7 +138,8 @@ export class RedisCluster implements Cluster {
     if (channel === this.controlChannel) return this.controlMessage(message.toString());
     const realm = this.channels.get(channel);
     const handlers = this.handlers;
-    if (realm === undefined || handlers === undefined) return;
+    // This node's own publications come back on the channel: skipped without decoding.
+    if (realm === undefined || handlers === undefined || sentBy(message, this.ownPrefix)) return;
     let decoded: ReturnType<typeof decodeEvent>;
     try {
       decoded = decodeEvent(message);
