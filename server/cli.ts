@@ -3,6 +3,7 @@
 import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { esubOptionsFromEnv, esubPortFromEnv } from '../bridge/esub/options.ts';
+import { clusterStartProblems } from './cluster.ts';
 import { applyFile, checkConfigFile, checkScalars, ConfigError, defaultConfig, parseConfigFile, scalarFromText, type ServerConfig, withRealm } from './config.ts';
 import { configChecks } from './config-checks.ts';
 import type { ServerScalarKey } from './config-schema.ts';
@@ -143,7 +144,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, output:
     }
     const { load, configFile } = loader(flags, env);
     try {
-      outcome = { kind: 'run', config: load(), configFile, load };
+      const config = load();
+      const problems = clusterStartProblems(config.redis, config.cluster, env);
+      if (problems.length > 0) throw new ConfigError(problems);
+      outcome = { kind: 'run', config, configFile, load };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       output.err(`${err.problems.join('\n')}\n`);

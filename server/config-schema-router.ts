@@ -2,6 +2,7 @@
 // and the limits every client is held to.
 import { type Static, type TInteger, type TOptional, Type } from '@sinclair/typebox';
 import { defaultLimits, type Limits, openRealm, type RealmConfig } from '../lib/core/config.ts';
+import type { ClusterSettings } from './cluster.ts';
 import { type Assignable, type Covers, Int, OneOf, Section } from './config-schema-types.ts';
 
 const Match = OneOf(['exact', 'prefix', 'wildcard'] as const, { description: 'How `uri` matches: exact, prefix (string prefix) or wildcard (empty components match any).', default: 'exact' });
@@ -124,13 +125,24 @@ export const LimitsSchema = Section(
   { description: 'Bounds on what clients can make the router do or keep.' },
 );
 
+export const ClusterSchema = Section(
+  {
+    preview: Type.Optional(Type.Boolean({ description: 'Start with `redis` although several nodes are not complete (pub/sub across nodes, session ids, liveness only); KITSUNE_CLUSTER_PREVIEW=1 too. Without it `redis` stops the start.', default: false })),
+    prefix: Type.Optional(Type.String({ minLength: 1, pattern: '^[^{}]+$', description: 'Prefix of every Redis key and channel, so several clusters can share one Redis.', default: 'kitsune' })),
+  },
+  { description: 'Several nodes on one Redis (with `redis`).' },
+);
+
 export const RouterSchemaProperties = {
   realms: Type.Optional(Type.Array(RealmSchema, { description: 'The realms served; the HTTP bridges use the first. Realms, roles and principals change live on SIGHUP.', default: [openRealm('realm1')] })),
   autoCreateRealms: Type.Optional(Type.Boolean({ description: 'Create unknown realms on first use, open to anonymous clients.', default: false })),
   limits: Type.Optional(LimitsSchema),
+  cluster: Type.Optional(ClusterSchema),
 };
 
 // The schema accepts nothing the router cannot take.
 export type RealmFromSchema = Assignable<Static<typeof RealmSchema>, RealmConfig>;
 export type LimitsFromSchema = Assignable<Static<typeof LimitsSchema>, Partial<Limits>>;
+export type ClusterFromSchema = Assignable<Static<typeof ClusterSchema>, ClusterSettings>;
+export type ClusterKeysCovered = Covers<keyof Static<typeof ClusterSchema>, keyof ClusterSettings>;
 export type RealmKeysCovered = Covers<keyof Static<typeof RealmSchema>, keyof RealmConfig>;

@@ -25,7 +25,7 @@ export const ServerScalarsSchema = Section({
   mqttsPort: OptionalPort({ description: 'Dedicated MQTT over TLS port (needs tls.mqttsPort; 8883 when that is set and this is null); null = none.', default: null }),
   dataDir: Type.String({ minLength: 1, description: 'Directory of the SQLite store.', default: './data' }),
   memory: Type.Boolean({ description: 'Keep all state in memory (nothing survives a restart).', default: false }),
-  redis: NullableString({ description: 'Redis URL for several nodes (not used yet by the single-node server).', default: null }),
+  redis: NullableString({ description: 'Redis URL: this node joins the others on that Redis (a preview: needs cluster.preview, see Several nodes).', default: null }),
   hustmqPort: OptionalPort({ description: 'Dedicated port serving the hustmq API at the root; null = none.', default: null }),
   hustdbPort: OptionalPort({ description: 'Dedicated port serving the hustdb API at the root; null = none.', default: null }),
   esubPort: OptionalPort({ description: 'Dedicated port serving the esub API at the root (ESUB_PORT overrides); null = none.', default: null }),

@@ -12,6 +12,7 @@ import { TRUSTED_ROLE } from '../lib/core/permissions.ts';
 import type { MqttGateOptions } from '../lib/mqtt/index.ts';
 import type { DashboardConfig } from './config-schema-dashboard.ts';
 import type { ConnectionSettings } from './admission.ts';
+import type { ClusterSettings } from './cluster.ts';
 import type { WebSocketSettings } from '../lib/transport/websocket-limits.ts';
 import type { WebSocketProtocol } from './upgrade-routes.ts';
 import { configChecks } from './config-checks.ts';
@@ -60,6 +61,8 @@ export interface ServerConfig extends ServerScalars {
   http?: HttpConfig;
   /** TLS per listener; absent = plain everywhere. */
   tls?: TlsConfig;
+  /** Several nodes on one Redis (with `redis`). */
+  cluster?: ClusterSettings;
 }
 
 /** The scalars' defaults, read from the schema. */

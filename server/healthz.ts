@@ -2,6 +2,7 @@
 // bridges' own sessions are part of the server), lists each listener and whether it is up, and
 // asks the store one read, so a store that stopped answering turns the answer into 503.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Cluster } from '../lib/core/cluster.ts';
 import type { Router } from '../lib/core/router.ts';
 import type { Store } from '../lib/core/store.ts';
 
@@ -14,6 +15,8 @@ export interface HealthSources {
   storeEngine: 'sqlite' | 'memory';
   /** Listener name → its URL and whether it accepts connections. */
   listeners: Map<string, { url: string; up: boolean }>;
+  /** With several nodes, their status is shown; a node cut off from Redis is degraded. */
+  cluster?: Cluster;
 }
 
 function clientSessions(router: Router): { wamp: number; mqtt: number } {
@@ -44,7 +47,8 @@ export function createHealthHandler(sources: HealthSources): (req: IncomingMessa
     void storeUp(sources.store).then((up) => {
       const byProtocol = clientSessions(sources.router);
       const listeners = Object.fromEntries(sources.listeners);
-      const healthy = up && [...sources.listeners.values()].every((l) => l.up);
+      const cluster = sources.cluster?.multiNode ? sources.cluster.status() : undefined;
+      const healthy = up && [...sources.listeners.values()].every((l) => l.up) && cluster?.connected !== false;
       res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(
         JSON.stringify({
@@ -53,6 +57,7 @@ export function createHealthHandler(sources: HealthSources): (req: IncomingMessa
           sessionsByProtocol: byProtocol,
           listeners,
           store: { engine: sources.storeEngine, up },
+          ...(cluster ? { cluster } : {}),
         }),
       );
     });

@@ -61,6 +61,9 @@ export function createMetricsHandler(
   counter('kitsune_auth_refusals_total', 'Logins refused (unknown user, wrong secret, no usable method, anonymous not allowed)', () => router.stats.authRefusals);
   counter('kitsune_wamp_too_deep_total', 'WAMP messages refused for nesting past maxNestingDepth', () => router.stats.wampTooDeep);
   counter('kitsune_wamp_unsupported_types_total', 'WAMP messages refused for a CBOR tag or MessagePack extension', () => router.stats.wampUnsupportedTypes);
+  counter('kitsune_cluster_events_lost_total', "Other nodes' publications that never arrived here (gaps in their sequence)", () => router.stats.clusterEventsLost);
+  counter('kitsune_cluster_messages_malformed_total', "Unreadable messages on the cluster's Redis channels, dropped", () => router.stats.clusterMalformed);
+  counter('kitsune_cluster_nodes', 'Nodes with a current lease (1 when alone)', () => router.cluster?.status().nodes.length ?? 1);
   const labelled = (name: string, help: string, labelNames: string[], read: LabelledRows): void => {
     new Gauge({ name, help, labelNames, registers: [registry], collect() { for (const row of read()) this.set(row.labels, row.value); } });
   };

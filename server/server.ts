@@ -19,6 +19,7 @@ import { withCors } from './cors.ts';
 import { createDashboard, DASHBOARD_PATH } from './dashboard.ts';
 import { createHealthHandler } from './healthz.ts';
 import { createHttpAccess, guarded, type HttpAccess } from './http-access.ts';
+import { openCluster } from './cluster.ts';
 import { createMetricsHandler, type LabelledRows } from './metrics.ts';
 import { createMqttListeners } from './mqtt-listeners.ts';
 import { DEFAULT_SYS_INTERVAL_SECONDS, startSysTopics } from './sys-topics.ts';
@@ -60,9 +61,15 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     const endpoint = Object.values(HTTP_ENDPOINTS).find((p) => path === p || path.startsWith(p + '/'));
     if (endpoint) throw new Error(`websocket path ${path} is under the HTTP endpoint ${endpoint}; pick another`);
   }
+  const cluster = openCluster(config.redis, config.cluster, process.env, logger);
   const store = await openConfiguredStore(config);
-  const router = new KitsuneRouter(config.router, { store, logger });
-  await router.open();
+  const router = new KitsuneRouter(config.router, { store, logger, cluster });
+  try {
+    await router.open();
+  } catch (err) {
+    await cluster.close().catch(() => undefined);
+    throw err;
+  }
   const maxMessageBytes = router.limits.maxMessageBytes;
   // One admission for every port: the limits count connections on all of them together.
   const connections = { ...defaultConnectionSettings(), ...config.connections };
@@ -83,7 +90,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const firstRealm = config.router.realms[0]?.name ?? 'realm1';
   const accessRefused = new Map<401 | 403, number>();
   const httpAccess = createHttpAccess(router, firstRealm, config.http?.access, (status) => void accessRefused.set(status, (accessRefused.get(status) ?? 0) + 1));
-  mounts.mount(HTTP_ENDPOINTS.health, guarded(httpAccess, '/healthz', createHealthHandler({ router, store, storeEngine: config.memory ? 'memory' : 'sqlite', listeners })));
+  mounts.mount(HTTP_ENDPOINTS.health, guarded(httpAccess, '/healthz', createHealthHandler({ router, store, storeEngine: config.memory ? 'memory' : 'sqlite', listeners, cluster })));
   const upgradesRefused = new Map<UpgradeRefusalReason, number>();
   const hustmq = createHustmqBridge(router, { realm: firstRealm, ...config.hustmq }, { access: httpAccess });
   mounts.mount(HTTP_ENDPOINTS.hustmq, withCors(hustmq.callback, config.cors), true);
@@ -233,6 +240,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       await new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());
       wampWs.close();
       await shared.close();
+      await cluster.close();
       await store.close();
     },
   };

@@ -4,12 +4,12 @@
 import { IdSequence } from './ids.ts';
 import { patternKey } from './topic.ts';
 import { PatternTrie } from './trie.ts';
-import type { Session } from './session.ts';
+import type { SessionHandle, Subscription } from './routing-types.ts';
 import { matchesFilter } from './values.ts';
 import type { EventDelivery, Pattern, PublishOptions, Publication, SubscriberInfo } from './types.ts';
 
-export class Subscription {
-  readonly subscribers = new Map<Session, SubscriberInfo>();
+class SubscriptionEntry implements Subscription {
+  readonly subscribers = new Map<SessionHandle, SubscriberInfo>();
   readonly created = new Date().toISOString();
   private nextMember = 0;
 
@@ -21,14 +21,14 @@ export class Subscription {
   ) {}
 
   /** The subscribers in join order, kept alongside the map so a share-group pick allocates nothing. */
-  readonly members: Session[] = [];
+  readonly members: SessionHandle[] = [];
 
   /** Round-robin pick among the share group's members that pass `eligible`. */
-  pickMember(eligible: (s: Session) => boolean): Session | undefined {
+  pickMember(eligible: (s: SessionHandle) => boolean): SessionHandle | undefined {
     const members = this.members;
     for (let k = 0; k < members.length; k++) {
       const idx = (this.nextMember + k) % members.length;
-      const s = members[idx] as Session;
+      const s = members[idx] as SessionHandle;
       if (eligible(s)) {
         this.nextMember = idx + 1;
         return s;
@@ -39,10 +39,10 @@ export class Subscription {
 }
 
 export interface BrokerEvents {
-  onCreate(session: Session, sub: Subscription): void;
-  onSubscribe(session: Session, sub: Subscription): void;
-  onUnsubscribe(session: Session, sub: Subscription): void;
-  onDelete(session: Session, sub: Subscription): void;
+  onCreate(session: SessionHandle, sub: Subscription): void;
+  onSubscribe(session: SessionHandle, sub: Subscription): void;
+  onUnsubscribe(session: SessionHandle, sub: Subscription): void;
+  onDelete(session: SessionHandle, sub: Subscription): void;
 }
 
 /** Filters of one publish (exclude/eligible lists), evaluated per candidate subscriber. */
@@ -57,7 +57,7 @@ class Audience {
     this.hasFilters = !!(opts.exclude || opts.excludeAuthid || opts.excludeAuthrole || opts.eligible || opts.eligibleAuthid || opts.eligibleAuthrole);
   }
 
-  admits(s: Session, info: SubscriberInfo | undefined): boolean {
+  admits(s: SessionHandle, info: SubscriberInfo | undefined): boolean {
     if (s.id === this.publisherId) {
       if (this.opts.excludeMe !== false) return false;
       if (info?.noLocal) return false;
@@ -82,12 +82,12 @@ export class Broker {
 
   constructor(private readonly events: BrokerEvents) {}
 
-  subscribe(session: Session, pattern: Pattern, info: SubscriberInfo): Subscription {
+  subscribe(session: SessionHandle, pattern: Pattern, info: SubscriberInfo): Subscription {
     const key = (info.shareGroup !== undefined ? `$share/${info.shareGroup}/` : '') + patternKey(pattern);
     let sub = this.byKey.get(key);
     let created = false;
     if (!sub) {
-      sub = new Subscription(this.ids.take(), pattern, key, info.shareGroup);
+      sub = new SubscriptionEntry(this.ids.take(), pattern, key, info.shareGroup);
       this.byKey.set(key, sub);
       this.byId.set(sub.id, sub);
       this.trie.add(pattern, sub);
@@ -105,7 +105,7 @@ export class Broker {
   }
 
   /** Removes the session from the subscription; false when it was not subscribed. */
-  unsubscribe(session: Session, sub: Subscription): boolean {
+  unsubscribe(session: SessionHandle, sub: Subscription): boolean {
     if (!sub.subscribers.delete(session)) return false;
     sub.members.splice(sub.members.indexOf(session), 1);
     session.subscriptions.delete(sub);

@@ -9,7 +9,7 @@ import type { PublicationHeaders, Publisher, QoS } from './types.ts';
 // BigInt, smaller ones as Numbers (see exactInteger).
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as unknown as 'bigint', largeBigIntToFloat: true, moreTypes: false });
 
-interface StoredPayload {
+export interface StoredPayload {
   /** bytes-native payload */
   b?: Uint8Array;
   a?: unknown[];
@@ -25,7 +25,8 @@ export interface StoredPublication extends StoredPayload {
   t?: string[];
 }
 
-function storedPayload(payload: Payload): StoredPayload {
+/** A payload as plain fields (b, or a and k), for a record another module packs. */
+export function storedPayload(payload: Payload): StoredPayload {
   if (payload.isBytes) return { b: payload.bytes };
   const out: StoredPayload = {};
   if (payload.args) out.a = payload.args;
@@ -33,9 +34,19 @@ function storedPayload(payload: Payload): StoredPayload {
   return out;
 }
 
-function payloadOf(s: StoredPayload): Payload {
+export function payloadOf(s: StoredPayload): Payload {
   if (s.b !== undefined) return Payload.fromBytes(s.b);
   return Payload.fromArgs(s.a, s.k);
+}
+
+/** MessagePack with the settings above (binary kept, 64-bit integers exact). */
+export function packRecord(record: object): Uint8Array {
+  return packr.pack(record);
+}
+
+/** Throws on bytes that are not MessagePack. */
+export function unpackRecord(blob: Uint8Array): unknown {
+  return packr.unpack(blob);
 }
 
 export function encodePayload(payload: Payload): Uint8Array {

@@ -4,17 +4,17 @@
 import { ErrorUri, RouterError } from './errors.ts';
 import { IdSequence } from './ids.ts';
 import { Payload } from './payload.ts';
-import { type CallRecord, type Invocation, Registration } from './registration.ts';
+import { RegistrationEntry } from './registration.ts';
 import { patternKey } from './topic.ts';
 import { PatternTrie } from './trie.ts';
-import type { Session } from './session.ts';
+import type { CallRecord, Invocation, Registration, SessionHandle } from './routing-types.ts';
 import type { CallOptions, Dict, InterruptMode, InvocationDetails, Pattern, RegisterOptions } from './types.ts';
 
 export interface DealerEvents {
-  onCreate(session: Session, reg: Registration): void;
-  onRegister(session: Session, reg: Registration): void;
-  onUnregister(session: Session, reg: Registration): void;
-  onDelete(session: Session, reg: Registration): void;
+  onCreate(session: SessionHandle, reg: Registration): void;
+  onRegister(session: SessionHandle, reg: Registration): void;
+  onUnregister(session: SessionHandle, reg: Registration): void;
+  onDelete(session: SessionHandle, reg: Registration): void;
 }
 
 export class Dealer {
@@ -33,7 +33,7 @@ export class Dealer {
     private readonly refused: () => void = () => {},
   ) {}
 
-  register(session: Session, pattern: Pattern, options: RegisterOptions): Registration {
+  register(session: SessionHandle, pattern: Pattern, options: RegisterOptions): Registration {
     const key = patternKey(pattern);
     const policy = options.invoke ?? 'single';
     let reg = this.byKey.get(key);
@@ -53,7 +53,7 @@ export class Dealer {
     }
     let created = false;
     if (!reg) {
-      reg = new Registration(this.regIds.take(), pattern, key, policy);
+      reg = new RegistrationEntry(this.regIds.take(), pattern, key, policy);
       this.byKey.set(key, reg);
       this.byId.set(reg.id, reg);
       if (pattern.match === 'exact') this.exact.set(pattern.uri, reg);
@@ -71,7 +71,7 @@ export class Dealer {
     return reg;
   }
 
-  unregister(session: Session, reg: Registration): boolean {
+  unregister(session: SessionHandle, reg: Registration): boolean {
     const idx = reg.callees.findIndex((c) => c.session === session);
     if (idx < 0) return false;
     reg.callees.splice(idx, 1);
@@ -105,7 +105,7 @@ export class Dealer {
     return this.byKey.get(patternKey(pattern));
   }
 
-  call(caller: Session, requestId: number, procedure: string, levels: readonly string[], payload: Payload, options: CallOptions, disclose: boolean): void {
+  call(caller: SessionHandle, requestId: number, procedure: string, levels: readonly string[], payload: Payload, options: CallOptions, disclose: boolean): void {
     const existing = caller.calls.get(requestId);
     if (existing) {
       this.continueProgressive(existing, payload, options);
@@ -129,7 +129,7 @@ export class Dealer {
   }
 
   /** A callee's YIELD. */
-  yield(callee: Session, invocationId: number, payload: Payload, progress: boolean): void {
+  yield(callee: SessionHandle, invocationId: number, payload: Payload, progress: boolean): void {
     const inv = callee.invocations.get(invocationId);
     if (!inv) return; // already canceled or answered: late results are dropped
     const call = inv.call;
@@ -147,7 +147,7 @@ export class Dealer {
   }
 
   /** A callee's ERROR for an invocation: reaches the caller unchanged. */
-  error(callee: Session, invocationId: number, uri: string, payload: Payload, details: Dict): void {
+  error(callee: SessionHandle, invocationId: number, uri: string, payload: Payload, details: Dict): void {
     const inv = callee.invocations.get(invocationId);
     if (!inv) return;
     this.endInvocation(inv);
@@ -158,7 +158,7 @@ export class Dealer {
     }
   }
 
-  cancel(caller: Session, requestId: number, mode: InterruptMode): void {
+  cancel(caller: SessionHandle, requestId: number, mode: InterruptMode): void {
     const call = caller.calls.get(requestId);
     if (!call || call.done) return;
     const inv = call.invocation;
@@ -182,7 +182,7 @@ export class Dealer {
   }
 
   /** Everything a leaving session had pending, as callee and as caller. */
-  sessionLeft(session: Session): void {
+  sessionLeft(session: SessionHandle): void {
     // Stop being a callee first, so that ending its invocations cannot start queued calls on it.
     for (const reg of [...session.registrations]) this.unregister(session, reg);
     for (const inv of [...session.invocations.values()]) {

@@ -5,7 +5,7 @@
 //
 // The functions here are the slow paths: callers use JSON.parse / JSON.stringify first and come
 // here only when a value needs it (a literal of 16 digits or more, a BigInt in the tree).
-import type { Dict } from './types.ts';
+import type { Dict } from './dict.ts';
 
 const TWO_53 = 2n ** 53n;
 const MIN_INT64 = -(2n ** 63n);

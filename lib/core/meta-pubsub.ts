@@ -1,8 +1,7 @@
 // Subscription and registration meta procedures (wamp.subscription.*, wamp.registration.*).
-import type { Subscription } from './broker.ts';
 import { ErrorUri, RouterError } from './errors.ts';
-import type { Realm } from './realm.ts';
-import type { Registration } from './registration.ts';
+import type { MetaRealm } from './meta-realm.ts';
+import type { Registration, Subscription } from './routing-types.ts';
 import { patternMatches, wampLevels, wampPattern } from './topic.ts';
 import type { Dict, MatchPolicy, Pattern } from './types.ts';
 
@@ -32,7 +31,7 @@ function idArg(args: unknown[]): number {
   return id;
 }
 
-export function installPubSubMeta(realm: Realm): void {
+export function installPubSubMeta(realm: MetaRealm): void {
   const b = realm.builtins;
   const get = (args: unknown[]): Subscription => {
     const sub = realm.broker.byId.get(idArg(args));
@@ -53,7 +52,7 @@ export function installPubSubMeta(realm: Realm): void {
   b.set('wamp.subscription.count_subscribers', (_c, args) => [get(args).subscribers.size]);
 }
 
-export function installRpcMeta(realm: Realm): void {
+export function installRpcMeta(realm: MetaRealm): void {
   const b = realm.builtins;
   const get = (args: unknown[]): Registration => {
     const reg = realm.dealer.byId.get(idArg(args));

@@ -1,17 +1,17 @@
-// Session meta procedures (wamp.session.*) and testaments.
+// SessionHandle meta procedures (wamp.session.*) and testaments.
 import { ErrorUri, RouterError } from './errors.ts';
 import { Payload } from './payload.ts';
-import type { Realm } from './realm.ts';
-import type { Session } from './session.ts';
+import type { MetaRealm } from './meta-realm.ts';
+import type { SessionHandle } from './routing-types.ts';
 import { wampLevels } from './topic.ts';
 import type { Dict, PublishOptions } from './types.ts';
 
-export function sessionDetails(s: Session): Dict {
+export function sessionDetails(s: SessionHandle): Dict {
   const i = s.identity;
   return { session: s.id, authid: i.authid, authrole: i.authrole, authmethod: i.authmethod, authprovider: i.authprovider, transport: { protocol: i.protocol, ...i.transport } };
 }
 
-function roleFilter(args: unknown[]): ((s: Session) => boolean) | undefined {
+function roleFilter(args: unknown[]): ((s: SessionHandle) => boolean) | undefined {
   const roles = args[0];
   if (roles === undefined || roles === null) return undefined;
   if (!Array.isArray(roles) || !roles.every((r) => typeof r === 'string')) {
@@ -26,16 +26,16 @@ function killOptions(kwargs: Dict): { reason: string; message: string } {
   return { reason, message };
 }
 
-function inProcess(s: Session): boolean {
+function inProcess(s: SessionHandle): boolean {
   return s.protocol === 'local' || s.protocol === 'http';
 }
 
 /** In-process sessions (bridges, embedding code) are part of the router: remote clients cannot kill them. */
-function killable(caller: Session, s: Session): boolean {
+function killable(caller: SessionHandle, s: SessionHandle): boolean {
   return inProcess(caller) || !inProcess(s);
 }
 
-function killWhere(realm: Realm, caller: Session, pick: (s: Session) => boolean, kwargs: Dict): unknown[] {
+function killWhere(realm: MetaRealm, caller: SessionHandle, pick: (s: SessionHandle) => boolean, kwargs: Dict): unknown[] {
   const { reason, message } = killOptions(kwargs);
   const killed: number[] = [];
   for (const s of [...realm.sessions.values()]) {
@@ -53,7 +53,7 @@ function publishOptionsOf(v: unknown): PublishOptions {
   return { retain: o.retain === true, discloseMe: o.disclose_me === true, excludeMe: false };
 }
 
-export function installSessionMeta(realm: Realm): void {
+export function installSessionMeta(realm: MetaRealm): void {
   const b = realm.builtins;
   b.set('wamp.session.count', (_c, args) => {
     const f = roleFilter(args);

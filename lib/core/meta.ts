@@ -4,17 +4,17 @@ import type { BrokerEvents } from './broker.ts';
 import type { DealerEvents } from './dealer.ts';
 import { installPubSubMeta, installRpcMeta, registrationDetails, subscriptionDetails } from './meta-pubsub.ts';
 import { installSessionMeta, sessionDetails } from './meta-session.ts';
-import type { Realm } from './realm.ts';
-import type { Session } from './session.ts';
+import type { MetaRealm } from './meta-realm.ts';
+import type { SessionHandle } from './routing-types.ts';
 
 export interface MetaEvents {
   broker: BrokerEvents;
   dealer: DealerEvents;
-  joined(session: Session): void;
-  left(session: Session): void;
+  joined(session: SessionHandle): void;
+  left(session: SessionHandle): void;
 }
 
-export function installMetaApi(realm: Realm): MetaEvents {
+export function installMetaApi(realm: MetaRealm): MetaEvents {
   installSessionMeta(realm);
   installPubSubMeta(realm);
   installRpcMeta(realm);

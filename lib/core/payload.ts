@@ -6,7 +6,7 @@
 // other UTF-8 text becomes a string, anything else stays binary; back again, a lone string goes out
 // as its UTF-8 text, a lone binary value as it is, anything else as JSON.
 import { parseJson, stringifyJsonExact } from './json-exact.ts';
-import type { Dict } from './types.ts';
+import type { Dict } from './dict.ts';
 
 // ignoreBOM keeps a leading U+FEFF in the string, so text with a BOM comes back byte-identical.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -1,18 +1,20 @@
 // A realm: a routing namespace with its own broker, dealer, retained state, sessions, roles and
 // built-in (meta API) procedures. Every client operation passes through here to be authorized.
-import { Broker, type Subscription } from './broker.ts';
+import { Broker } from './broker.ts';
 import type { Action, Limits, PermissionConfig, RealmConfig } from './config.ts';
 import { Dealer } from './dealer.ts';
 import { DeliveryOrder } from './delivery-order.ts';
 import { ErrorUri, RouterError } from './errors.ts';
 import { History, PublicationIds } from './history.ts';
 import { publishBound } from './bindings.ts';
+import type { Cluster, RemoteEvent } from './cluster.ts';
 import { randomId } from './ids.ts';
 import { type Logger, LogBudget } from './log.ts';
 import { installMetaApi, type MetaEvents } from './meta.ts';
+import type { BuiltinProcedure } from './meta-realm.ts';
 import { Payload } from './payload.ts';
 import { Role, TRUSTED_ROLE, trustedRole } from './permissions.ts';
-import type { Registration } from './registration.ts';
+import type { Registration, SessionRealm, Subscription } from './routing-types.ts';
 import { Retention } from './retention.ts';
 import { Session, type SessionIdentity } from './session.ts';
 import { installStatsMeta } from './meta-stats.ts';
@@ -21,10 +23,7 @@ import type { Store } from './store.ts';
 import type { CallOptions, Dict, Pattern, RouterStats, Peer, Publication, PublishOptions, QoS, RegisterOptions, SubscribeOptions } from './types.ts';
 import { matchesFilter } from './values.ts';
 
-/** A procedure the router itself implements (meta API). Returns the result's positional args. */
-export type BuiltinProcedure = (caller: Session, args: unknown[], kwargs: Dict) => unknown[] | Promise<unknown[]>;
-
-export class Realm {
+export class Realm implements SessionRealm {
   readonly sessions = new Map<number, Session>();
   readonly roles = new Map<string, Role>();
   readonly broker: Broker;
@@ -34,6 +33,8 @@ export class Realm {
   readonly builtins = new Map<string, BuiltinProcedure>();
   private readonly order = new DeliveryOrder();
   private readonly meta: MetaEvents;
+  /** Set only with several nodes: alone, routing does no cluster work at all. */
+  private readonly bus: Cluster | undefined;
 
   private current: RealmConfig;
   /** Authorization refusals are logged within this budget (a client may repeat one at will). */
@@ -48,7 +49,10 @@ export class Realm {
     private readonly publicationIds: PublicationIds,
     /** The router's counters (shared by all realms). */
     readonly stats: RouterStats,
+    /** The other nodes, when there are any: session ids come from it and publications go to it. */
+    cluster?: Cluster,
   ) {
+    this.bus = cluster?.multiNode ? cluster : undefined;
     this.current = config;
     this.setRoles(config);
     this.meta = installMetaApi(this);
@@ -94,7 +98,8 @@ export class Realm {
   attach(identity: SessionIdentity, peer: Peer, sessionId?: number): Session {
     if (!this.roles.has(identity.authrole)) throw new RouterError(ErrorUri.noSuchRole, `role '${identity.authrole}' is not defined in realm '${this.name}'`);
     if (this.sessions.size >= this.limits.maxSessionsPerRealm) throw this.overLimit(`realm '${this.name}' has reached its session limit`);
-    let id = sessionId ?? randomId();
+    // With several nodes the id must be claimed cluster-wide, so a gate's pre-announced one is not used.
+    let id = this.bus ? this.bus.takeSessionId() : (sessionId ?? randomId());
     while (this.sessions.has(id)) id = randomId();
     const session = new Session(id, this, identity, peer);
     this.sessions.set(id, session);
@@ -105,6 +110,7 @@ export class Realm {
 
   detach(session: Session): void {
     if (!this.sessions.delete(session.id)) return;
+    this.bus?.releaseSessionId(session.id);
     this.dealer.sessionLeft(session);
     for (const sub of [...session.subscriptions]) this.broker.unsubscribe(session, sub);
     for (const t of [...session.testaments.detached, ...session.testaments.destroyed]) {
@@ -284,9 +290,10 @@ export class Realm {
       publication.retain = true;
       return this.retention.write(from?.id, publication, options).then(() => committed(publication));
     }
-    if (this.history.keeps(topic)) return this.order.after(this.history.append(publication), () => void this.broker.publish(publication, options)).then(() => committed(publication));
-    if (!this.order.idle) return this.order.after(Promise.resolve(), () => void this.broker.publish(publication, options)).then(() => committed(publication));
+    if (this.history.keeps(topic)) return this.order.after(this.history.append(publication), () => this.fanOut(publication, options)).then(() => committed(publication));
+    if (!this.order.idle) return this.order.after(Promise.resolve(), () => this.fanOut(publication, options)).then(() => committed(publication));
     this.broker.publish(publication, options);
+    this.bus?.publish(this.name, publication, options);
     return publication.commits === undefined ? publication.id : committed(publication);
   }
 
@@ -297,8 +304,28 @@ export class Realm {
 
   /** Retained writes are delivered through here once committed (and kept in history if a rule says so). */
   private deliver(publication: Publication, options: PublishOptions): void | Promise<void> {
-    if (this.history.keeps(publication.topic)) return this.history.append(publication).then(() => void this.broker.publish(publication, options));
+    if (this.history.keeps(publication.topic)) return this.history.append(publication).then(() => this.fanOut(publication, options));
+    this.fanOut(publication, options);
+  }
+
+  /** Delivers a routed publication to this node's subscribers and sends it to the other nodes. */
+  private fanOut(publication: Publication, options: PublishOptions): void {
     this.broker.publish(publication, options);
+    this.bus?.publish(this.name, publication, options);
+  }
+
+  /**
+   * Delivers another node's publication to this node's subscribers. Its durable side (retained
+   * value, history) belongs to the node that routed it; store writes its deliveries start here
+   * (MQTT offline queues) have no publisher waiting on this node, so their failures are logged.
+   */
+  deliverRemote(event: RemoteEvent): void {
+    const { publication } = event;
+    this.broker.publish(publication, event.options);
+    const commits = publication.commits;
+    if (commits === undefined) return;
+    publication.commits = undefined;
+    for (const c of commits) c.catch((err: unknown) => this.logger.warn({ err, topic: publication.topic.join('/') }, 'a remote event was not stored for a subscriber'));
   }
 
 

@@ -1,48 +1,13 @@
 // A registration: one procedure pattern with its callees, invoke policy, concurrency and wait queue.
-import type { Payload } from './payload.ts';
-import type { Session } from './session.ts';
-import type { CallOptions, InterruptMode, InvokePolicy, Pattern } from './types.ts';
-
-export interface Callee {
-  session: Session;
-  /** 0 = unlimited. */
-  concurrency: number;
-  running: number;
-  once: boolean;
-}
+import type { CallRecord, Callee, Registration, SessionHandle } from './routing-types.ts';
+import type { InvokePolicy, Pattern } from './types.ts';
 
 /** Module-level on purpose: a closure here is re-created (and, under tsx, renamed) on every call. */
 function isFree(c: Callee): boolean {
   return c.concurrency === 0 || c.running < c.concurrency;
 }
 
-/** One call as the dealer tracks it, from CALL to its final RESULT or ERROR. */
-export interface CallRecord {
-  caller: Session;
-  requestId: number;
-  procedure: string;
-  payload: Payload;
-  options: CallOptions;
-  registration: Registration;
-  invocation?: Invocation;
-  timer?: NodeJS.Timeout;
-  /** Chunks of a progressive invocation that arrived before a callee was free (created on the first: most calls have none). */
-  pendingChunks?: { payload: Payload; progress: boolean }[];
-  done: boolean;
-  disclose: boolean;
-  /** A progressive invocation whose final (non-progress) chunk arrived: no more input. */
-  closedInput?: boolean;
-}
-
-export interface Invocation {
-  id: number;
-  call: CallRecord;
-  callee: Callee;
-  /** How the caller canceled it, if it did. */
-  interrupted?: InterruptMode;
-}
-
-export class Registration {
+export class RegistrationEntry implements Registration {
   readonly callees: Callee[] = [];
   readonly created = new Date().toISOString();
   /** Calls accepted while every callee was at its concurrency limit, oldest first. */
@@ -60,7 +25,7 @@ export class Registration {
     this.rank = pattern.match === 'prefix' ? 1_000_000 + pattern.uri.length : pattern.levels.filter((l) => l !== null).length;
   }
 
-  callee(session: Session): Callee | undefined {
+  callee(session: SessionHandle): Callee | undefined {
     return this.callees.find((c) => c.session === session);
   }
 

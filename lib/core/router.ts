@@ -1,6 +1,7 @@
 // The router: configured realms and the one entry point through which every gate attaches sessions.
 import { defaultLimits, type Limits, openRealm, type RealmConfig, type RouterConfig } from './config.ts';
 import { BoundedErrorCounts } from './error-counts.ts';
+import type { Cluster, RemoteEvent } from './cluster.ts';
 import { ErrorUri, RouterError } from './errors.ts';
 import { type Logger, silentLogger } from './log.ts';
 import { PublicationIds } from './history.ts';
@@ -26,6 +27,8 @@ export class Router {
     droppedQueued: 0,
     authRefusals: 0,
     mqttForbiddenPublishes: 0,
+    clusterEventsLost: 0,
+    clusterMalformed: 0,
     traffic: {
       wamp: { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, deliveries: 0 },
       mqtt: { messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, deliveries: 0 },
@@ -40,18 +43,22 @@ export class Router {
   };
   readonly limits: Limits;
   private closed = false;
+  private opened = false;
 
   readonly store: Store | undefined;
   readonly logger: Logger;
+  /** The other nodes (lib/store/redis-cluster.ts), or the single-node engine; undefined is alone too. */
+  readonly cluster: Cluster | undefined;
   private readonly publicationIds = new PublicationIds();
 
   /** Without a store, state lives in memory only: retained values work, history does not. */
   constructor(
     readonly config: RouterConfig,
-    options: { store?: Store; logger?: Logger } = {},
+    options: { store?: Store; logger?: Logger; cluster?: Cluster } = {},
   ) {
     this.limits = { ...defaultLimits, ...config.limits };
     this.store = options.store;
+    this.cluster = options.cluster;
     this.logger = options.logger ?? silentLogger;
     for (const rc of config.realms) this.addRealm(rc);
   }
@@ -59,6 +66,26 @@ export class Router {
   /** Loads every realm's durable state; call once before serving clients. */
   async open(): Promise<void> {
     for (const realm of this.realms.values()) await realm.open();
+    await this.cluster?.start({
+      logger: this.logger,
+      stats: this.stats,
+      event: (e) => this.deliverRemote(e),
+      // Nothing reads the inbox yet: cross-node RPC is the next step.
+      inbox: (from) => this.logger.debug({ event: 'cluster.inbox', from }, 'inbox message ignored'),
+    });
+    for (const name of this.realms.keys()) this.cluster?.watchRealm(name);
+    this.opened = true;
+  }
+
+  /** Another node's publication: delivered on this node if it serves the realm. */
+  private deliverRemote(event: RemoteEvent): void {
+    const realm = this.realms.get(event.realm);
+    if (!realm) return;
+    try {
+      realm.deliverRemote(event);
+    } catch (err) {
+      this.logger.error({ err, realm: event.realm }, 'delivering a remote event failed');
+    }
   }
 
   /** Periodic upkeep: history retention bounds and the store's expired records. */
@@ -73,8 +100,10 @@ export class Router {
 
   addRealm(config: RealmConfig): Realm {
     if (this.realms.has(config.name)) throw new Error(`realm '${config.name}' is configured twice`);
-    const realm = new Realm(config, this.limits, this.store, this.logger, this.publicationIds, this.stats);
+    const realm = new Realm(config, this.limits, this.store, this.logger, this.publicationIds, this.stats, this.cluster);
     this.realms.set(config.name, realm);
+    // Realms added after open() (reload, auto-created) are watched at once; open() watches the first ones.
+    if (this.opened) this.cluster?.watchRealm(config.name);
     return realm;
   }
 

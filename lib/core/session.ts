@@ -1,30 +1,13 @@
 // A session: one client attached to one realm through some gate. Gates call these methods for
 // what their client asks; core answers through the session's Peer.
-import type { Subscription } from './broker.ts';
 import { ErrorUri, RouterError } from './errors.ts';
 import type { Payload } from './payload.ts';
-import type { CallRecord, Invocation, Registration } from './registration.ts';
-import type { Realm } from './realm.ts';
+import type { CallRecord, Invocation, Registration, SessionHandle, SessionIdentity, SessionRealm, Subscription, Testament } from './routing-types.ts';
 import type { CallOptions, Dict, EventDelivery, InterruptMode, Pattern, Peer, Protocol, PublishOptions, RegisterOptions, SubscribeOptions, SubscriberInfo } from './types.ts';
 
-export interface SessionIdentity {
-  authid: string;
-  authrole: string;
-  authmethod: string;
-  authprovider: string;
-  protocol: Protocol;
-  /** Free-form transport facts for the session meta API (peer address, kind...). */
-  transport: Dict;
-}
+export type { SessionIdentity, Testament } from './routing-types.ts';
 
-export interface Testament {
-  id: number;
-  topic: string[];
-  payload: Payload;
-  options: PublishOptions;
-}
-
-export class Session {
+export class Session implements SessionHandle {
   // Created on first use: most sessions (every idle one) never subscribe, register or call, and
   // the four collections were ~750 B of each idle connection.
   private subs: Set<Subscription> | undefined;
@@ -38,7 +21,7 @@ export class Session {
 
   constructor(
     readonly id: number,
-    readonly realm: Realm,
+    readonly realm: SessionRealm,
     readonly identity: SessionIdentity,
     readonly peer: Peer,
   ) {}

@@ -1,7 +1,8 @@
 // Protocol-neutral types shared by the router core and every gate (WAMP, MQTT, HTTP, local).
+import type { Dict } from './dict.ts';
 import type { Payload } from './payload.ts';
 
-export type Dict = Record<string, unknown>;
+export type { Dict };
 export type Protocol = 'wamp' | 'mqtt' | 'http' | 'local';
 
 /** Counters the metrics endpoint exposes; gates increment them. */
@@ -28,6 +29,10 @@ export interface RouterStats {
   authRefusals: number;
   /** MQTT publishes (any version) the client's role may not make: refused (v5), dropped or disconnected (3.1.1). */
   mqttForbiddenPublishes: number;
+  /** Publications of other nodes that never arrived here (gaps in their sequence numbers). */
+  clusterEventsLost: number;
+  /** Messages on the cluster's channels that could not be read (another version, corruption), dropped. */
+  clusterMalformed: number;
   /** Messages and bytes through the gates, per protocol, counted where each gate reads and writes frames. */
   traffic: Record<'wamp' | 'mqtt', TrafficCounters>;
   /** Deliveries a gate did not send, per protocol and reason (droppedEvents / droppedQueued are the older totals). */

@@ -4,7 +4,7 @@
 // packet id allocator, the inbound QoS 2 ids awaiting PUBREL, the offline queue and the will.
 // When the router has a store, a persistent session writes each change through its journal
 // (SessionJournal, implemented in session-store.ts); without one, it lives in memory only.
-import type { Subscription } from '../core/broker.ts';
+import type { Subscription } from '../core/routing-types.ts';
 import type { Payload } from '../core/payload.ts';
 import type { Session } from '../core/session.ts';
 import type { MqttSessionState, MqttSubscriptionRecord } from '../core/store.ts';

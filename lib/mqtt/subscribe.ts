@@ -4,7 +4,7 @@
 // v5 retain handling (0 always, 1 only for a new subscription, 2 never; never for shared ones).
 // A persistent session stores its subscriptions before SUBACK (and before the retained messages).
 import type { ISubscribePacket, ISubscription } from 'mqtt-packet';
-import type { Subscription } from '../core/broker.ts';
+import type { Subscription } from '../core/routing-types.ts';
 import type { MqttSubscriptionRecord } from '../core/store.ts';
 import { mqttPattern, TopicSizeError } from '../core/topic.ts';
 import type { QoS } from '../core/types.ts';

@@ -12,7 +12,7 @@ export interface ChildServer {
   stderr: () => string;
 }
 
-export function startChildServer(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildServer> {
+export function startChildServer(t: Pick<ExecutionContext, 'teardown'>, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -27,7 +27,7 @@ const cases: [string, unknown, string[]][] = [
   ],
   ['a port given as text', { port: 'abc' }, ['port: "abc" is not an integer from 0 to 65535']],
   ['a port out of range', { mqttPort: 70000 }, ['mqttPort: 70000 is not an integer from 0 to 65535 or null']],
-  ['an unknown top-level key', { prot: 8080 }, ['prot: unknown key (allowed: host, port, mqttPort, mqttsPort, dataDir, memory, redis, hustmqPort, hustdbPort, esubPort, logLevel, realms, autoCreateRealms, limits, mqtt, connections, dashboard, websocket, cors, http, hustmq, hustdb, esub, tls)']],
+  ['an unknown top-level key', { prot: 8080 }, ['prot: unknown key (allowed: host, port, mqttPort, mqttsPort, dataDir, memory, redis, hustmqPort, hustdbPort, esubPort, logLevel, realms, autoCreateRealms, limits, cluster, mqtt, connections, dashboard, websocket, cors, http, hustmq, hustdb, esub, tls)']],
   ['an unknown mqtt key', { mqtt: { recieveMaximum: 5 } }, ['mqtt.recieveMaximum: unknown key (allowed: receiveMaximum, topicAliasMaximum, serverKeepAlive, maxKeepAlive, maxSessionExpiry, v3SessionExpiry, maxQueuedMessages, maxQueuedBytes, sessionSweepMs, connectTimeoutMs, maxPacketSize, forbiddenPublish, sysInterval, useIdentityAsUsername)']],
   ['a negative limit', { limits: { maxMessageBytes: -1 } }, ['limits.maxMessageBytes: -1 is not an integer >= 1']],
   ['a nesting depth past its bound', { limits: { maxNestingDepth: 5000 } }, ['limits.maxNestingDepth: 5000 is not an integer from 2 to 1000']],
