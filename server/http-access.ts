@@ -14,7 +14,8 @@ export interface HttpAccessConfig {
   principals?: string[];
 }
 
-export const DEFAULT_ACCESS_ADDRESSES = ['127.0.0.1', '::1'];
+// all of loopback: 127.0.0.0/8 is this host too (tests and local agents bind 127.0.0.x)
+export const DEFAULT_ACCESS_ADDRESSES = ['127.0.0.0/8', '::1'];
 
 /**
  * 'ok', or 401 (credentials needed or wrong) / 403 (neither the address nor the principal is listed) /

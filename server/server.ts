@@ -82,14 +82,15 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     onError: (err) => logger.error({ err }, 'WAMP WebSocket handler error'),
   });
   const mounts = new HttpMounts();
-  if (config.dashboard?.enabled !== false) {
-    const dashboard = createDashboard({ realm: config.dashboard?.realm ?? config.router.realms[0]?.name ?? 'realm1', wamp: (req, socket, head) => wampWs.handleUpgrade(req, socket, head), onMissing: (reason) => logger.error({ event: 'dashboard.missing' }, reason) });
-    mounts.mount(HTTP_ENDPOINTS.dashboard, dashboard.handler, false, dashboard.onUpgrade);
-  }
   const listeners = new Map<string, { url: string; up: boolean }>();
   const firstRealm = config.router.realms[0]?.name ?? 'realm1';
   const accessRefused = new Map<401 | 403, number>();
   const httpAccess = createHttpAccess(router, firstRealm, config.http?.access, (status) => void accessRefused.set(status, (accessRefused.get(status) ?? 0) + 1));
+  if (config.dashboard?.enabled !== false) {
+    const dashboard = createDashboard({ realm: config.dashboard?.realm ?? firstRealm, wamp: (req, socket, head) => wampWs.handleUpgrade(req, socket, head), onMissing: (reason) => logger.error({ event: 'dashboard.missing' }, reason) });
+    // the page's files follow http.access like /metrics; what it shows comes over WAMP, under the realm's permissions
+    mounts.mount(HTTP_ENDPOINTS.dashboard, guarded(httpAccess, DASHBOARD_PATH, dashboard.handler), false, dashboard.onUpgrade);
+  }
   mounts.mount(HTTP_ENDPOINTS.health, guarded(httpAccess, '/healthz', createHealthHandler({ router, store, storeEngine: config.memory ? 'memory' : 'sqlite', listeners, cluster })));
   const upgradesRefused = new Map<UpgradeRefusalReason, number>();
   const hustmq = createHustmqBridge(router, { realm: firstRealm, ...config.hustmq }, { access: httpAccess });
