@@ -3,25 +3,9 @@
 // written by the build's config-precompile.js), so its start pays for neither TypeBox nor ajv's
 // compiler; run from the sources, they are compiled from config-schema.ts here.
 import { existsSync } from 'node:fs';
-import type { ErrorObject } from 'ajv';
-import type { ConfigFileSchema, ServerScalarsSchema } from './config-schema.ts';
+import type { ConfigChecks } from './config-check-types.ts';
 
-/** An ajv validate function: true, or false with `errors` set. */
-export interface Validator {
-  (value: unknown): boolean;
-  errors?: ErrorObject[] | null;
-}
-
-export interface ConfigChecks {
-  /** The file's JSON Schema (plain JSON when precompiled: TypeBox's symbols are left out). */
-  fileSchema: typeof ConfigFileSchema;
-  /** The server's scalar keys, each also a flag and a KITSUNE_* variable. */
-  scalarsSchema: typeof ServerScalarsSchema;
-  /** Checks a whole configuration file. */
-  file: Validator;
-  /** Checks any subset of the scalar keys (flag or variable values). */
-  scalars: Validator;
-}
+export type { ConfigChecks, Validator } from './config-check-types.ts';
 
 const precompiled = new URL('./config-checks.generated.cjs', import.meta.url);
 

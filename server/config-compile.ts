@@ -3,7 +3,7 @@
 // the built server loads neither TypeBox nor ajv's compiler.
 import { Type } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
-import type { ConfigChecks, Validator } from './config-checks.ts';
+import type { ConfigChecks, Validator } from './config-check-types.ts';
 import { ConfigFileSchema, ServerScalarsSchema } from './config-schema.ts';
 
 /** The checkers and the ajv instance that holds them (under the keys `file` and `scalars`). */

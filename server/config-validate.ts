@@ -2,7 +2,7 @@
 // ajv's errors into one line per problem that names the JSON path, the value and what is allowed:
 //   realms[0].roles[1].permissions[0].match: "pefix" is not one of exact, prefix, wildcard
 import type { ErrorObject } from 'ajv';
-import type { Validator } from './config-checks.ts';
+import type { Validator } from './config-check-types.ts';
 
 /** A configuration that does not fit the schema; `problems` holds one message per problem. */
 export class ConfigError extends Error {

@@ -38,7 +38,7 @@ test('addresses that leave out 127.0.0.1: 401 without or with wrong credentials,
   }
   const metrics = await (await fetch(`${server.urls.http}/metrics`, { headers: basic('prom', 'scrape') })).text();
   t.regex(metrics, /kitsune_mqtt_forbidden_publishes_total 0/);
-  t.regex(metrics, /kitsune_http_access_refused_total\{status="401"\} 4/, 'each refusal counted');
+  t.regex(metrics, /kitsune_http_access_refused_total\{status="401"\} 6/, 'each refusal counted');
   t.regex(metrics, /kitsune_http_access_refused_total\{status="403"\} 2/);
 });
 
