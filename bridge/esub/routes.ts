@@ -57,7 +57,9 @@ export function buildApp(state: EsubState, deliverer: Deliverer, replay: ReplayS
   );
   router.get(
     '/keys',
-    timed('keys', (ctx) => {
+    // every subscribed key: the same access as /metrics
+    timed('keys', async (ctx) => {
+      await checkAccess(access, ctx.req, '/keys');
       const keys = state.keys();
       if (keys.length === 0) {
         ctx.status = 204;

@@ -89,13 +89,17 @@ test('psub and prep act as their upgrade request\'s identity', async (t) => {
   t.deepEqual(member.texts(), ['via prep', 'second'], 'the anonymous prep message never arrived');
 });
 
-test('/metrics of the bridge: the same access as the server\'s /metrics', async (t) => {
+test('/metrics and /keys of the bridge: the same access as the server\'s /metrics', async (t) => {
   const open = await startEsub(t, {}, {}, { realms: [realm] });
   t.is((await http(`${open.base}/metrics`)).status, 200, 'from localhost by default');
+  t.is((await http(`${open.base}/keys`)).status, 204, 'no keys yet, from localhost by default');
   const s = await startEsub(t, {}, { http: { access: { addresses: ['10.0.0.0/8'], principals: ['alice'] } } }, { realms: [realm] });
   const r = await http(`${s.base}/metrics`);
   t.is(r.status, 401);
   t.regex(r.body, /metrics/);
   t.is((await http(`${s.base}/metrics`, { headers: basic('carol', 'c-secret') })).status, 403);
   t.is((await http(`${s.base}/metrics`, { headers: basic('alice', 'a-secret') })).status, 200);
+  t.is((await http(`${s.base}/keys`)).status, 401, 'the subscribed keys are state too');
+  t.is((await http(`${s.base}/keys`, { headers: basic('carol', 'c-secret') })).status, 403);
+  t.is((await http(`${s.base}/keys`, { headers: basic('alice', 'a-secret') })).status, 204);
 });
