@@ -8,6 +8,7 @@ import type { Admission } from './admission.ts';
 import type { TlsEndpoint, TlsListenerConfig } from './tls.ts';
 import { listenTlsPort } from './tls-port.ts';
 import { guardHttpServer, type HttpTimeouts } from './http-guard.ts';
+import { bindListener } from './bind-listener.ts';
 
 export interface HttpPortOptions {
   /** The listener's name in metrics (e.g. 'hustmq'). */
@@ -75,13 +76,7 @@ export async function listenHttpPort(opts: HttpPortOptions): Promise<HttpPort> {
     httpServer.emit('connection', socket);
   });
   server.on('error', (err) => opts.onError?.(err));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await bindListener(server, opts.port, opts.host);
   return {
     port: (server.address() as net.AddressInfo).port,
     close() {

@@ -15,6 +15,7 @@ import { MQTT_SUBPROTOCOLS } from './upgrade-routes.ts';
 import type { TlsListenerConfig } from './tls.ts';
 import { listenTlsPort, type TlsPort } from './tls-port.ts';
 import { tlsIdentityOf } from '../lib/transport/tls-identity.ts';
+import { bindListener } from './bind-listener.ts';
 
 export interface MqttListeners {
   gate: MqttGate;
@@ -65,13 +66,7 @@ export function createMqttListeners(router: Router, defaultRealm: string, logger
       // Stored sessions must be back before MQTT is served; failing to read them stops the start.
       await gate.ready;
       if (port === null) return null;
-      await new Promise<void>((resolve, reject) => {
-        tcp.once('error', reject);
-        tcp.listen(port, host, () => {
-          tcp.off('error', reject);
-          resolve();
-        });
-      });
+      await bindListener(tcp, port, host);
       listening = true;
       return (tcp.address() as net.AddressInfo).port;
     },

@@ -6,6 +6,7 @@ import net from 'node:net';
 import type tls from 'node:tls';
 import type { Admission } from './admission.ts';
 import { type TlsListenerConfig, TlsEndpoint } from './tls.ts';
+import { bindListener } from './bind-listener.ts';
 
 export interface TlsPortOptions {
   /** The listener's name in metrics and logs (e.g. 'mqtts'). */
@@ -63,13 +64,7 @@ export async function listenTlsPort(opts: TlsPortOptions): Promise<TlsPort> {
     endpoint.take(socket);
   });
   server.on('error', (err) => opts.onError?.(err));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await bindListener(server, opts.port, opts.host);
   return {
     port: (server.address() as net.AddressInfo).port,
     endpoint,

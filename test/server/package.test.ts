@@ -15,6 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive } from '../helpers/child-server.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'kitsune-package-'));
@@ -182,25 +183,16 @@ test('SIGTERM to `npm start` (the built server, exec-ed) stops the server, exit 
   // npm runs the script with `sh -c`, whose `exec` makes node the very child npm waits for and signals
   const [serverPid] = readFileSync(`/proc/${npm.pid}/task/${npm.pid}/children`, 'utf8').trim().split(' ').map(Number);
   t.teardown(() => {
-    if (alive(serverPid!)) process.kill(serverPid!, 'SIGKILL');
+    if (isAlive(serverPid!)) process.kill(serverPid!, 'SIGKILL');
   });
   const [command, script] = readFileSync(`/proc/${serverPid}/cmdline`, 'utf8').split('\0');
   t.deepEqual([basename(command!), script], ['node', 'dist/server/main.js']);
   t.is((await fetch(`${listening.http}/healthz`)).status, 200);
   npm.kill('SIGTERM');
   t.deepEqual(await closed(npm), [0, null]);
-  t.false(alive(serverPid!), `server pid ${serverPid} is gone, not orphaned`);
+  t.false(isAlive(serverPid!), `server pid ${serverPid} is gone, not orphaned`);
   await t.throwsAsync(fetch(`${listening.http}/healthz`));
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function closed(child: ChildProcess): Promise<[number | null, NodeJS.Signals | null]> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve([child.exitCode, child.signalCode]);

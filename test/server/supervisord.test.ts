@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import test from 'ava';
 import { sleep } from '../helpers/wait.ts';
+import { isAlive } from '../helpers/child-server.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -23,15 +24,6 @@ function ctl(conf: string, ...args: string[]): Promise<string> {
   return new Promise((resolvePromise) => {
     execFile('supervisorctl', ['-c', conf, ...args], { timeout: 15_000 }, (_err, stdout, stderr) => resolvePromise(`${stdout}${stderr}`));
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const exited = (child: ChildProcess): Promise<void> =>
@@ -60,7 +52,7 @@ test('resource-lock.ini: supervisorctl sees every program RUNNING, and shutdown 
   const pids: number[] = [];
   t.teardown(async () => {
     // only if the test failed half-way: stop what it started, by pid
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     if (supervisord.exitCode === null && supervisord.signalCode === null) supervisord.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
@@ -75,11 +67,11 @@ test('resource-lock.ini: supervisorctl sees every program RUNNING, and shutdown 
     await sleep(500);
   }
   for (const p of programs) pids.push(Number(new RegExp(`^${p}\\s+RUNNING\\s+pid (\\d+)`, 'm').exec(status)?.[1]));
-  t.true(pids.every((pid) => pid > 0 && alive(pid)));
+  t.true(pids.every((pid) => pid > 0 && isAlive(pid)));
   t.regex(await ctl(conf, 'stop', 'all'), /router: stopped/);
   t.regex(await ctl(conf, 'status'), /router\s+STOPPED/);
   await ctl(conf, 'shutdown');
   await exited(supervisord);
   t.is(supervisord.exitCode, 0);
-  for (const pid of pids) t.false(alive(pid), `pid ${pid} is gone`);
+  for (const pid of pids) t.false(isAlive(pid), `pid ${pid} is gone`);
 });
